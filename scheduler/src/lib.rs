@@ -1,0 +1,20 @@
+//! Plenary's domain, pure: no IO, no clock, no database.
+//!
+//! Everything that decides something (who takes part on a date, who chairs, when bodies meet,
+//! who is invited, where everyone sits, what a calendar says) lives here, takes `now` and time
+//! zones as arguments, and is tested without a database.
+
+pub mod bodies;
+pub mod chairmanship;
+pub mod chairs;
+pub mod conflicts;
+pub mod holidays;
+pub mod ical;
+pub mod localtime;
+pub mod planning;
+pub mod protocol;
+pub mod reference;
+pub mod seating;
+pub mod seating_svg;
+pub mod states;
+pub mod vtimezone;
