@@ -1,0 +1,126 @@
+//! Who is calling: roles, bearer tokens and password hashing.
+//!
+//! API tokens carry 256 bits of randomness, so a single SHA-256 is enough to store them: nobody
+//! can guess one, and a fast hash keeps every API call cheap. Passwords are chosen by people and
+//! get argon2.
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng},
+};
+use base64::Engine as _;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use utoipa::ToSchema;
+
+/// What a token or user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything an organiser may do, and managing users.
+    Admin,
+    /// Plans meetings, sends invitations, sees every delegation's data.
+    Organiser,
+    /// Acts for one State's delegation only.
+    Delegation,
+}
+
+impl Role {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Organiser => "organiser",
+            Self::Delegation => "delegation",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "organiser" => Some(Self::Organiser),
+            "delegation" => Some(Self::Delegation),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// The State a delegation acts for; `None` for organisers.
+    pub state: Option<String>,
+    /// For the audit log: `token:12`, `user:admin`.
+    pub actor: String,
+}
+
+impl Principal {
+    #[must_use]
+    pub fn is_organiser(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Organiser)
+    }
+
+    /// The principal of the command-line tool, for the audit log.
+    #[must_use]
+    pub fn command_line() -> Self {
+        Self { role: Role::Admin, state: None, actor: "cli".into() }
+    }
+}
+
+/// A new random secret with a readable prefix (`plt_` for API tokens, `plf_` for feeds).
+#[must_use]
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The hex SHA-256 under which a secret is stored.
+#[must_use]
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// An argon2 PHC string for `password`.
+///
+/// # Errors
+/// Only if argon2 itself fails (it does not for valid parameters).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| anyhow::anyhow!("hashing a password failed: {error}"))
+}
+
+/// Whether `password` matches the stored PHC string; a malformed hash never matches.
+#[must_use]
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_hash_stably() {
+        let a = new_secret("plt_");
+        let b = new_secret("plt_");
+        assert_ne!(a, b);
+        assert!(a.len() >= 4 + 43, "{a}");
+        assert_eq!(hash_secret(&a), hash_secret(&a));
+        assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("correct hors", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

@@ -1,0 +1,125 @@
+//! The `plenary` command line: `serve` (the default), `migrate`, `token create`, and the
+//! commands later capabilities add. `plenary --help` documents them all.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::{
+    app,
+    auth::Role,
+    config::{Config, LogFormat},
+    db, http, store,
+};
+
+/// Plenary: meetings of the OSCE and its Partners for Co-operation.
+#[derive(Debug, Parser)]
+#[command(name = "plenary", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service (the default): migrates, loads reference data, serves.
+    Serve,
+    /// Apply pending database migrations and load the reference data, then exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it on stdout (one line, nothing else). It is shown only once.
+    Create {
+        /// What the token may do.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The State a delegation token acts for (ISO code, e.g. AT); required for `delegation`.
+        #[arg(long)]
+        state: Option<String>,
+        /// A note to recognise the token by later.
+        #[arg(long, default_value = "created with the command line")]
+        label: String,
+    },
+}
+
+/// Parses the command line and runs it.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.config.log_format);
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            app::prepare(cli.config).await?;
+            eprintln!("The database is up to date.");
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { role, state, label } } => {
+            let db = db::connect(&cli.config.database_url).await?;
+            db::migrate(&db).await?;
+            store::reference::load(&db, &scheduler::reference::ReferenceData::bundled()).await?;
+            let state = match (role, state) {
+                (Role::Delegation, None) => bail!("a delegation token needs --state with the State's ISO code, e.g. --state AT"),
+                (Role::Delegation, Some(iso2)) => {
+                    let iso2 = iso2.to_uppercase();
+                    if store::reference::state(&db, &iso2).await?.is_none() {
+                        bail!("there is no State with the code {iso2:?}");
+                    }
+                    Some(iso2)
+                }
+                (_, Some(_)) => bail!("--state only applies to delegation tokens"),
+                (_, None) => None,
+            };
+            let token = store::tokens::create(&db, role, state.as_deref(), &label).await.context("storing the token failed")?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let prepared = app::prepare(config).await?;
+    let base = prepared.state.config.public_base();
+    tracing::info!(config = ?prepared.state.config, "starting");
+    println!("Plenary is ready at {base}/ (API reference at {base}/api/docs)");
+    if let Some(password) = &prepared.new_admin_password {
+        println!(
+            "Log in as `{}` with the password {password} — it is shown only this once.",
+            store::users::FIRST_ORGANISER
+        );
+    }
+    let app = http::router(prepared.state);
+    http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error")
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("PLENARY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

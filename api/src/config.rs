@@ -1,0 +1,90 @@
+//! The service's configuration: defaults, then `PLENARY_*` environment, then flags.
+//!
+//! Loaded once by the CLI; handlers never read the environment, and tests build a [`Config`]
+//! directly.
+
+use std::{fmt, net::SocketAddr};
+
+use clap::{Args, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the service needs to know about its surroundings.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PLENARY_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub addr: SocketAddr,
+
+    /// Database URL: `sqlite://plenary.db` (the default, created if missing) or `postgres://...`.
+    #[arg(long, env = "PLENARY_DATABASE_URL", default_value = "sqlite://plenary.db", global = true)]
+    pub database_url: String,
+
+    /// The address people reach this service at, used in feed and mail links
+    /// (default: `http://` and the listen address).
+    #[arg(long, env = "PLENARY_PUBLIC_URL", global = true)]
+    pub public_url: Option<url::Url>,
+
+    /// SMTP server for mail: `smtp://host:port` or `smtps://user:pass@host`. Without it, mail
+    /// stays queued.
+    #[arg(long, env = "PLENARY_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Plenary's mail.
+    #[arg(long, env = "PLENARY_MAIL_FROM", default_value = "Plenary <plenary@localhost>", global = true)]
+    pub mail_from: String,
+
+    /// Password for the organiser account created on the first start (default: a random one,
+    /// printed once).
+    #[arg(long, env = "PLENARY_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "PLENARY_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// A configuration for `database_url` with every other setting at its default.
+    #[must_use]
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: database_url.into(),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Plenary <plenary@localhost>".into(),
+            admin_password: None,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The base of every link Plenary writes, without a trailing slash.
+    #[must_use]
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+}
+
+/// Secrets stay out of logs: the database and SMTP passwords and the admin password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("public_url", &self.public_url.as_ref().map(url::Url::as_str))
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::db::redact))
+            .field("mail_from", &self.mail_from)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}

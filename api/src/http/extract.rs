@@ -1,0 +1,107 @@
+//! Extractors that turn every malformed request into an [`ApiError`] in the JSON error shape,
+//! and the bearer-token [`Principal`] every protected endpoint asks for.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::request::Parts,
+};
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+
+use super::{AppState, error::ApiError};
+use crate::{
+    auth::{Principal, Role},
+    store,
+};
+
+/// `axum::Json`, but a body that is not valid JSON, or not of the expected shape, is answered
+/// with a 400 or 422 in Plenary's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::Invalid(format!(
+                "the request body does not have the expected fields: {}",
+                error.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+            ))),
+            Err(JsonRejection::JsonSyntaxError(error)) => {
+                Err(ApiError::BadRequest(format!("the request body is not valid JSON: {}", error.body_text())))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest("send the request body as JSON with `Content-Type: application/json`".into()))
+            }
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// Parses a `YYYY-MM-DD` query parameter, naming it in the error.
+///
+/// # Errors
+/// 400 saying which parameter is wrong and the format expected.
+pub fn parse_date_param(name: &str, value: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("parameter `{name}` must be a date in the form YYYY-MM-DD, got {value:?}")))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("this endpoint needs `Authorization: Bearer <token>`".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must read `Bearer <token>`".into()))?;
+        store::tokens::authenticate(&state.db, token)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("this token is unknown or has been revoked".into()))
+    }
+}
+
+/// A principal that must be an organiser (or admin).
+pub struct Organiser(pub Principal);
+
+impl FromRequestParts<AppState> for Organiser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.is_organiser() {
+            Ok(Self(principal))
+        } else {
+            Err(ApiError::Forbidden(format!("only organisers may do this; this token's role is {}", principal.role.as_str())))
+        }
+    }
+}
+
+impl Principal {
+    /// Organisers may act for any delegation; a delegation only for itself.
+    ///
+    /// # Errors
+    /// 403 naming both States when a delegation acts for another.
+    pub fn require_acting_for(&self, iso2: &str) -> Result<(), ApiError> {
+        match (&self.role, &self.state) {
+            (Role::Admin | Role::Organiser, _) => Ok(()),
+            (Role::Delegation, Some(own)) if own == iso2 => Ok(()),
+            (Role::Delegation, own) => Err(ApiError::Forbidden(format!(
+                "this token belongs to the delegation of {}; it cannot act for {iso2}",
+                own.as_deref().unwrap_or("no State")
+            ))),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Writing the audit log.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _};
+use serde::Serialize;
+
+use crate::db::entities::audit_log;
+
+/// One change to record.
+pub struct AuditEntry<'a, B: Serialize, A: Serialize> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: String,
+    pub before: Option<&'a B>,
+    pub after: Option<&'a A>,
+}
+
+/// Appends `entry` to the audit log (call it inside the transaction that makes the change).
+///
+/// # Errors
+/// When the database refuses the row.
+pub async fn record<B: Serialize, A: Serialize>(db: &impl ConnectionTrait, entry: AuditEntry<'_, B, A>) -> Result<(), DbErr> {
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        at: Set(Utc::now()),
+        actor: Set(entry.actor.to_owned()),
+        action: Set(entry.action.to_owned()),
+        subject_type: Set(entry.subject_type.to_owned()),
+        subject_id: Set(entry.subject_id),
+        before: Set(entry.before.and_then(|value| serde_json::to_string(value).ok())),
+        after: Set(entry.after.and_then(|value| serde_json::to_string(value).ok())),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}

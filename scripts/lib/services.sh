@@ -1,0 +1,38 @@
+# Shared by scripts/test and the benchmarks: find, install or start what the suites need.
+# Every function is idempotent and prints what it does.
+
+POSTGRES_URL="${PLENARY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+redact_url() { sed -E 's#(://[^:/@]+:)[^@]*@#\1***@#' <<<"$1"; }
+
+apt_install() {
+  if [ -z "${PLENARY_APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    PLENARY_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+postgres_answers() { psql "$POSTGRES_URL" -Atqc 'select 1' >/dev/null 2>&1; }
+
+ensure_postgres() {
+  command -v psql >/dev/null || { echo "==> Installing the PostgreSQL client and server"; apt_install postgresql postgresql-client; }
+  if postgres_answers; then return; fi
+  echo "==> PostgreSQL does not answer at $(redact_url "$POSTGRES_URL"); starting the local cluster"
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  # Loopback connections without a password, as on the development machines.
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+  for _ in $(seq 1 30); do postgres_answers && return; sleep 1; done
+  echo "error: PostgreSQL is still not answering at $(redact_url "$POSTGRES_URL"); the PostgreSQL run cannot go ahead." >&2
+  exit 1
+}
+
+ensure_test_tools() { :; }
