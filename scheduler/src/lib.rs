@@ -8,6 +8,7 @@ pub mod bodies;
 pub mod chairmanship;
 pub mod chairs;
 pub mod conflicts;
+pub mod eligibility;
 pub mod holidays;
 pub mod ical;
 pub mod localtime;
