@@ -1,5 +1,4 @@
-//! The `plenary` command line: `serve` (the default), `migrate`, `token create`, and the
-//! commands later capabilities add. `plenary --help` documents them all.
+//! The `plenary` command line: `serve` (the default), `migrate`, `plan`, `token create`. `plenary --help` documents them all.
 
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::{
     app,
-    auth::Role,
+    auth::{Principal, Role},
     config::{Config, LogFormat},
     db, http, store,
 };
@@ -31,6 +30,12 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and load the reference data, then exit.
     Migrate,
+    /// Plan the regular meetings of a year (adds only what is missing; keeps organisers' changes).
+    Plan {
+        /// The year to plan, 1975–2100.
+        #[arg(long)]
+        year: i32,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -75,12 +80,30 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             eprintln!("The database is up to date.");
             Ok(())
         }
+        Command::Plan { year } => {
+            let prepared = app::prepare(cli.config).await?;
+            let outcome = http::meetings::plan_and_store(&prepared.state, year, &Principal::command_line())
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "Planned {year}: {} meetings added, {} already planned, {} days skipped.",
+                outcome.created,
+                outcome.already_planned,
+                outcome.skipped.len()
+            );
+            for skipped in &outcome.skipped {
+                println!("  {} {}: {}", skipped.date, skipped.body, skipped.reason);
+            }
+            Ok(())
+        }
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
             let db = db::connect(&cli.config.database_url).await?;
             db::migrate(&db).await?;
             store::reference::load(&db, &scheduler::reference::ReferenceData::bundled()).await?;
             let state = match (role, state) {
-                (Role::Delegation, None) => bail!("a delegation token needs --state with the State's ISO code, e.g. --state AT"),
+                (Role::Delegation, None) => {
+                    bail!("a delegation token needs --state with the State's ISO code, e.g. --state AT")
+                }
                 (Role::Delegation, Some(iso2)) => {
                     let iso2 = iso2.to_uppercase();
                     if store::reference::state(&db, &iso2).await?.is_none() {
@@ -91,7 +114,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 (_, Some(_)) => bail!("--state only applies to delegation tokens"),
                 (_, None) => None,
             };
-            let token = store::tokens::create(&db, role, state.as_deref(), &label).await.context("storing the token failed")?;
+            let token =
+                store::tokens::create(&db, role, state.as_deref(), &label).await.context("storing the token failed")?;
             println!("{token}");
             Ok(())
         }
@@ -102,6 +126,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let prepared = app::prepare(config).await?;
+    let this_year = chrono::Datelike::year(&chrono::Utc::now());
+    for year in [this_year, this_year + 1] {
+        http::meetings::plan_and_store(&prepared.state, year, &Principal::command_line())
+            .await
+            .map_err(|error| anyhow::anyhow!("planning {year} failed: {error}"))?;
+    }
     let base = prepared.state.config.public_base();
     tracing::info!(config = ?prepared.state.config, "starting");
     println!("Plenary is ready at {base}/ (API reference at {base}/api/docs)");
@@ -116,7 +146,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("PLENARY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter =
+        EnvFilter::try_from_env("PLENARY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+pub mod meetings;
 mod openapi;
 mod reference;
 
@@ -40,14 +41,16 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: API, OpenAPI document, health check, with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
-        .nest("/api/v1", reference::router())
+        .nest("/api/v1", reference::router().merge(meetings::router()))
         .split_for_parts();
     Router::new()
         .merge(health::router())
         .merge(openapi::router(openapi))
         .merge(api)
         .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed("this address does not accept that method".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed("this address does not accept that method".into())
+        })
         .with_state(state)
         .layer(
             tower::ServiceBuilder::new()
@@ -58,13 +61,24 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
-                    axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!("a handler panicked")))
+                    axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!(
+                        "a handler panicked"
+                    )))
                 }))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
                 .layer(CompressionLayer::new())
-                .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-                .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-                .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"))),
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                )),
         )
 }
 
@@ -72,6 +86,10 @@ pub fn router(state: AppState) -> Router {
 ///
 /// # Errors
 /// When accepting connections fails.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -22,6 +22,7 @@ use super::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "reference", description = "States, Partners, Chairmanships and bodies (public)"),
+        (name = "meetings", description = "Planning, meetings and their changes"),
     )
 )]
 struct ApiDoc;
