@@ -31,7 +31,9 @@ impl Database {
                 url.set_path(&format!("/{name}"));
                 Self { url: url.to_string(), _dir: dir, postgres: Some((admin, name)) }
             }
-            _ => Self { url: format!("sqlite://{}", dir.path().join("plenary.db").display()), _dir: dir, postgres: None },
+            _ => {
+                Self { url: format!("sqlite://{}", dir.path().join("plenary.db").display()), _dir: dir, postgres: None }
+            }
         }
     }
 }

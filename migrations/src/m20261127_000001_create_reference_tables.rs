@@ -29,7 +29,11 @@ impl MigrationTrait for Migration {
                     .col(string_null(Memberships::PartnerGroup))
                     .col(date(Memberships::ValidFrom))
                     .col(date_null(Memberships::ValidUntil))
-                    .foreign_key(ForeignKey::create().from(Memberships::Table, Memberships::Iso2).to(States::Table, States::Iso2))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Memberships::Table, Memberships::Iso2)
+                            .to(States::Table, States::Iso2),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -50,7 +54,11 @@ impl MigrationTrait for Migration {
                     .table(Chairmanships::Table)
                     .col(integer(Chairmanships::Year).primary_key())
                     .col(string_len(Chairmanships::Iso2, 2))
-                    .foreign_key(ForeignKey::create().from(Chairmanships::Table, Chairmanships::Iso2).to(States::Table, States::Iso2))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Chairmanships::Table, Chairmanships::Iso2)
+                            .to(States::Table, States::Iso2),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -75,7 +83,9 @@ impl MigrationTrait for Migration {
                     .col(string(Rooms::Name))
                     .col(integer(Rooms::Capacity))
                     .col(integer(Rooms::MainTableSeats))
-                    .foreign_key(ForeignKey::create().from(Rooms::Table, Rooms::VenueCode).to(Venues::Table, Venues::Code))
+                    .foreign_key(
+                        ForeignKey::create().from(Rooms::Table, Rooms::VenueCode).to(Venues::Table, Venues::Code),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -30,18 +30,18 @@ impl MigrationTrait for Migration {
                     .col(integer(Meetings::Sequence))
                     .col(timestamp_with_time_zone(Meetings::CreatedAt))
                     .col(timestamp_with_time_zone(Meetings::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(Meetings::Table, Meetings::BodyCode).to(Bodies::Table, Bodies::Code))
-                    .foreign_key(ForeignKey::create().from(Meetings::Table, Meetings::RoomCode).to(Rooms::Table, Rooms::Code))
+                    .foreign_key(
+                        ForeignKey::create().from(Meetings::Table, Meetings::BodyCode).to(Bodies::Table, Bodies::Code),
+                    )
+                    .foreign_key(
+                        ForeignKey::create().from(Meetings::Table, Meetings::RoomCode).to(Rooms::Table, Rooms::Code),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("meetings_starts_at")
-                    .table(Meetings::Table)
-                    .col(Meetings::StartsAt)
-                    .to_owned(),
+                Index::create().name("meetings_starts_at").table(Meetings::Table).col(Meetings::StartsAt).to_owned(),
             )
             .await
     }

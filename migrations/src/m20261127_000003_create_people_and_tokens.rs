@@ -19,7 +19,9 @@ impl MigrationTrait for Migration {
                     .col(string(Contacts::Role))
                     .col(string_len(Contacts::Language, 2))
                     .col(timestamp_with_time_zone(Contacts::CreatedAt))
-                    .foreign_key(ForeignKey::create().from(Contacts::Table, Contacts::Iso2).to(States::Table, States::Iso2))
+                    .foreign_key(
+                        ForeignKey::create().from(Contacts::Table, Contacts::Iso2).to(States::Table, States::Iso2),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -62,7 +64,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
                     .col(timestamp_with_time_zone_null(ApiTokens::LastUsedAt))
                     .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
-                    .foreign_key(ForeignKey::create().from(ApiTokens::Table, ApiTokens::Iso2).to(States::Table, States::Iso2))
+                    .foreign_key(
+                        ForeignKey::create().from(ApiTokens::Table, ApiTokens::Iso2).to(States::Table, States::Iso2),
+                    )
                     .to_owned(),
             )
             .await

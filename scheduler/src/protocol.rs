@@ -29,10 +29,7 @@ pub fn primary_key(name: &str) -> String {
 /// Compares two protocol names in French collation order.
 #[must_use]
 pub fn protocol_cmp(a: &str, b: &str) -> Ordering {
-    primary_key(a)
-        .cmp(&primary_key(b))
-        .then_with(|| secondary_key(a).cmp(&secondary_key(b)))
-        .then_with(|| a.cmp(b))
+    primary_key(a).cmp(&primary_key(b)).then_with(|| secondary_key(a).cmp(&secondary_key(b))).then_with(|| a.cmp(b))
 }
 
 /// Second level: the accents, in order, with the base letters folded for case.

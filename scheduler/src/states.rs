@@ -163,11 +163,8 @@ mod tests {
 
     #[test]
     fn protocol_order_puts_the_united_states_after_germany_and_the_uk_under_g() {
-        let order: Vec<String> = on("2026-01-01")
-            .into_iter()
-            .filter(|d| d.kind == StateKind::Participating)
-            .map(|d| d.iso2)
-            .collect();
+        let order: Vec<String> =
+            on("2026-01-01").into_iter().filter(|d| d.kind == StateKind::Participating).map(|d| d.iso2).collect();
         let position = |iso2: &str| order.iter().position(|x| x == iso2).unwrap();
         assert_eq!(order.first().map(String::as_str), Some("AL"));
         assert_eq!(position("US"), position("DE") + 1);

@@ -169,7 +169,11 @@ impl TestDatabase {
             }
             Self::Postgres { admin_url, name } => {
                 if let Ok(admin) = plenary::db::connect(admin_url).await {
-                    let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await;
                     admin.close().await.ok();
                 }
             }

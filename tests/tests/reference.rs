@@ -96,7 +96,20 @@ async fn bodies_list_every_code() {
     let app = TestApp::spawn().await;
     let bodies = app.get_json("/api/v1/bodies", 200).await;
     let codes: Vec<&str> = bodies.as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
-    for code in ["PC", "FSC", "CG-MED", "CG-ASIA", "CG-JOINT", "CONF-MED", "CONF-ASIA", "MC", "TROIKA-PARTNERS", "ASRC", "EEF", "HDIM"] {
+    for code in [
+        "PC",
+        "FSC",
+        "CG-MED",
+        "CG-ASIA",
+        "CG-JOINT",
+        "CONF-MED",
+        "CONF-ASIA",
+        "MC",
+        "TROIKA-PARTNERS",
+        "ASRC",
+        "EEF",
+        "HDIM",
+    ] {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }
     app.stop().await;

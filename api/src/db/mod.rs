@@ -23,7 +23,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
+    let db =
+        Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .await

@@ -48,8 +48,9 @@ where
 /// # Errors
 /// 400 saying which parameter is wrong and the format expected.
 pub fn parse_date_param(name: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::BadRequest(format!("parameter `{name}` must be a date in the form YYYY-MM-DD, got {value:?}")))
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        ApiError::BadRequest(format!("parameter `{name}` must be a date in the form YYYY-MM-DD, got {value:?}"))
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -84,7 +85,10 @@ impl FromRequestParts<AppState> for Organiser {
         if principal.is_organiser() {
             Ok(Self(principal))
         } else {
-            Err(ApiError::Forbidden(format!("only organisers may do this; this token's role is {}", principal.role.as_str())))
+            Err(ApiError::Forbidden(format!(
+                "only organisers may do this; this token's role is {}",
+                principal.role.as_str()
+            )))
         }
     }
 }

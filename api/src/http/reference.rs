@@ -106,7 +106,12 @@ async fn get_state(State(state): State<AppState>, Path(iso2): Path<String>) -> A
         protocol_sort_key: row.protocol_sort_key,
         memberships: memberships
             .into_iter()
-            .map(|m| MembershipOut { kind: m.kind, partner_group: m.partner_group, from: m.valid_from, until: m.valid_until })
+            .map(|m| MembershipOut {
+                kind: m.kind,
+                partner_group: m.partner_group,
+                from: m.valid_from,
+                until: m.valid_until,
+            })
             .collect(),
     }))
 }

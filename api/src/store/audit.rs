@@ -20,7 +20,10 @@ pub struct AuditEntry<'a, B: Serialize, A: Serialize> {
 ///
 /// # Errors
 /// When the database refuses the row.
-pub async fn record<B: Serialize, A: Serialize>(db: &impl ConnectionTrait, entry: AuditEntry<'_, B, A>) -> Result<(), DbErr> {
+pub async fn record<B: Serialize, A: Serialize>(
+    db: &impl ConnectionTrait,
+    entry: AuditEntry<'_, B, A>,
+) -> Result<(), DbErr> {
     audit_log::Entity::insert(audit_log::ActiveModel {
         at: Set(Utc::now()),
         actor: Set(entry.actor.to_owned()),

@@ -1,8 +1,8 @@
 //! Bodies in the database: the rules from `scheduler::bodies`, stored so other tools can read
 //! them and the API can list them.
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _, QueryOrder as _, sea_query::OnConflict};
 use scheduler::bodies::{Body, Cadence, all_bodies};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _, QueryOrder as _, sea_query::OnConflict};
 
 use crate::db::entities::bodies;
 

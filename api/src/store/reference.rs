@@ -5,14 +5,14 @@
 //! Chairmanship agreed after the release) are kept.
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    sea_query::OnConflict,
-};
 use scheduler::{
     chairmanship::Chairmanships,
     reference::{Chairmanship, ReferenceData},
     states::{Delegation, Membership, PartnerGroup, State, StateKind},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    sea_query::OnConflict,
 };
 
 use crate::db::entities::{chairmanships, memberships, rooms, states, venues};
@@ -48,7 +48,11 @@ pub async fn load(db: &impl ConnectionTrait, data: &ReferenceData) -> Result<(),
     memberships::Entity::insert_many(membership_rows)
         .on_conflict(
             OnConflict::columns([memberships::Column::Iso2, memberships::Column::ValidFrom])
-                .update_columns([memberships::Column::Kind, memberships::Column::PartnerGroup, memberships::Column::ValidUntil])
+                .update_columns([
+                    memberships::Column::Kind,
+                    memberships::Column::PartnerGroup,
+                    memberships::Column::ValidUntil,
+                ])
                 .to_owned(),
         )
         .exec(db)
@@ -59,7 +63,9 @@ pub async fn load(db: &impl ConnectionTrait, data: &ReferenceData) -> Result<(),
         iso2: Set(chairmanship.iso2.clone()),
     });
     chairmanships::Entity::insert_many(chairmanship_rows)
-        .on_conflict(OnConflict::column(chairmanships::Column::Year).update_column(chairmanships::Column::Iso2).to_owned())
+        .on_conflict(
+            OnConflict::column(chairmanships::Column::Year).update_column(chairmanships::Column::Iso2).to_owned(),
+        )
         .exec(db)
         .await?;
 
@@ -74,7 +80,12 @@ pub async fn load(db: &impl ConnectionTrait, data: &ReferenceData) -> Result<(),
         })
         .on_conflict(
             OnConflict::column(venues::Column::Code)
-                .update_columns([venues::Column::Name, venues::Column::City, venues::Column::Country, venues::Column::TimeZone])
+                .update_columns([
+                    venues::Column::Name,
+                    venues::Column::City,
+                    venues::Column::Country,
+                    venues::Column::TimeZone,
+                ])
                 .to_owned(),
         )
         .exec(db)
@@ -88,7 +99,12 @@ pub async fn load(db: &impl ConnectionTrait, data: &ReferenceData) -> Result<(),
         })
         .on_conflict(
             OnConflict::column(rooms::Column::Code)
-                .update_columns([rooms::Column::VenueCode, rooms::Column::Name, rooms::Column::Capacity, rooms::Column::MainTableSeats])
+                .update_columns([
+                    rooms::Column::VenueCode,
+                    rooms::Column::Name,
+                    rooms::Column::Capacity,
+                    rooms::Column::MainTableSeats,
+                ])
                 .to_owned(),
         )
         .exec(db)
@@ -124,7 +140,12 @@ pub async fn states_and_memberships(db: &impl ConnectionTrait) -> anyhow::Result
         .all(db)
         .await?
         .into_iter()
-        .map(|row| State { iso2: row.iso2, name_en: row.name_en, name_fr: row.name_fr, protocol_sort_key: row.protocol_sort_key })
+        .map(|row| State {
+            iso2: row.iso2,
+            name_en: row.name_en,
+            name_fr: row.name_fr,
+            protocol_sort_key: row.protocol_sort_key,
+        })
         .collect();
     let memberships = memberships::Entity::find()
         .order_by_asc(memberships::Column::ValidFrom)
@@ -134,7 +155,12 @@ pub async fn states_and_memberships(db: &impl ConnectionTrait) -> anyhow::Result
         .map(|row| {
             Ok(Membership {
                 kind: StateKind::parse(&row.kind).map_err(anyhow::Error::msg)?,
-                partner_group: row.partner_group.as_deref().map(PartnerGroup::parse).transpose().map_err(anyhow::Error::msg)?,
+                partner_group: row
+                    .partner_group
+                    .as_deref()
+                    .map(PartnerGroup::parse)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
                 iso2: row.iso2,
                 from: row.valid_from,
                 until: row.valid_until,
@@ -170,7 +196,9 @@ pub async fn memberships_of(db: &impl ConnectionTrait, iso2: &str) -> Result<Vec
 /// When the database does not answer.
 pub async fn chairmanships(db: &impl ConnectionTrait) -> Result<Chairmanships, DbErr> {
     let rows = chairmanships::Entity::find().order_by_asc(chairmanships::Column::Year).all(db).await?;
-    Ok(Chairmanships::new(&rows.into_iter().map(|row| Chairmanship { year: row.year, iso2: row.iso2 }).collect::<Vec<_>>()))
+    Ok(Chairmanships::new(
+        &rows.into_iter().map(|row| Chairmanship { year: row.year, iso2: row.iso2 }).collect::<Vec<_>>(),
+    ))
 }
 
 /// Records the Chairmanship of `year` (agreed after this release), replacing any earlier entry.
@@ -179,7 +207,9 @@ pub async fn chairmanships(db: &impl ConnectionTrait) -> Result<Chairmanships, D
 /// When the database refuses the row.
 pub async fn set_chairmanship(db: &impl ConnectionTrait, year: i32, iso2: &str) -> Result<(), DbErr> {
     chairmanships::Entity::insert(chairmanships::ActiveModel { year: Set(year), iso2: Set(iso2.to_owned()) })
-        .on_conflict(OnConflict::column(chairmanships::Column::Year).update_column(chairmanships::Column::Iso2).to_owned())
+        .on_conflict(
+            OnConflict::column(chairmanships::Column::Year).update_column(chairmanships::Column::Iso2).to_owned(),
+        )
         .exec(db)
         .await?;
     Ok(())

@@ -18,7 +18,10 @@ pub const FIRST_ORGANISER: &str = "admin";
 ///
 /// # Errors
 /// When the database refuses the row.
-pub async fn ensure_first_organiser(db: &impl ConnectionTrait, configured_password: Option<&str>) -> anyhow::Result<Option<String>> {
+pub async fn ensure_first_organiser(
+    db: &impl ConnectionTrait,
+    configured_password: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     if users::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
