@@ -5,5 +5,6 @@ pub mod audit;
 pub mod bodies;
 pub mod meetings;
 pub mod reference;
+pub mod seating;
 pub mod tokens;
 pub mod users;

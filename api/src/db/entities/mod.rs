@@ -9,6 +9,8 @@ pub mod contacts;
 pub mod meetings;
 pub mod memberships;
 pub mod rooms;
+pub mod seating_lots;
+pub mod seating_rules;
 pub mod states;
 pub mod users;
 pub mod venues;
