@@ -294,10 +294,19 @@ async fn a_room_too_small_is_a_422_naming_the_room_its_seats_and_the_seats_neede
 }
 
 #[tokio::test]
-async fn an_unknown_meeting_is_a_404() {
+async fn an_unknown_meeting_is_a_404_and_the_endpoints_are_documented() {
     let app = TestApp::spawn().await;
     for path in ["/api/v1/meetings/4242/seating", "/api/v1/meetings/4242/seating.svg"] {
         assert!(expect_error(app.get(path).await, 404).await.contains("4242"), "{path}");
+    }
+    let openapi = app.get_json("/api/openapi.json", 200).await;
+    for path in [
+        "/api/v1/meetings/{id}/seating",
+        "/api/v1/meetings/{id}/seating.svg",
+        "/api/v1/bodies/{code}/seating-rules",
+        "/api/v1/seating-lots/{body}/{year}/redraw",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} is documented");
     }
     app.stop().await;
 }
