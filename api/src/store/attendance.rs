@@ -46,12 +46,15 @@ pub enum AttendanceError {
 
 /// How often a transaction that lost a race is tried again before giving up.
 const ATTEMPTS: u32 = 30;
+/// How long retrying may take in all, well within the service's 30-second request timeout.
+const RETRY_BUDGET: Duration = Duration::from_secs(20);
 
 /// Runs `attempt` (one whole transaction) until it succeeds or fails for a reason other than
 /// contention.
 ///
 /// # Errors
-/// The attempt's own error, or the contention error after [`ATTEMPTS`] tries.
+/// The attempt's own error, or the contention error after [`ATTEMPTS`] tries or
+/// [`RETRY_BUDGET`].
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, AttendanceError>
 where
     F: FnMut() -> Fut,
@@ -59,9 +62,12 @@ where
 {
     let mut delay = Duration::from_millis(2);
     let mut tries = 1;
+    let began = std::time::Instant::now();
     loop {
         match attempt().await {
-            Err(AttendanceError::Db(error)) if tries < ATTEMPTS && is_contention(&error) => {
+            Err(AttendanceError::Db(error))
+                if tries < ATTEMPTS && began.elapsed() < RETRY_BUDGET && is_contention(&error) =>
+            {
                 tracing::debug!(%error, tries, "attendance transaction lost a race; retrying");
                 let jitter = Duration::from_micros(rand::random_range(0..=delay.as_micros() as u64));
                 tokio::time::sleep(delay + jitter).await;
