@@ -411,3 +411,83 @@ async fn plans_asked_for_at_once_share_one_lazily_drawn_lot() {
     assert_eq!(audit(&app, "seating_lot.draw", "FSC/2026").await.len(), 1);
     app.stop().await;
 }
+
+fn registration(state: &str, name: &str, seat: &str) -> Value {
+    let email = format!("{}@{}.example.org", name.to_lowercase().replace(' ', "."), state.to_lowercase());
+    json!({"state": state, "name": name, "function": "Delegate", "email": email, "seat": seat})
+}
+
+#[tokio::test]
+async fn registered_names_are_written_on_their_seats_in_the_json_and_the_svg() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    // Registration closes 48 hours before a Vienna meeting: a month ahead is open.
+    let date = (chrono::Utc::now() + chrono::TimeDelta::days(30)).date_naive().to_string();
+    let id = meeting_in(&app, &organiser, "PC", "HOFBURG-NEUER-SAAL", &date, ("10:00", "13:00")).await;
+    let path = format!("/api/v1/meetings/{id}/registrations");
+    let austria = app.delegation_token("AT").await;
+    let japan = app.delegation_token("JP").await;
+    for (token, body) in [
+        (&austria, registration("AT", "Anna Huber", "main")),
+        (&austria, registration("AT", "Bernd Gruber", "behind")),
+        (&austria, registration("AT", "Clara Wagner", "behind")),
+        (&japan, registration("JP", "Sato Hanako", "behind")),
+    ] {
+        expect_json(send(&app, Method::POST, &path, token, body).await, 201).await;
+    }
+    // An organiser admits a third Austrian adviser past the quota of two: the plan makes room.
+    let mut forced = registration("AT", "Dora Mayer", "behind");
+    forced["override"] = json!(true);
+    expect_json(send(&app, Method::POST, &path, &organiser, forced).await, 201).await;
+    // A withdrawn registration holds no seat.
+    let gone =
+        expect_json(send(&app, Method::POST, &path, &japan, registration("JP", "Tanaka Ken", "main")).await, 201).await;
+    let withdraw = app
+        .request(Method::DELETE, &format!("/api/v1/registrations/{}", gone["id"]))
+        .bearer_auth(&japan)
+        .send()
+        .await
+        .unwrap();
+    assert!(withdraw.status().is_success(), "{}", withdraw.status());
+
+    let plan = seating(&app, id).await;
+    assert_eq!(plan["rules"]["seats_behind"], 3);
+    let own = |iso2: &str| {
+        seats(&plan).iter().find(|s| s["kind"] == "delegation" && s["delegation"] == iso2).unwrap().clone()
+    };
+    let behind = |iso2: &str| {
+        let number = own(iso2)["number"].clone();
+        seats(&plan).iter().filter(|s| s["behind"] == number).map(|s| s["occupant"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(own("AT")["occupant"], "Anna Huber");
+    assert_eq!(behind("AT"), [json!("Bernd Gruber"), json!("Clara Wagner"), json!("Dora Mayer")]);
+    assert_eq!(own("JP")["occupant"], Value::Null, "Japan's head of delegation withdrew; the plate stays");
+    assert_eq!(behind("JP"), [json!("Sato Hanako"), Value::Null, Value::Null]);
+    assert!(seats(&plan).iter().all(|s| s["occupant"] != "Tanaka Ken"));
+
+    let svg = app.get(&format!("/api/v1/meetings/{id}/seating.svg")).await.text().await.unwrap();
+    let document = roxmltree::Document::parse(&svg).unwrap();
+    let plate_of = |seat: &Value| {
+        document
+            .descendants()
+            .find(|n| n.has_tag_name("g") && n.attribute("data-seat") == Some(&seat["number"].to_string()))
+            .unwrap_or_else(|| panic!("no plate for seat {}", seat["number"]))
+    };
+    let occupant = |node: roxmltree::Node<'_, '_>| {
+        node.children()
+            .filter(|n| n.has_tag_name("text") && n.attribute("class") == Some("occupant"))
+            .filter_map(|n| n.text())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let austria_plate = plate_of(&own("AT"));
+    assert!(austria_plate.attribute("class").unwrap().contains("main-table"));
+    assert_eq!(occupant(austria_plate), "Anna Huber");
+    let first_behind = seats(&plan).iter().find(|s| s["occupant"] == "Bernd Gruber").unwrap();
+    assert_eq!(occupant(plate_of(first_behind)), "Bernd Gruber");
+    for name in ["Anna Huber", "Bernd Gruber", "Clara Wagner", "Dora Mayer", "Sato Hanako"] {
+        assert_eq!(svg.matches(name).count(), 1, "{name} is written once");
+    }
+    assert!(!svg.contains("Tanaka Ken"));
+    app.stop().await;
+}

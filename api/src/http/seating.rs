@@ -40,8 +40,8 @@ use scheduler::{
     eligibility::invitees,
     reference::Room,
     seating::{
-        Chair, Lot, OFFICIALS, PlateNames, RoomLayout, SeatingPlan, SeatingRequest, SeatingRules, TableShape, draw_lot,
-        known_official, layout_for, lot_pool, plan_seating, ring_start, to_csv,
+        Attendee, AttendeeSeat, Chair, Lot, OFFICIALS, PlateNames, RoomLayout, SeatingPlan, SeatingRequest,
+        SeatingRules, TableShape, draw_lot, known_official, layout_for, lot_pool, plan_seating, ring_start, to_csv,
     },
     seating_svg::render_svg,
     states::StateKind,
@@ -90,7 +90,8 @@ pub struct SeatingOut {
     /// The participating State the ring starts with: the drawn one, or the next one in protocol
     /// order when the drawn State does not take part on the meeting's date.
     pub starts_with: String,
-    /// The rules the plan follows.
+    /// The rules the plan follows: the body's, with `seats_behind` from the meeting's own quota
+    /// when organisers set one, raised to the most advisers a delegation has confirmed.
     #[schema(value_type = Object)]
     pub rules: SeatingRules,
     /// The plan: `head` (chairs, then officials), then `seats` (the main table, any Partners'
@@ -171,9 +172,12 @@ pub async fn seating_of(db: &DatabaseConnection, id: i32) -> ApiResult<SeatingOu
         .map_or_else(|| lot.first_iso2.clone(), |state| state.protocol_sort_key.clone());
     let starts_with = ring_start(&drawn_key, &invited)
         .ok_or_else(|| ApiError::Invalid(format!("no participating State is invited to meeting {id}")))?;
-    let (rules, _) = rules_for(db, body).await?;
+    let (mut rules, _) = rules_for(db, body).await?;
     let head = head_of_table(&context.chair(&meeting));
     let attendees = store::seating::attendees(db, id).await?;
+    let meeting_quota =
+        store::attendance::settings_of(store::attendance::settings(db, id).await?.as_ref()).seats_behind_quota;
+    rules.seats_behind = seats_behind(rules.seats_behind, meeting_quota, &attendees);
     let layout = layout_of(&meeting, &context, &invited, &rules, head.len());
     let request = SeatingRequest {
         meeting: format!("{}, {date}", meeting.title),
@@ -218,6 +222,19 @@ pub async fn render(db: &DatabaseConnection, id: i32, format: SeatingFormat) -> 
         }
         SeatingFormat::Csv => to_csv(&seating.plan),
     })
+}
+
+/// The adviser seats behind each delegation in a meeting's plan: the meeting's own quota when
+/// organisers set one for its registrations, otherwise the body's rule; raised to the most
+/// advisers any delegation has confirmed (an organiser may admit one past the quota), so every
+/// confirmed adviser has a seat and none is dropped.
+fn seats_behind(rule: u32, meeting_quota: Option<u32>, attendees: &[Attendee]) -> u32 {
+    let mut most = 0;
+    for attendee in attendees.iter().filter(|a| a.seat == AttendeeSeat::Behind) {
+        let behind = attendees.iter().filter(|a| a.seat == AttendeeSeat::Behind && a.iso2 == attendee.iso2).count();
+        most = most.max(u32::try_from(behind).unwrap_or(u32::MAX));
+    }
+    meeting_quota.unwrap_or(rule).max(most)
 }
 
 /// The head of the table from the derived chair: a single chair sits as "Chairperson", co-chairs

@@ -2,13 +2,14 @@
 //! registered attendees a plan writes on its seats.
 
 use chrono::{DateTime, Utc};
+use scheduler::attendance::{Seat, Status};
 use scheduler::seating::{Attendee, AttendeeSeat};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, FromQueryResult, QueryFilter as _,
-    Statement, TryInsertResult, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    TryInsertResult, sea_query::OnConflict,
 };
 
-use crate::db::entities::{seating_lots, seating_rules};
+use crate::db::entities::{registrations, seating_lots, seating_rules};
 
 /// A lot to store.
 pub struct NewLot<'a> {
@@ -128,57 +129,27 @@ pub async fn save_rules(
     Ok(())
 }
 
-#[derive(Debug, FromQueryResult)]
-struct RegistrationRow {
-    iso2: String,
-    name: String,
-    seat: String,
-}
-
 /// The people registered for `meeting_id` whose names a seating plan writes on its seats: the
-/// confirmed registrations (`seat` `main` → the delegation's seat at the main table, `behind` →
-/// an adviser seat), oldest first so advisers fill the seats behind in registration order.
-///
-/// This is the one place seating reads attendance. The `registrations` table belongs to the
-/// attendance feature; until its migration has run there is no such table, and every
-/// delegation gets its name plate with no names on it.
+/// confirmed registrations (`main` → the delegation's seat at the main table, `behind` → an
+/// adviser seat), in order of arrival, so advisers fill the seats behind in that order. Waiting
+/// and withdrawn registrations hold no seat.
 ///
 /// # Errors
-/// When the database fails other than by lacking the table.
+/// When the database does not answer.
 pub async fn attendees(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<Attendee>, DbErr> {
-    let backend = db.get_database_backend();
-    let exists = match backend {
-        sea_orm::DbBackend::Sqlite => {
-            "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = 'registrations'"
-        }
-        _ => {
-            "SELECT 1 AS present FROM information_schema.tables WHERE table_name = 'registrations' \
-              AND table_schema = current_schema()"
-        }
-    };
-    if db.query_one_raw(Statement::from_string(backend, exists)).await?.is_none() {
-        return Ok(Vec::new());
-    }
-    let rows = RegistrationRow::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Sqlite => {
-                "SELECT iso2, name, seat FROM registrations WHERE meeting_id = ? AND status = 'confirmed' ORDER BY id"
-            }
-            _ => {
-                "SELECT iso2, name, seat FROM registrations WHERE meeting_id = $1 AND status = 'confirmed' ORDER BY id"
-            }
-        },
-        [meeting_id.into()],
-    ))
-    .all(db)
-    .await?;
+    let rows = registrations::Entity::find()
+        .filter(registrations::Column::MeetingId.eq(meeting_id))
+        .filter(registrations::Column::Status.eq(Status::Confirmed.as_str()))
+        .order_by_asc(registrations::Column::Arrival)
+        .order_by_asc(registrations::Column::Id)
+        .all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|row| Attendee {
+            seat: if row.seat == Seat::Main.as_str() { AttendeeSeat::Main } else { AttendeeSeat::Behind },
             iso2: row.iso2,
             name: row.name,
-            seat: if row.seat == "main" { AttendeeSeat::Main } else { AttendeeSeat::Behind },
         })
         .collect())
 }
