@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bodies;
 pub mod meetings;
+pub mod outbox;
 pub mod reference;
 pub mod tokens;
 pub mod users;

@@ -8,6 +8,7 @@ pub mod chairmanships;
 pub mod contacts;
 pub mod meetings;
 pub mod memberships;
+pub mod outbox;
 pub mod rooms;
 pub mod states;
 pub mod users;
