@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     bodies::Body,
-    eligibility::{Reason, invitees},
+    eligibility::invitees,
     states::{Delegation, PartnerGroup, StateKind},
 };
 
@@ -332,9 +332,9 @@ fn check_invited(meeting: &MeetingRules<'_>, delegations: &[Delegation], iso2: &
         None => format!("{iso2} is neither a participating State nor a Partner for Co-operation on {date}"),
         Some(delegation) => {
             let standing = match (delegation.kind, delegation.partner_group) {
-                (StateKind::Participating, _) => Reason::ParticipatingState,
-                (StateKind::Partner, Some(PartnerGroup::Asian)) => Reason::AsianPartner,
-                (StateKind::Partner, _) => Reason::MediterraneanPartner,
+                (StateKind::Participating, _) => "a participating State",
+                (StateKind::Partner, Some(PartnerGroup::Asian)) => "an Asian Partner for Co-operation",
+                (StateKind::Partner, _) => "a Mediterranean Partner for Co-operation",
             };
             let invited = [
                 (meeting.body.invites.participating_states, "the participating States"),
@@ -346,11 +346,6 @@ fn check_invited(meeting: &MeetingRules<'_>, delegations: &[Delegation], iso2: &
             .map(|(_, who)| *who)
             .collect::<Vec<_>>()
             .join(" and ");
-            let standing = match standing {
-                Reason::ParticipatingState => "a participating State",
-                Reason::MediterraneanPartner => "a Mediterranean Partner for Co-operation",
-                Reason::AsianPartner => "an Asian Partner for Co-operation",
-            };
             format!(
                 "{} is {standing} on {date}, and the {} invites only {invited}",
                 delegation.name_en, meeting.body.name_en

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
 use tests::{TestApp, expect_error, expect_json};
 
-use plenary::db::entities::{audit_log, registrations};
+use plenary::db::entities::{audit_log, outbox, registrations};
 
 async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
     app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
@@ -225,7 +225,9 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     let mut ids = Vec::new();
     for (state, name) in [("AT", "Anna Huber"), ("DE", "Hans Schmidt"), ("FR", "Marie Dubois"), ("IT", "Luca Rossi")] {
         let token = app.delegation_token(state).await;
-        let row = expect_json(register(&app, &token, id, attendee(state, name, "main")).await, 201).await;
+        let mut body = attendee(state, name, "main");
+        body["language"] = json!(if state == "FR" { "fr" } else { "en" });
+        let row = expect_json(register(&app, &token, id, body).await, 201).await;
         ids.push((row["id"].as_i64().unwrap(), row["status"].clone(), row["position"].clone(), token));
     }
     let statuses: Vec<_> = ids.iter().map(|(_, status, position, _)| (status.clone(), position.clone())).collect();
@@ -250,6 +252,19 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     assert_eq!(withdrawal["promoted"][0]["id"].as_i64(), Some(ids[2].0));
     let promotions = audit(&app, "registration.promote").await;
     assert_eq!(promotions.len(), 1);
+    // France is told by mail, in the language it registered with, through the outbox.
+    let mails =
+        outbox::Entity::find().filter(outbox::Column::Kind.eq("waitlist_promotion")).all(&app.state.db).await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].recipient_email, "marie.dubois@fr.example.org");
+    assert_eq!(mails[0].language, "fr");
+    assert_eq!(mails[0].meeting_id, Some(i32::try_from(id).unwrap()));
+    assert!(mails[0].subject.starts_with("Une place vous est attribuée"), "{}", mails[0].subject);
+    assert!(
+        mails[0].text_body.contains("Marie Dubois") && mails[0].text_body.contains("10:00"),
+        "{}",
+        mails[0].text_body
+    );
     assert!(promotions[0].before.as_deref().unwrap().contains("\"waiting\""));
     assert!(promotions[0].after.as_deref().unwrap().contains("\"confirmed\""));
     assert_eq!(audit(&app, "registration.withdraw").await.len(), 1);
@@ -421,5 +436,10 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     let now_confirmed: HashSet<i64> = rows.iter().filter(|r| r.status == "confirmed").map(|r| r.id).collect();
     assert!(first_thirty.is_subset(&now_confirmed), "the first 30 in line moved up");
     assert_eq!(audit(&app, "registration.promote").await.len(), 30);
+    let mails =
+        outbox::Entity::find().filter(outbox::Column::Kind.eq("waitlist_promotion")).all(&app.state.db).await.unwrap();
+    let told: HashSet<String> = mails.iter().map(|m| m.dedupe_key.clone()).collect();
+    let expected: HashSet<String> = first_thirty.iter().map(|id| format!("waitlist_promotion:{id}")).collect();
+    assert_eq!(told, expected, "each promoted attendee is told once");
     app.stop().await;
 }

@@ -233,6 +233,14 @@ impl Facts {
         }
     }
 
+    fn for_mail(&self) -> store::attendance::MeetingForMail<'_> {
+        store::attendance::MeetingForMail {
+            id: self.meeting.id,
+            title: &self.meeting.title,
+            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default().with_timezone(&self.zone),
+        }
+    }
+
     fn limits(&self, settings: Settings) -> Limits {
         let rules = self.rules(settings);
         Limits {
@@ -619,7 +627,8 @@ async fn withdraw_once(
         .await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let promoted = store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, now).await?;
+    let promoted =
+        store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, &facts.for_mail(), now).await?;
     txn.commit().await?;
     Ok((after, promoted))
 }
@@ -713,7 +722,7 @@ async fn settings_once(
     .await?;
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let capacity = facts.rules(wanted).capacity();
-    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, now).await?;
+    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, &facts.for_mail(), now).await?;
     txn.commit().await?;
     Ok(promoted)
 }

@@ -5,6 +5,7 @@ pub mod attendance;
 pub mod audit;
 pub mod bodies;
 pub mod meetings;
+pub mod outbox;
 pub mod reference;
 pub mod seating;
 pub mod tokens;

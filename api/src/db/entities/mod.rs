@@ -9,6 +9,7 @@ pub mod chairmanships;
 pub mod contacts;
 pub mod meetings;
 pub mod memberships;
+pub mod outbox;
 pub mod registrations;
 pub mod rooms;
 pub mod seating_lots;
