@@ -1,4 +1,4 @@
-//! The `plenary` command line: `serve` (the default), `migrate`, `plan`, `token create`. `plenary --help` documents them all.
+//! The `plenary` command line: `serve` (the default), `migrate`, `plan`, `seating`, `token create`. `plenary --help` documents them all.
 
 use std::process::ExitCode;
 
@@ -35,6 +35,14 @@ pub enum Command {
         /// The year to plan, 1975–2100.
         #[arg(long)]
         year: i32,
+    },
+    /// Write a meeting's seating plan to stdout: a printable SVG picture, JSON or CSV.
+    Seating {
+        /// The meeting's id.
+        #[arg(long)]
+        meeting: i32,
+        #[arg(long, value_enum, default_value = "svg")]
+        format: http::seating::SeatingFormat,
     },
     /// Manage API tokens.
     Token {
@@ -95,6 +103,17 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 println!("  {} {}: {}", skipped.date, skipped.body, skipped.reason);
             }
             Ok(())
+        }
+        Command::Seating { meeting, format } => {
+            let db = db::connect(&cli.config.database_url).await?;
+            db::migrate(&db).await?;
+            let text = http::seating::render(&db, meeting, format).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let mut stdout = std::io::stdout().lock();
+            match std::io::Write::write_all(&mut stdout, text.as_bytes()) {
+                // A reader that stopped early (`| head`) is not an error.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("writing the plan to stdout failed"),
+            }
         }
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
             let db = db::connect(&cli.config.database_url).await?;

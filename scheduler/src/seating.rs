@@ -54,6 +54,44 @@ impl Default for SeatingRules {
     }
 }
 
+/// The officials a body's rules may seat at the head of the table, as plans name them.
+pub const OFFICIALS: &[&str] = &[
+    "Secretary General",
+    "President of the OSCE Parliamentary Assembly",
+    "Secretary General of the OSCE Parliamentary Assembly",
+    "High Commissioner on National Minorities",
+    "Director of ODIHR",
+    "Representative on Freedom of the Media",
+    "Co-ordinator of OSCE Economic and Environmental Activities",
+    "Director of the Conflict Prevention Centre",
+    "Chairperson of the Forum for Security Co-operation",
+];
+
+/// The official named `name` as [`OFFICIALS`] spells it (case and surrounding spaces ignored).
+#[must_use]
+pub fn known_official(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    OFFICIALS.iter().copied().find(|official| official.eq_ignore_ascii_case(name))
+}
+
+impl SeatingRules {
+    /// Plenary's default rules for `body` (DOMAIN.md, "Seating"): the Partners at the main table
+    /// (since 2007), the body's quota of seats behind each delegation, and for the Permanent
+    /// Council the Secretary General at the head of the table after the chair.
+    #[must_use]
+    pub fn defaults_for(body: &crate::bodies::Body) -> Self {
+        Self {
+            partners_at_main_table: true,
+            officials: if body.code == crate::bodies::BodyCode::Pc {
+                vec!["Secretary General".to_owned()]
+            } else {
+                Vec::new()
+            },
+            seats_behind: body.seats_behind_quota,
+        }
+    }
+}
+
 /// One presiding seat at the head of the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chair {
@@ -530,6 +568,43 @@ pub fn draw_lot(seed: u64, participating: &[Delegation]) -> Option<String> {
     pool.dedup_by(|a, b| a.iso2 == b.iso2);
     let index = (u128::from(splitmix64(seed)) * pool.len() as u128) >> 64;
     pool.get(usize::try_from(index).ok()?).map(|d| d.iso2.clone())
+}
+
+/// The participating States a body's lot for `year` is drawn from: every State that is a
+/// participating State at some point of the year (on 1 January or on 31 December), in protocol
+/// order. The lot is drawn once for the whole year, so it must not depend on which meeting asked
+/// first; a State that joins during the year (Mongolia on 21 November 2012) can be drawn.
+#[must_use]
+pub fn lot_pool(
+    states: &[crate::states::State],
+    memberships: &[crate::states::Membership],
+    year: i32,
+) -> Vec<Delegation> {
+    let mut pool: Vec<Delegation> = Vec::new();
+    for date in [NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31)].into_iter().flatten() {
+        for delegation in crate::states::delegations_on(states, memberships, date) {
+            if delegation.kind == StateKind::Participating && !pool.iter().any(|d| d.iso2 == delegation.iso2) {
+                pool.push(delegation);
+            }
+        }
+    }
+    sort_in_protocol_order(&mut pool);
+    pool
+}
+
+/// The invited participating State the ring starts with, given the State drawn by lot (its
+/// protocol sort key): the drawn State itself when it is invited, otherwise the next invited
+/// participating State after it in protocol order, round the ring (a lot drawn for a year may
+/// name a State that joins after the meeting). `None` when no participating State is invited.
+#[must_use]
+pub fn ring_start(drawn_sort_key: &str, invited: &[Delegation]) -> Option<String> {
+    let mut participating: Vec<&Delegation> = invited.iter().filter(|d| d.kind == StateKind::Participating).collect();
+    participating.sort_by(|a, b| protocol_cmp(&a.protocol_sort_key, &b.protocol_sort_key));
+    participating
+        .iter()
+        .find(|d| protocol_cmp(&d.protocol_sort_key, drawn_sort_key) != std::cmp::Ordering::Less)
+        .or_else(|| participating.first())
+        .map(|d| d.iso2.clone())
 }
 
 /// One output of the splitmix64 generator whose state is `seed`.
@@ -1083,6 +1158,34 @@ pub(crate) mod tests {
         assert_eq!(drawn.len(), 57, "every participating State can be drawn");
         let partners: Vec<Delegation> = invited.into_iter().filter(|d| d.kind == StateKind::Partner).collect();
         assert_eq!(draw_lot(7, &partners), None);
+    }
+
+    #[test]
+    fn the_lot_is_drawn_from_the_whole_years_states_and_the_ring_starts_at_the_next_one_invited() {
+        let data = ReferenceData::bundled();
+        let pool_2012 = lot_pool(&data.states, &data.memberships, 2012);
+        assert_eq!(pool_2012.len(), 57, "Mongolia joined on 21 November 2012 and can be drawn for 2012");
+        assert_eq!(lot_pool(&data.states, &data.memberships, 2010).len(), 56);
+        let mongolia = pool_2012.iter().find(|d| d.iso2 == "MN").unwrap();
+        // In March 2012 Mongolia is a Partner: the ring starts with the next State, Monténégro.
+        let march = invited_on("2012-03-15");
+        assert_eq!(ring_start(&mongolia.protocol_sort_key, &march).as_deref(), Some("ME"));
+        assert_eq!(ring_start(&mongolia.protocol_sort_key, &invited_on("2012-12-13")).as_deref(), Some("MN"));
+        // Past the last State in protocol order, the ring comes round to the first.
+        assert_eq!(ring_start("Zzz", &march).as_deref(), Some("AL"));
+        let partners: Vec<Delegation> = march.into_iter().filter(|d| d.kind == StateKind::Partner).collect();
+        assert_eq!(ring_start("Allemagne", &partners), None);
+    }
+
+    #[test]
+    fn default_rules_seat_the_secretary_general_at_the_pc_only_and_officials_are_matched_loosely() {
+        let pc = SeatingRules::defaults_for(crate::bodies::body("PC").unwrap());
+        assert_eq!(pc.officials, ["Secretary General"]);
+        assert!(pc.partners_at_main_table);
+        assert_eq!(pc.seats_behind, 2);
+        assert!(SeatingRules::defaults_for(crate::bodies::body("CG-ASIA").unwrap()).officials.is_empty());
+        assert_eq!(known_official(" director of odihr "), Some("Director of ODIHR"));
+        assert_eq!(known_official("Emperor"), None);
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod health;
 pub mod meetings;
 mod openapi;
 mod reference;
+pub mod registrations;
+pub mod seating;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -41,7 +43,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: API, OpenAPI document, health check, with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
-        .nest("/api/v1", reference::router().merge(meetings::router()))
+        .nest(
+            "/api/v1",
+            reference::router().merge(meetings::router()).merge(registrations::router()).merge(seating::router()),
+        )
         .split_for_parts();
     Router::new()
         .merge(health::router())

@@ -23,6 +23,7 @@ use super::AppState;
     tags(
         (name = "reference", description = "States, Partners, Chairmanships and bodies (public)"),
         (name = "meetings", description = "Planning, meetings and their changes"),
+        (name = "seating", description = "Seating plans, the lot per body and year, seating rules"),
     )
 )]
 struct ApiDoc;

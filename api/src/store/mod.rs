@@ -1,9 +1,12 @@
 //! Queries and changes, as functions taking `&impl ConnectionTrait` so they work on the pool or
 //! inside a transaction, and can be tested directly.
 
+pub mod attendance;
 pub mod audit;
 pub mod bodies;
 pub mod meetings;
+pub mod outbox;
 pub mod reference;
+pub mod seating;
 pub mod tokens;
 pub mod users;

@@ -2,13 +2,18 @@
 //! that use them live in `crate::store`.
 
 pub mod api_tokens;
+pub mod attendance_settings;
 pub mod audit_log;
 pub mod bodies;
 pub mod chairmanships;
 pub mod contacts;
 pub mod meetings;
 pub mod memberships;
+pub mod outbox;
+pub mod registrations;
 pub mod rooms;
+pub mod seating_lots;
+pub mod seating_rules;
 pub mod states;
 pub mod users;
 pub mod venues;
