@@ -182,6 +182,38 @@ async fn loading_the_reference_data_again_adds_nothing() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn changed_reference_data_is_applied_on_the_next_load() {
+    let app = TestApp::spawn().await;
+    let mut data = scheduler_reference();
+    let albania = data.states.iter_mut().find(|state| state.iso2 == "AL").unwrap();
+    albania.name_en = "Republic of Albania".into();
+    let mongolia_as_partner = data.memberships.iter_mut().find(|m| m.iso2 == "MN" && m.until.is_some()).unwrap();
+    mongolia_as_partner.until = Some("2012-11-22".parse().unwrap());
+    plenary::store::reference::load(&app.state.db, &data).await.unwrap();
+    let albania = app.get_json("/api/v1/states/AL", 200).await;
+    assert_eq!(albania["name_en"], "Republic of Albania");
+    let mongolia = app.get_json("/api/v1/states/MN", 200).await;
+    assert_eq!(mongolia["memberships"][0]["until"], "2012-11-22");
+    assert_eq!(mongolia["memberships"].as_array().unwrap().len(), 2, "updated in place, not added");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let response = app
+        .request(Method::PUT, "/api/v1/chairmanships/2031")
+        .header("authorization", format!("bearer {token}"))
+        .json(&json!({"iso2": "AT"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.stop().await;
+}
+
 fn scheduler_reference() -> scheduler::reference::ReferenceData {
     scheduler::reference::ReferenceData::bundled()
 }
