@@ -28,7 +28,7 @@ ensure_postgres
 command -v pgbench >/dev/null || apt_install postgresql-contrib
 
 echo "==> Building the service and the load generator (release)"
-cargo build --release --locked -p plenary -p tests --example attendance_load
+cargo build --release --locked -p plenary -p tests --bin plenary --example attendance_load
 BIN=target/release/plenary
 LOAD=target/release/examples/attendance_load
 

@@ -443,3 +443,21 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     assert_eq!(told, expected, "each promoted attendee is told once");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_attendance_endpoints_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let document = app.get_json("/api/openapi.json", 200).await;
+    for path in [
+        "/api/v1/meetings/{id}/registrations",
+        "/api/v1/registrations/{id}",
+        "/api/v1/meetings/{id}/attendance-settings",
+        "/api/v1/meetings/{id}/attendance",
+        "/api/v1/meetings/{id}/attendance.csv",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} missing");
+    }
+    let registration = &document["paths"]["/api/v1/registrations/{id}"];
+    assert!(registration["patch"].is_object() && registration["delete"].is_object());
+    app.stop().await;
+}

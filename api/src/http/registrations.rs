@@ -273,10 +273,7 @@ async fn facts(db: &DatabaseConnection, meeting: meetings::Model) -> ApiResult<F
 fn refusal(refusal: Refusal) -> ApiError {
     let message = refusal.to_string();
     match refusal {
-        Refusal::NotInvited { reason, .. } => {
-            let _ = reason;
-            ApiError::Forbidden(message)
-        }
+        Refusal::NotInvited { .. } => ApiError::Forbidden(message),
         Refusal::Cancelled => ApiError::Conflict { message, details: Some(json!({ "reason": "cancelled" })) },
         Refusal::AlreadyRegistered { id, .. } => {
             ApiError::Conflict { message, details: Some(json!({ "reason": "already_registered", "registration": id })) }
