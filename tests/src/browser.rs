@@ -48,7 +48,8 @@ impl Browser {
                 "{program} is missing: install Debian's chromium and chromium-driver (scripts/test does it)"
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("free port").port();
+        let port =
+            TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("free port").port();
         // Its own process group, so stopping it also stops the Chromium it started.
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))

@@ -204,13 +204,8 @@ async fn pages_work_on_a_phone() {
         let text = nav.text().await.unwrap();
         assert!(text.contains(link), "{link} is in the navigation: {text}");
     }
-    let width: f64 = browser
-        .client
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .await
-        .unwrap()
-        .as_f64()
-        .unwrap();
+    let width: f64 =
+        browser.client.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap().as_f64().unwrap();
     assert!(width <= 400.0, "nothing overflows sideways: {width}px");
     let (_, _, cell_width, _) = browser.find("table.month td").await.rectangle().await.unwrap();
     assert!(cell_width > 40.0, "the month grid stays readable: {cell_width}px");

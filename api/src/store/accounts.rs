@@ -83,7 +83,11 @@ pub async fn create_user(
 ///
 /// # Errors
 /// When the database refuses the row.
-pub async fn create_password_link(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>) -> Result<String, DbErr> {
+pub async fn create_password_link(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
     password_tokens::Entity::delete_many()
         .filter(password_tokens::Column::UserId.eq(user_id))
         .filter(password_tokens::Column::UsedAt.is_null())

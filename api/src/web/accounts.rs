@@ -107,7 +107,15 @@ async fn page(
 }
 
 async fn accounts(State(state): State<AppState>, c: Chrome, _user: OrganiserUser) -> WebResult {
-    page(&state, &c, AccountForm { role: "delegation".into(), ..AccountForm::default() }, FormErrors::default(), None, StatusCode::OK).await
+    page(
+        &state,
+        &c,
+        AccountForm { role: "delegation".into(), ..AccountForm::default() },
+        FormErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn link_url(state: &AppState, secret: &str) -> String {
@@ -175,13 +183,23 @@ async fn create_account(
             subject_type: "user",
             subject_id: created.id.to_string(),
             before: None,
-            after: Some(&serde_json::json!({ "username": created.username, "role": created.role, "iso2": created.iso2 })),
+            after: Some(
+                &serde_json::json!({ "username": created.username, "role": created.role, "iso2": created.iso2 }),
+            ),
         },
     )
     .await?;
     let secret = store::accounts::create_password_link(&state.db, created.id, Utc::now()).await?;
     let new_link = NewLink { username: created.username, url: link_url(&state, &secret) };
-    page(&state, &c, AccountForm { role: "delegation".into(), ..AccountForm::default() }, FormErrors::default(), Some(new_link), StatusCode::OK).await
+    page(
+        &state,
+        &c,
+        AccountForm { role: "delegation".into(), ..AccountForm::default() },
+        FormErrors::default(),
+        Some(new_link),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -191,7 +209,9 @@ struct CsrfForm {
 }
 
 async fn target(state: &AppState, id: i32) -> WebResult<users::Model> {
-    store::accounts::find_user(&state.db, id).await?.ok_or_else(|| WebError::NotFound(format!("There is no account {id}.")))
+    store::accounts::find_user(&state.db, id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("There is no account {id}.")))
 }
 
 async fn set_disabled(state: &AppState, c: &Chrome, user: &super::CurrentUser, id: i32, disabled: bool) -> WebResult {
@@ -223,17 +243,35 @@ async fn set_disabled(state: &AppState, c: &Chrome, user: &super::CurrentUser, i
     Ok(redirect_with(c, "/organiser/accounts", &Flash::ok(message)))
 }
 
-async fn disable(State(state): State<AppState>, c: Chrome, OrganiserUser(user): OrganiserUser, Path(id): Path<i32>, Form(form): Form<CsrfForm>) -> WebResult {
+async fn disable(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult {
     c.check_csrf(&form.csrf)?;
     set_disabled(&state, &c, &user, id, true).await
 }
 
-async fn enable(State(state): State<AppState>, c: Chrome, OrganiserUser(user): OrganiserUser, Path(id): Path<i32>, Form(form): Form<CsrfForm>) -> WebResult {
+async fn enable(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult {
     c.check_csrf(&form.csrf)?;
     set_disabled(&state, &c, &user, id, false).await
 }
 
-async fn new_link(State(state): State<AppState>, c: Chrome, OrganiserUser(_user): OrganiserUser, Path(id): Path<i32>, Form(form): Form<CsrfForm>) -> WebResult {
+async fn new_link(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(_user): OrganiserUser,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let account = target(&state, id).await?;
     if account.disabled {
@@ -241,5 +279,13 @@ async fn new_link(State(state): State<AppState>, c: Chrome, OrganiserUser(_user)
     }
     let secret = store::accounts::create_password_link(&state.db, account.id, Utc::now()).await?;
     let new_link = NewLink { username: account.username, url: link_url(&state, &secret) };
-    page(&state, &c, AccountForm { role: "delegation".into(), ..AccountForm::default() }, FormErrors::default(), Some(new_link), StatusCode::OK).await
+    page(
+        &state,
+        &c,
+        AccountForm { role: "delegation".into(), ..AccountForm::default() },
+        FormErrors::default(),
+        Some(new_link),
+        StatusCode::OK,
+    )
+    .await
 }

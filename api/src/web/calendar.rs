@@ -90,7 +90,9 @@ async fn calendar(State(state): State<AppState>, c: Chrome, Query(query): Query<
             .ok()
             .filter(|date| (1975..=2100).contains(&date.year()))
             .unwrap_or_else(|| {
-                problems.push(format!("“{text}” is not a month between 1975 and 2100 in the form 2027-03; showing this month."));
+                problems.push(format!(
+                    "“{text}” is not a month between 1975 and 2100 in the form 2027-03; showing this month."
+                ));
                 this_month
             }),
     };
@@ -141,7 +143,9 @@ async fn calendar(State(state): State<AppState>, c: Chrome, Query(query): Query<
     for item in items.iter().filter(|item| item.date >= month && item.date < next_month) {
         match agenda_days.last_mut() {
             Some(last) if last.date == item.date => last.meetings.push(item.clone()),
-            _ => agenda_days.push(AgendaDay { date: item.date, today: item.date == today, meetings: vec![item.clone()] }),
+            _ => {
+                agenda_days.push(AgendaDay { date: item.date, today: item.date == today, meetings: vec![item.clone()] })
+            }
         }
     }
     let count = items.iter().filter(|item| item.date >= month && item.date < next_month).count();

@@ -86,18 +86,13 @@ async fn delegation(
         return Err(WebError::NotFound(format!("There is no State or Partner with the code {iso2}.")));
     }
     let today = Utc::now().with_timezone(&HOME_ZONE).date_naive();
-    let standing = context
-        .states
-        .on(today)
-        .into_iter()
-        .find(|delegation| delegation.iso2 == iso2)
-        .map_or_else(
-            || "Not a participating State or Partner today".to_owned(),
-            |delegation| match delegation.partner_group {
-                None => "Participating State".to_owned(),
-                Some(group) => format!("{} Partner for Co-operation", capitalise(group.as_str())),
-            },
-        );
+    let standing = context.states.on(today).into_iter().find(|delegation| delegation.iso2 == iso2).map_or_else(
+        || "Not a participating State or Partner today".to_owned(),
+        |delegation| match delegation.partner_group {
+            None => "Participating State".to_owned(),
+            Some(group) => format!("{} Partner for Co-operation", capitalise(group.as_str())),
+        },
+    );
     let now = Utc::now();
     let rows = store::meetings::list(&state.db, Some(now - TimeDelta::hours(12)), Some(now + HORIZON), None).await?;
     let mut on_date: HashMap<NaiveDate, Vec<scheduler::states::Delegation>> = HashMap::new();
@@ -107,7 +102,10 @@ async fn delegation(
         let date = local_date(row);
         let delegations = on_date.entry(date).or_insert_with(|| context.states.on(date));
         if let Some(invitee) = invitees(body, delegations).into_iter().find(|invitee| invitee.delegation.iso2 == iso2) {
-            meetings.push(Invited { item: MeetingItem::new(row, &context), why: invitee.reason.describe(body, date) });
+            meetings.push(Invited {
+                item: MeetingItem::new(row, &context),
+                why: capitalise(&invitee.reason.describe(body, date)),
+            });
         }
     }
     let page = DelegationPage {

@@ -110,7 +110,8 @@ async fn log_in(State(state): State<AppState>, c: Chrome, Form(form): Form<Login
 }
 
 /// An argon2 hash of a random password nobody knows.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0VnbyS4f7xoKUm6qkxXG9Wt2Oal6l6sMpnRwiBaVmUk";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0VnbyS4f7xoKUm6qkxXG9Wt2Oal6l6sMpnRwiBaVmUk";
 
 #[derive(Deserialize)]
 struct CsrfForm {
@@ -118,7 +119,12 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn log_out(State(state): State<AppState>, c: Chrome, user: Option<CurrentUser>, Form(form): Form<CsrfForm>) -> WebResult {
+async fn log_out(
+    State(state): State<AppState>,
+    c: Chrome,
+    user: Option<CurrentUser>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult {
     if let Some(user) = user {
         c.check_csrf(&form.csrf)?;
         store::accounts::end_session(&state.db, &user.session_id).await?;

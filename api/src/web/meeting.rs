@@ -140,7 +140,13 @@ fn when(meeting: &meetings::Model) -> String {
     if start.date_naive() == end.date_naive() {
         format!("{}, {}–{}", start.format("%A %-d %B %Y"), start.format("%H:%M"), end.format("%H:%M"))
     } else {
-        format!("{} {} – {} {}", start.format("%A %-d %B %Y,"), start.format("%H:%M"), end.format("%A %-d %B %Y,"), end.format("%H:%M"))
+        format!(
+            "{} {} – {} {}",
+            start.format("%A %-d %B %Y,"),
+            start.format("%H:%M"),
+            end.format("%A %-d %B %Y,"),
+            end.format("%H:%M")
+        )
     }
 }
 
@@ -152,7 +158,7 @@ async fn load(state: &AppState, id: &str) -> WebResult<meetings::Model> {
 async fn meeting_page(State(state): State<AppState>, c: Chrome, Path(id): Path<String>) -> WebResult {
     if let Some(id) = id.strip_suffix(".ics") {
         let meeting = load(&state, id).await?;
-        return Ok(ics(&state, &meeting).await?);
+        return ics(&state, &meeting).await;
     }
     let meeting = load(&state, &id).await?;
     let form = form_of(&meeting);
@@ -203,7 +209,11 @@ async fn page(
         groups,
         invited_count,
         cancelled: meeting.status == CANCELLED,
-        rooms: context.rooms.iter().map(|(room, venue)| (room.code.clone(), format!("{}, {}", room.name, venue.name))).collect(),
+        rooms: context
+            .rooms
+            .iter()
+            .map(|(room, venue)| (room.code.clone(), format!("{}, {}", room.name, venue.name)))
+            .collect(),
         m: out,
         item,
         form,
@@ -250,7 +260,8 @@ async fn edit_meeting(
             Ok(redirect_with(&c, &format!("/meetings/{}", meeting.id), &flash))
         }
         Err(error) => {
-            let errors = FormErrors::from_api(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
+            let errors =
+                FormErrors::from_api(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
             page(&state, &c, meeting, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -272,7 +283,11 @@ async fn cancel_meeting(
     c.check_csrf(&form.csrf)?;
     let meeting = load(&state, &id).await?;
     match cancel_and_store(&state, &user.principal(), meeting.id).await {
-        Ok(_) => Ok(redirect_with(&c, &format!("/meetings/{}", meeting.id), &Flash::ok("The meeting is cancelled. It stays in the calendar, struck through."))),
+        Ok(_) => Ok(redirect_with(
+            &c,
+            &format!("/meetings/{}", meeting.id),
+            &Flash::ok("The meeting is cancelled. It stays in the calendar, struck through."),
+        )),
         Err(error) => {
             let errors = FormErrors::from_api(error, &[])?;
             let form = form_of(&meeting);
@@ -291,7 +306,11 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         uid: meeting.uid.clone(),
         sequence: u32::try_from(meeting.sequence).unwrap_or(0),
         summary: meeting.title.clone(),
-        location: [out.room_name.clone(), out.venue.clone(), out.city.clone()].into_iter().flatten().collect::<Vec<_>>().join(", "),
+        location: [out.room_name.clone(), out.venue.clone(), out.city.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
         description: format!(
             "{} ({}). Chair: {chairs}. Times are in {} time.",
             body_of(meeting).map_or("", |body| body.name_en),
@@ -311,7 +330,10 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"))),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         text,

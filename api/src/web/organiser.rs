@@ -100,7 +100,8 @@ async fn page(
     let context = Context::load(&state.db).await?;
     let now = Utc::now();
     let rows = store::meetings::list(&state.db, Some(now), Some(now + TimeDelta::days(42)), None).await?;
-    let mut zones: Vec<&'static str> = state_options(&context).iter().map(|option| option.zone).filter(|zone| !zone.is_empty()).collect();
+    let mut zones: Vec<&'static str> =
+        state_options(&context).iter().map(|option| option.zone).filter(|zone| !zone.is_empty()).collect();
     zones.sort_unstable();
     zones.dedup();
     let page = ConsolePage {
@@ -113,13 +114,22 @@ async fn page(
         bodies: bodies(),
         states: state_options(&context),
         zones,
-        rooms: context.rooms.iter().map(|(room, venue)| (room.code.clone(), format!("{}, {} ({})", room.name, venue.name, venue.city))).collect(),
+        rooms: context
+            .rooms
+            .iter()
+            .map(|(room, venue)| (room.code.clone(), format!("{}, {} ({})", room.name, venue.name, venue.city)))
+            .collect(),
         upcoming: rows.iter().map(|row| MeetingItem::new(row, &context)).collect(),
     };
     render_status(c, status, &page)
 }
 
-async fn plan(State(state): State<AppState>, c: Chrome, OrganiserUser(user): OrganiserUser, Form(form): Form<PlanForm>) -> WebResult {
+async fn plan(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Form(form): Form<PlanForm>,
+) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let blank = CreateForm { time_zone: "Europe/Vienna".into(), ..CreateForm::default() };
     let Ok(year) = form.year.trim().parse::<i32>() else {
@@ -128,7 +138,9 @@ async fn plan(State(state): State<AppState>, c: Chrome, OrganiserUser(user): Org
         return page(&state, &c, blank, FormErrors::default(), None, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     match plan_and_store(&state, year, &user.principal()).await {
-        Ok(planned) => page(&state, &c, blank, FormErrors::default(), Some(planned), FormErrors::default(), StatusCode::OK).await,
+        Ok(planned) => {
+            page(&state, &c, blank, FormErrors::default(), Some(planned), FormErrors::default(), StatusCode::OK).await
+        }
         Err(error) => {
             let mut errors = FormErrors::from_api(error, &[])?;
             for message in std::mem::take(&mut errors.general) {
@@ -151,7 +163,12 @@ async fn create_meeting(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
-    for (field, value, what) in [("body", &form.body, "Choose a body."), ("start", &form.start, "Give the local start."), ("end", &form.end, "Give the local end."), ("time_zone", &form.time_zone, "Give the time zone of the place, such as Asia/Tokyo.")] {
+    for (field, value, what) in [
+        ("body", &form.body, "Choose a body."),
+        ("start", &form.start, "Give the local start."),
+        ("end", &form.end, "Give the local end."),
+        ("time_zone", &form.time_zone, "Give the time zone of the place, such as Asia/Tokyo."),
+    ] {
         if value.trim().is_empty() {
             errors.add(field, what);
         }

@@ -190,7 +190,11 @@ impl Chrome {
     /// Whether the navigation entry for `prefix` is the current page.
     #[must_use]
     pub fn current(&self, prefix: &str) -> bool {
-        if prefix == "/" { self.path == "/" || self.path.starts_with("/meetings") } else { self.path.starts_with(prefix) }
+        if prefix == "/" {
+            self.path == "/" || self.path.starts_with("/meetings")
+        } else {
+            self.path.starts_with(prefix)
+        }
     }
 
     /// Checks the CSRF token a form sent back.
