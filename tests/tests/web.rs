@@ -217,3 +217,137 @@ async fn pages_work_on_a_phone() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_organiser_creates_a_conference_abroad_in_its_own_zone() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.goto("/organiser").await;
+
+    // An end before the start is refused next to the end field, and the form keeps its values.
+    browser.select("#new-body", "CONF-ASIA").await;
+    browser.fill("#new-title", "OSCE Asian Conference 2027").await;
+    browser.select("#new-country", "JP").await;
+    let zone = browser.find("#new-zone").await.prop("value").await.unwrap();
+    assert_eq!(zone.as_deref(), Some("Asia/Tokyo"), "choosing Japan offers Tokyo's zone");
+    browser.fill("#new-city", "Tokyo").await;
+    browser.select("#new-host", "JP").await;
+    browser.set_value("#new-start", "2027-06-15T09:00").await;
+    browser.set_value("#new-end", "2027-06-14T18:00").await;
+    browser.click("form[action='/organiser/meetings'] button[type=submit]").await;
+    browser.wait_for_text("#end-error", "after start").await;
+    browser.wait_for_text("#create-errors", "not created").await;
+    assert_eq!(browser.find("#new-city").await.prop("value").await.unwrap().as_deref(), Some("Tokyo"));
+
+    browser.set_value("#new-end", "2027-06-16T18:00").await;
+    browser.click("form[action='/organiser/meetings'] button[type=submit]").await;
+    browser.wait_for_text(".flash", "is created").await;
+    browser.wait_for_text("main h1", "OSCE Asian Conference 2027").await;
+    let facts = browser.wait_for_text("dl.facts", "Tokyo time").await;
+    assert!(facts.contains("Tuesday 15 June 2027, 09:00"), "{facts}");
+    assert!(facts.contains("Japan"), "{facts}");
+    let invited = browser.wait_for_text("#invited-title + p", "delegations").await;
+    assert!(invited.starts_with("62 "), "57 participating States and 5 Asian Partners: {invited}");
+    browser.close().await;
+    app.stop().await;
+}
+
+/// A form post as a browser would send it, with its cookies.
+async fn post_form(app: &TestApp, path: &str, cookies: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}{path}", app.base_url))
+        .header("cookie", cookies)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response.headers().get_all("set-cookie").iter().map(|value| value.to_str().unwrap().to_owned()).collect()
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sessions_use_safe_cookies_and_every_form_needs_its_csrf_token() {
+    let app =
+        TestApp::spawn_with(|config| config.public_url = Some("https://plenary.example.org".parse().unwrap())).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = client.get(format!("{}/login", app.base_url)).send().await.unwrap();
+    let visitor_cookie = set_cookies(&login).into_iter().find(|c| c.starts_with("plenary_csrf=")).expect("csrf cookie");
+    let visitor_csrf = visitor_cookie.split(';').next().unwrap().to_owned();
+    let csrf = hidden_csrf(&login.text().await.unwrap());
+
+    // Without the token, or with another one, the login form is refused.
+    let forged = post_form(&app, "/login", &visitor_csrf, &[("username", "admin"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("This form has expired"));
+    let wrong = post_form(
+        &app,
+        "/login",
+        "plenary_csrf=someone-elses-token-0123456789abcdef",
+        &[("csrf", &csrf), ("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(wrong.status(), 403);
+
+    let ok = post_form(
+        &app,
+        "/login",
+        &visitor_csrf,
+        &[("csrf", &csrf), ("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(ok.status(), 303);
+    let session = set_cookies(&ok).into_iter().find(|c| c.starts_with("plenary_session=")).expect("session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(session.contains(flag), "{flag} in {session}");
+    }
+    let session_cookie = session.split(';').next().unwrap().to_owned();
+
+    // Logged in: the session's own token is needed, the visitor's no longer counts.
+    let console =
+        app.request(reqwest::Method::GET, "/organiser").header("cookie", &session_cookie).send().await.unwrap();
+    assert_eq!(console.status(), 200);
+    let session_csrf = hidden_csrf(&console.text().await.unwrap());
+    let refused = post_form(&app, "/organiser/plan", &session_cookie, &[("csrf", &csrf), ("year", "2027")]).await;
+    assert_eq!(refused.status(), 403);
+    let planned =
+        post_form(&app, "/organiser/plan", &session_cookie, &[("csrf", &session_csrf), ("year", "2027")]).await;
+    assert_eq!(planned.status(), 200);
+    assert!(planned.text().await.unwrap().contains("Planned 2027:"));
+
+    // Logging out ends the session on the server, not only in the browser.
+    let out = post_form(&app, "/logout", &session_cookie, &[("csrf", &session_csrf)]).await;
+    assert_eq!(out.status(), 303);
+    let after =
+        client.get(format!("{}/organiser", app.base_url)).header("cookie", &session_cookie).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the old cookie no longer logs anyone in");
+    assert_eq!(after.headers()["location"], "/login?next=%2Forganiser");
+
+    // Static files are cached and revalidated.
+    let css = app.get("/static/plenary.css").await;
+    assert_eq!(css.headers()["cache-control"], "public, max-age=86400");
+    let etag = css.headers()["etag"].to_str().unwrap().to_owned();
+    let again =
+        app.request(reqwest::Method::GET, "/static/plenary.css").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    // The .ics download is one published event.
+    let pc = app.get_json("/api/v1/meetings?body=PC&from=2027-03-01&to=2027-03-31", 200).await;
+    let ics = app.get(&format!("/meetings/{}.ics", pc[0]["id"])).await;
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    let text = ics.text().await.unwrap();
+    assert!(text.contains("METHOD:PUBLISH") && text.matches("BEGIN:VEVENT").count() == 1, "{text}");
+    assert!(text.contains("https://plenary.example.org/meetings/"), "{text}");
+    app.stop().await;
+}
