@@ -77,6 +77,8 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     assert!(clash.contains("FSC"), "the message names the other meeting: {clash}");
     browser.wait_for_text("#edit-errors", "not saved").await;
     browser.wait_for_text("label.force", "Book anyway").await;
+    browser.client.execute("document.getElementById('change-title').scrollIntoView();", vec![]).await.unwrap();
+    browser.screenshot("meeting-room-clash").await;
 
     // Book anyway: saved, and the warning stays in view.
     browser.click("label.force input[name=force]").await;

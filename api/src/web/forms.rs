@@ -30,7 +30,7 @@ impl FormErrors {
         match error {
             ApiError::Conflict { message, details } => {
                 let room = details.as_ref().and_then(|details| details.get("room")).is_some();
-                let message = message.replace(" Send \"force\": true to book it anyway.", "");
+                let message = capitalise(&message.replace(" Send \"force\": true to book it anyway.", ""));
                 if room && fields.contains(&"room") {
                     errors.room_clash = true;
                     errors.add("room", message);
