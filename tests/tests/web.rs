@@ -57,6 +57,9 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     browser.screenshot("calendar").await;
     browser.click("a[rel=next]").await;
     browser.wait_for_text("main h1", "April 2027").await;
+    // The arrow keys move between months too (a small script; the links work without it).
+    browser.find("body").await.send_keys("\u{E012}").await.expect("press ArrowLeft");
+    browser.wait_for_text("main h1", "March 2027").await;
     browser.goto("/?month=2027-03&view=agenda&body=FSC").await;
     let agenda = browser.wait_for_text(".agenda", "FSC").await;
     assert!(!agenda.contains("Permanent Council"), "the agenda is filtered to the FSC: {agenda}");
@@ -69,6 +72,8 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     browser.goto(&format!("/meetings/{}", pc["id"])).await;
     browser.wait_for_text("main h1", "Permanent Council").await;
     browser.wait_for_text("#invited-title + p", "delegations").await;
+    // The browser runs in UTC, so the viewer's own time is added to Vienna's.
+    browser.wait_for_text("dl.facts time .yours", "your time").await;
     browser.screenshot("meeting").await;
     browser.set_value("#edit-start", &local_input(&fsc["start"])).await;
     browser.set_value("#edit-end", &local_input(&fsc["end"])).await;
@@ -93,6 +98,10 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     browser.click(".cancel-form button").await;
     browser.wait_for_text(".flash-ok", "is cancelled").await;
     browser.wait_for_text(".status-line", "Cancelled").await;
+    browser.goto("/?month=2027-03").await;
+    let struck = browser.find("table.month li.meeting.b-pc.cancelled a").await;
+    assert_eq!(struck.css_value("text-decoration-line").await.unwrap(), "line-through");
+    browser.goto(&format!("/meetings/{}", pc["id"])).await;
     browser.screenshot("organiser-after-cancel").await;
 
     browser.goto("/organiser").await;
