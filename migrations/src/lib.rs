@@ -21,6 +21,7 @@ mod m20261127_000004_create_audit_log;
 mod m20261127_000006_create_registrations;
 mod m20261127_000007_create_outbox;
 mod m20261127_000008_create_seating;
+mod m20261127_000009_create_sessions;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_create_registrations::Migration),
             Box::new(m20261127_000007_create_outbox::Migration),
             Box::new(m20261127_000008_create_seating::Migration),
+            Box::new(m20261127_000009_create_sessions::Migration),
         ]
     }
 }

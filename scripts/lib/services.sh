@@ -35,4 +35,13 @@ ensure_postgres() {
   exit 1
 }
 
-ensure_test_tools() { :; }
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return; fi
+  echo "==> Installing Chromium and chromedriver for the browser tests"
+  apt_install chromium chromium-driver
+}
+
+ensure_test_tools() {
+  :
+  ensure_chromium
+}

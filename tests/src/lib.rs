@@ -5,6 +5,8 @@
 //! database is dropped when the test ends). The service listens on a random loopback port and
 //! is driven over real HTTP.
 
+pub mod browser;
+
 use std::path::PathBuf;
 
 use plenary::{auth::Role, config::Config, http::AppState};

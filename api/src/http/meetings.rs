@@ -505,6 +505,14 @@ async fn create_meeting(
     Organiser(principal): Organiser,
     ApiJson(input): ApiJson<MeetingIn>,
 ) -> ApiResult<(StatusCode, Json<MeetingChange>)> {
+    Ok((StatusCode::CREATED, Json(create_and_store(&state, &principal, input).await?)))
+}
+
+/// Creates a one-off meeting or conference; shared by the API and the web pages.
+///
+/// # Errors
+/// 422 naming the field at fault; 409 when the room is taken and `force` is not set.
+pub async fn create_and_store(state: &AppState, principal: &Principal, input: MeetingIn) -> ApiResult<MeetingChange> {
     let zone = parse_zone_field(&input.time_zone)?;
     let start = instant("start", parse_local("start", &input.start)?, zone)?;
     let end = instant("end", parse_local("end", &input.end)?, zone)?;
@@ -531,12 +539,12 @@ async fn create_meeting(
         updated_at: now,
     };
     validate(&mut candidate, &context)?;
-    let warnings = check_conflicts(&state, &candidate, &context, input.force).await?;
+    let warnings = check_conflicts(state, &candidate, &context, input.force).await?;
     let mut row: meetings::ActiveModel = sea_orm::IntoActiveModel::into_active_model(candidate);
     row.id = sea_orm::ActiveValue::NotSet;
     let created = store::meetings::insert(&state.db, row).await?;
-    audit_meeting(&state, &principal, "meeting.create", &created, None, Some(&created), &warnings).await?;
-    Ok((StatusCode::CREATED, Json(MeetingChange { meeting: meeting_out(created, &context), warnings })))
+    audit_meeting(state, principal, "meeting.create", &created, None, Some(&created), &warnings).await?;
+    Ok(MeetingChange { meeting: meeting_out(created, &context), warnings })
 }
 
 /// Moves, renames or re-rooms a meeting (organisers). Each change raises `sequence`.
@@ -550,7 +558,21 @@ async fn update_meeting(
     Path(id): Path<i32>,
     ApiJson(patch): ApiJson<MeetingPatch>,
 ) -> ApiResult<Json<MeetingChange>> {
-    let before = load_meeting(&state, id).await?;
+    Ok(Json(update_and_store(&state, &principal, id, patch).await?))
+}
+
+/// Moves, renames or re-rooms a meeting; shared by the API and the web pages.
+///
+/// # Errors
+/// 404 for an unknown meeting; 422 naming the field at fault; 409 when it is cancelled, or the
+/// room is taken and `force` is not set.
+pub async fn update_and_store(
+    state: &AppState,
+    principal: &Principal,
+    id: i32,
+    patch: MeetingPatch,
+) -> ApiResult<MeetingChange> {
+    let before = load_meeting(state, id).await?;
     if before.status == CANCELLED {
         return Err(ApiError::conflict(format!(
             "meeting {id} is cancelled; create a new meeting instead of changing it"
@@ -592,14 +614,14 @@ async fn update_meeting(
     let context = Context::load(&state.db).await?;
     validate(&mut candidate, &context)?;
     if candidate == before {
-        return Ok(Json(MeetingChange { meeting: meeting_out(before, &context), warnings: Vec::new() }));
+        return Ok(MeetingChange { meeting: meeting_out(before, &context), warnings: Vec::new() });
     }
-    let warnings = check_conflicts(&state, &candidate, &context, patch.force).await?;
+    let warnings = check_conflicts(state, &candidate, &context, patch.force).await?;
     candidate.sequence += 1;
     candidate.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, candidate).await?;
-    audit_meeting(&state, &principal, "meeting.update", &saved, Some(&before), Some(&saved), &warnings).await?;
-    Ok(Json(MeetingChange { meeting: meeting_out(saved, &context), warnings }))
+    audit_meeting(state, principal, "meeting.update", &saved, Some(&before), Some(&saved), &warnings).await?;
+    Ok(MeetingChange { meeting: meeting_out(saved, &context), warnings })
 }
 
 /// Cancels a meeting (organisers). It stays visible, marked cancelled, with a higher `sequence`.
@@ -610,7 +632,15 @@ async fn cancel_meeting(
     Organiser(principal): Organiser,
     Path(id): Path<i32>,
 ) -> ApiResult<Json<MeetingOut>> {
-    let before = load_meeting(&state, id).await?;
+    Ok(Json(cancel_and_store(&state, &principal, id).await?))
+}
+
+/// Cancels a meeting; shared by the API and the web pages.
+///
+/// # Errors
+/// 404 for an unknown meeting; 409 when it is already cancelled.
+pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<MeetingOut> {
+    let before = load_meeting(state, id).await?;
     if before.status == CANCELLED {
         return Err(ApiError::conflict(format!("meeting {id} is already cancelled")));
     }
@@ -619,9 +649,9 @@ async fn cancel_meeting(
     cancelled.sequence += 1;
     cancelled.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, cancelled).await?;
-    audit_meeting(&state, &principal, "meeting.cancel", &saved, Some(&before), Some(&saved), &[]).await?;
+    audit_meeting(state, principal, "meeting.cancel", &saved, Some(&before), Some(&saved), &[]).await?;
     let context = Context::load(&state.db).await?;
-    Ok(Json(meeting_out(saved, &context)))
+    Ok(meeting_out(saved, &context))
 }
 
 async fn audit_meeting(

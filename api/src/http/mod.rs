@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(openapi::router(openapi))
         .merge(api)
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this address does not accept that method".into())

@@ -1,6 +1,7 @@
 //! Queries and changes, as functions taking `&impl ConnectionTrait` so they work on the pool or
 //! inside a transaction, and can be tested directly.
 
+pub mod accounts;
 pub mod attendance;
 pub mod audit;
 pub mod bodies;

@@ -1,0 +1,99 @@
+//! Showing errors next to the field they are about.
+//!
+//! The API's 422 messages start with the field they name (`start: must be ...`); a room clash is
+//! a 409 with `details.room`. [`FormErrors::from_api`] sorts them onto the form's fields, and
+//! keeps anything it cannot place as a message for the top of the form.
+
+use std::collections::BTreeMap;
+
+use crate::http::ApiError;
+
+use super::WebError;
+
+/// The errors of one form: by field, plus those about the whole form.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors {
+    fields: BTreeMap<String, String>,
+    pub general: Vec<String>,
+    /// The room is taken: offer "book anyway".
+    pub room_clash: bool,
+}
+
+impl FormErrors {
+    /// Sorts an API error onto `fields` (the names of the form's inputs).
+    ///
+    /// # Errors
+    /// Errors that are not about the form's content (not found, forbidden, internal) stay
+    /// errors, shown as their own page.
+    pub fn from_api(error: ApiError, fields: &[&str]) -> Result<Self, WebError> {
+        let mut errors = Self::default();
+        match error {
+            ApiError::Conflict { message, details } => {
+                let room = details.as_ref().and_then(|details| details.get("room")).is_some();
+                let message = capitalise(&message.replace(" Send \"force\": true to book it anyway.", ""));
+                if room && fields.contains(&"room") {
+                    errors.room_clash = true;
+                    errors.add("room", message);
+                } else {
+                    errors.general.push(message);
+                }
+            }
+            ApiError::Invalid(message) | ApiError::BadRequest(message) => {
+                let placed = message.split_once(": ").filter(|(field, _)| fields.contains(field));
+                match placed {
+                    Some((field, rest)) => errors.add(field, capitalise(rest)),
+                    None => errors.general.push(capitalise(&message)),
+                }
+            }
+            other => return Err(other.into()),
+        }
+        Ok(errors)
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.insert(field.to_owned(), message.into());
+    }
+
+    /// The error for `field`, if any (templates call this next to each input).
+    #[must_use]
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.general.is_empty()
+    }
+
+    /// The number of errors, for the summary at the top of the form.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.fields.len() + self.general.len()
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_land_next_to_their_field() {
+        let errors =
+            FormErrors::from_api(ApiError::Invalid("end: must be after start".into()), &["start", "end"]).unwrap();
+        assert_eq!(errors.get("end"), Some("Must be after start"));
+        let errors = FormErrors::from_api(ApiError::Invalid("time_zone: oops".into()), &["start"]).unwrap();
+        assert_eq!(errors.general, ["Time_zone: oops"]);
+        let clash = ApiError::Conflict {
+            message: "Room taken. Send \"force\": true to book it anyway.".into(),
+            details: Some(serde_json::json!({"room": "X"})),
+        };
+        let errors = FormErrors::from_api(clash, &["room"]).unwrap();
+        assert!(errors.room_clash);
+        assert_eq!(errors.get("room"), Some("Room taken."));
+    }
+}

@@ -1,0 +1,343 @@
+//! `/meetings/{id}`: one meeting — time and place, chair, who is invited and why — with its
+//! "add to calendar" file `/meetings/{id}.ics` and, for organisers, forms to move, rename,
+//! re-room and cancel it (through the same functions as the JSON API).
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use scheduler::{
+    eligibility::{Reason, invitees},
+    ical::{CalendarEvent, EventStatus, Feed, render_feed},
+};
+use serde::Deserialize;
+
+use super::{
+    Chrome, Flash, OrganiserUser, WebError, WebResult,
+    forms::FormErrors,
+    redirect_with, render_status,
+    views::{MeetingItem, local, state_name, zone_city},
+};
+use crate::{
+    db::entities::meetings,
+    http::{
+        AppState,
+        meetings::{ChairOut, MeetingOut, MeetingPatch, cancel_and_store, meeting_out, update_and_store},
+    },
+    store::{
+        self,
+        meetings::{CANCELLED, Context, body_of, local_date},
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/meetings/{id}", get(meeting_page))
+        .route("/meetings/{id}/edit", post(edit_meeting))
+        .route("/meetings/{id}/cancel", post(cancel_meeting))
+}
+
+/// One group of invited delegations, all invited for the same reason.
+struct InviteeGroup {
+    heading: &'static str,
+    reason: String,
+    names: Vec<String>,
+}
+
+/// The edit form's values (what the meeting is now, or what the organiser just sent).
+#[derive(Debug, Default, Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    room: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    country: String,
+    force: Option<String>,
+}
+
+/// The registration counts, once attendance is merged; the section shows only when set.
+struct Registrations {
+    registered: u32,
+    waiting: u32,
+}
+
+/// A feed a delegation could subscribe to, once feeds are merged.
+struct FeedLink {
+    label: String,
+    url: String,
+}
+
+#[derive(Template)]
+#[template(path = "meeting.html")]
+struct MeetingPage<'a> {
+    c: &'a Chrome,
+    m: MeetingOut,
+    item: MeetingItem,
+    when: String,
+    place: Vec<String>,
+    country_name: Option<String>,
+    host_name: Option<String>,
+    chairs: Vec<ChairOut>,
+    body_name: String,
+    groups: Vec<InviteeGroup>,
+    invited_count: usize,
+    cancelled: bool,
+    form: EditForm,
+    errors: FormErrors,
+    rooms: Vec<(String, String)>,
+    registrations: Option<Registrations>,
+    seating_svg: Option<String>,
+    feeds: Vec<FeedLink>,
+}
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "incoming" => "Incoming Chairmanship (co-chair)",
+        "outgoing" => "Outgoing Chairmanship (co-chair)",
+        _ => "Chair",
+    }
+}
+
+fn local_input(unix: i64, zone: Tz) -> String {
+    local(unix, zone).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+fn form_of(meeting: &meetings::Model) -> EditForm {
+    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    EditForm {
+        csrf: String::new(),
+        title: meeting.title.clone(),
+        start: local_input(meeting.starts_at, zone),
+        end: local_input(meeting.ends_at, zone),
+        time_zone: meeting.time_zone.clone(),
+        room: meeting.room_code.clone().unwrap_or_default(),
+        city: meeting.city.clone().unwrap_or_default(),
+        country: meeting.country.clone().unwrap_or_default(),
+        force: None,
+    }
+}
+
+fn when(meeting: &meetings::Model) -> String {
+    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let (start, end) = (local(meeting.starts_at, zone), local(meeting.ends_at, zone));
+    if start.date_naive() == end.date_naive() {
+        format!("{}, {}–{}", start.format("%A %-d %B %Y"), start.format("%H:%M"), end.format("%H:%M"))
+    } else {
+        format!(
+            "{} {} – {} {}",
+            start.format("%A %-d %B %Y,"),
+            start.format("%H:%M"),
+            end.format("%A %-d %B %Y,"),
+            end.format("%H:%M")
+        )
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> WebResult<meetings::Model> {
+    let id: i32 = id.parse().map_err(|_| WebError::NotFound(format!("There is no meeting “{id}”.")))?;
+    store::meetings::find(&state.db, id).await?.ok_or_else(|| WebError::NotFound(format!("There is no meeting {id}.")))
+}
+
+async fn meeting_page(State(state): State<AppState>, c: Chrome, Path(id): Path<String>) -> WebResult {
+    if let Some(id) = id.strip_suffix(".ics") {
+        let meeting = load(&state, id).await?;
+        return ics(&state, &meeting).await;
+    }
+    let meeting = load(&state, &id).await?;
+    let form = form_of(&meeting);
+    page(&state, &c, meeting, form, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn page(
+    state: &AppState,
+    c: &Chrome,
+    meeting: meetings::Model,
+    form: EditForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> WebResult {
+    let context = Context::load(&state.db).await?;
+    let date = local_date(&meeting);
+    let mut groups: Vec<InviteeGroup> = Vec::new();
+    let mut invited_count = 0;
+    if let Some(body) = body_of(&meeting) {
+        for invitee in invitees(body, &context.states.on(date)) {
+            invited_count += 1;
+            let heading = match invitee.reason {
+                Reason::ParticipatingState => "Participating States",
+                Reason::MediterraneanPartner => "Mediterranean Partners for Co-operation",
+                Reason::AsianPartner => "Asian Partners for Co-operation",
+                Reason::Guest => "Guests of this meeting",
+            };
+            match groups.iter_mut().find(|group| group.heading == heading) {
+                Some(group) => group.names.push(invitee.delegation.name_en),
+                None => groups.push(InviteeGroup {
+                    heading,
+                    reason: invitee.reason.describe(body, date),
+                    names: vec![invitee.delegation.name_en],
+                }),
+            }
+        }
+    }
+    let item = MeetingItem::new(&meeting, &context);
+    let out = meeting_out(meeting.clone(), &context);
+    let place = [out.room_name.clone(), out.venue.clone(), out.city.clone()].into_iter().flatten().collect();
+    let page = MeetingPage {
+        c,
+        country_name: out.country.as_deref().map(|iso2| state_name(&context, iso2)),
+        host_name: out.host.as_deref().map(|iso2| state_name(&context, iso2)),
+        chairs: meeting_out(meeting.clone(), &context).chairs,
+        body_name: body_of(&meeting).map_or_else(|| meeting.body_code.clone(), |body| body.name_en.to_owned()),
+        when: when(&meeting),
+        place,
+        groups,
+        invited_count,
+        cancelled: meeting.status == CANCELLED,
+        rooms: context
+            .rooms
+            .iter()
+            .map(|(room, venue)| (room.code.clone(), format!("{}, {}", room.name, venue.name)))
+            .collect(),
+        m: out,
+        item,
+        form,
+        errors,
+        registrations: None,
+        seating_svg: None,
+        feeds: Vec::new(),
+    };
+    render_status(c, status, &page)
+}
+
+async fn edit_meeting(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let meeting = load(&state, &id).await?;
+    let patch = MeetingPatch {
+        title: Some(form.title.clone()),
+        start: Some(form.start.clone()),
+        end: Some(form.end.clone()),
+        time_zone: Some(form.time_zone.clone()),
+        room: Some(form.room.clone()),
+        city: Some(form.city.clone()),
+        country: Some(form.country.clone()),
+        force: form.force.is_some(),
+        ..MeetingPatch::default()
+    };
+    match update_and_store(&state, &user.principal(), meeting.id, patch).await {
+        Ok(change) => {
+            let flash = if change.warnings.is_empty() {
+                Flash::ok("The meeting is saved.")
+            } else {
+                Flash {
+                    kind: "warn".into(),
+                    lines: std::iter::once("The meeting is saved, with warnings:".to_owned())
+                        .chain(change.warnings.into_iter().map(|warning| warning.message))
+                        .collect(),
+                }
+            };
+            Ok(redirect_with(&c, &format!("/meetings/{}", meeting.id), &flash))
+        }
+        Err(error) => {
+            let errors =
+                FormErrors::from_api(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
+            page(&state, &c, meeting, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn cancel_meeting(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let meeting = load(&state, &id).await?;
+    match cancel_and_store(&state, &user.principal(), meeting.id).await {
+        Ok(_) => Ok(redirect_with(
+            &c,
+            &format!("/meetings/{}", meeting.id),
+            &Flash::ok("The meeting is cancelled. It stays in the calendar, struck through."),
+        )),
+        Err(error) => {
+            let errors = FormErrors::from_api(error, &[])?;
+            let form = form_of(&meeting);
+            page(&state, &c, meeting, form, errors, StatusCode::CONFLICT).await
+        }
+    }
+}
+
+/// The meeting as a one-event calendar file (METHOD:PUBLISH), for "add to calendar".
+async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response> {
+    let context = Context::load(&state.db).await?;
+    let out = meeting_out(meeting.clone(), &context);
+    let base = state.config.public_base();
+    let chairs = out.chairs.iter().map(|chair| chair.name_en.as_str()).collect::<Vec<_>>().join(" and ");
+    let event = CalendarEvent {
+        uid: meeting.uid.clone(),
+        sequence: u32::try_from(meeting.sequence).unwrap_or(0),
+        summary: meeting.title.clone(),
+        location: [out.room_name.clone(), out.venue.clone(), out.city.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+        description: format!(
+            "{} ({}). Chair: {chairs}. Times are in {} time.",
+            body_of(meeting).map_or("", |body| body.name_en),
+            meeting.body_code,
+            zone_city(&meeting.time_zone)
+        ),
+        url: Some(format!("{base}/meetings/{}", meeting.id)),
+        start: DateTime::<Utc>::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
+        end: DateTime::<Utc>::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
+        time_zone: meeting.time_zone.parse().unwrap_or(chrono_tz::UTC),
+        status: if meeting.status == CANCELLED { EventStatus::Cancelled } else { EventStatus::Confirmed },
+        last_modified: meeting.updated_at,
+        categories: vec![meeting.body_code.clone()],
+    };
+    let text = render_feed(&Feed { name: meeting.title.clone(), stamp: Utc::now(), events: vec![event] });
+    let disposition = format!("attachment; filename=\"plenary-meeting-{}.ics\"", meeting.id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,103 @@
+// Plenary: a little help where scripts are available; every page works without it.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Add the viewer's own time next to a meeting's local time when their zone differs.
+  function addViewerTimes() {
+    var viewerZone;
+    try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!viewerZone) { return; }
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    document.querySelectorAll("time[datetime][data-zone]").forEach(function (el) {
+      var zone = el.getAttribute("data-zone");
+      if (!zone || zone === viewerZone) { return; }
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at.getTime())) { return; }
+      var theirs, yours, yourDay, theirDay;
+      try {
+        theirs = at.toLocaleTimeString("en-GB", Object.assign({ timeZone: zone }, options));
+        yours = at.toLocaleTimeString("en-GB", options);
+        theirDay = at.toLocaleDateString("en-GB", { timeZone: zone, day: "numeric" });
+        yourDay = at.toLocaleDateString("en-GB", { day: "numeric" });
+      } catch (e) { return; }
+      if (theirs === yours && theirDay === yourDay) { return; }
+      var extra = document.createElement("span");
+      extra.className = "yours";
+      var label = yours + (theirDay !== yourDay ? " (" + at.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" }) + ")" : "");
+      extra.textContent = " · " + label + " your time";
+      el.setAttribute("title", "Your time (" + viewerZone + "): " + label);
+      el.appendChild(extra);
+    });
+  }
+
+  // ← and → move between months on the calendar (not while typing in a field).
+  function monthKeys() {
+    var links = document.querySelectorAll("a[data-key]");
+    if (!links.length) { return; }
+    document.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+      var target = event.target;
+      if (target && target.closest && target.closest("input, select, textarea, [contenteditable]")) { return; }
+      links.forEach(function (link) {
+        if (link.getAttribute("data-key") === event.key) {
+          event.preventDefault();
+          window.location.href = link.href;
+        }
+      });
+    });
+  }
+
+  // Filters apply as soon as they change.
+  function autosubmit() {
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  }
+
+  // Choosing a country or host offers its capital's zone.
+  function zoneFromCountry() {
+    document.querySelectorAll("select[data-zone-target]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var option = select.options[select.selectedIndex];
+        var zone = option && option.getAttribute("data-zone");
+        var field = document.getElementById(select.getAttribute("data-zone-target"));
+        if (zone && field) { field.value = zone; }
+      });
+    });
+  }
+
+  // Ask before destructive actions.
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+  }
+
+  // Copy buttons.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var field = document.getElementById(button.getAttribute("data-copy"));
+        if (!field) { return; }
+        field.select();
+        var done = function () { button.textContent = "Copied"; };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else { document.execCommand("copy"); done(); }
+      });
+    });
+  }
+
+  function start() {
+    addViewerTimes();
+    monthKeys();
+    autosubmit();
+    zoneFromCountry();
+    confirmations();
+    copyButtons();
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();

@@ -1,0 +1,364 @@
+//! The web pages in a real browser (headless Chromium over WebDriver): what an organiser, a
+//! delegation and a visitor see and can do. Assertions are on what the page shows.
+//!
+//! `PLENARY_SCREENSHOTS=1` also saves screenshots of the main pages to `docs/screenshots/`.
+
+use plenary::{auth::Principal, http::meetings::plan_and_store};
+use serde_json::Value;
+use tests::{TestApp, browser::Browser};
+
+const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Plans `year` as the command line does (setup, not under test here).
+async fn plan(app: &TestApp, year: i32) {
+    plan_and_store(&app.state, year, &Principal::command_line()).await.expect("plan");
+}
+
+fn this_year() -> i32 {
+    chrono::Datelike::year(&chrono::Utc::now())
+}
+
+/// The local date-time of an RFC 3339 string, as a `datetime-local` input wants it.
+fn local_input(rfc3339: &Value) -> String {
+    rfc3339.as_str().expect("a time")[..16].to_owned()
+}
+
+#[tokio::test]
+async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app.base_url).await;
+
+    // Not logged in: the console sends us to the login page, and back afterwards.
+    browser.goto("/organiser").await;
+    browser.wait_for_path("/login?next=%2Forganiser").await;
+    browser.screenshot("login").await;
+    browser.fill("#username", "admin").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text("main h1", "Organiser console").await;
+    browser.wait_for_text(".flash-ok", "Welcome, Organiser.").await;
+
+    // Plan a year through the form.
+    browser.fill("#plan-year", "2027").await;
+    browser.click("form[action='/organiser/plan'] button[type=submit]").await;
+    let result = browser.wait_for_text(".plan-result", "Planned 2027:").await;
+    assert!(result.contains("meetings added"), "{result}");
+    assert!(!result.contains(" 0 meetings added"), "the first plan adds meetings: {result}");
+    browser.click(".plan-result + details summary").await;
+    browser.wait_for_text("ul.skipped", "PC").await;
+
+    // The calendar shows them, coloured by body, with a legend; the agenda too.
+    browser.goto("/?month=2027-03").await;
+    browser.wait_for_text("main h1", "March 2027").await;
+    let pc = browser.find_all("table.month li.meeting.b-pc").await;
+    let fsc = browser.find_all("table.month li.meeting.b-fsc").await;
+    assert!(pc.len() >= 3 && fsc.len() >= 3, "PC {} and FSC {} meetings in March 2027", pc.len(), fsc.len());
+    browser.wait_for_text(".legend", "Permanent Council").await;
+    browser.screenshot("calendar").await;
+    browser.click("a[rel=next]").await;
+    browser.wait_for_text("main h1", "April 2027").await;
+    // The arrow keys move between months too (a small script; the links work without it).
+    browser.find("body").await.send_keys("\u{E012}").await.expect("press ArrowLeft");
+    browser.wait_for_text("main h1", "March 2027").await;
+    browser.goto("/?month=2027-03&view=agenda&body=FSC").await;
+    let agenda = browser.wait_for_text(".agenda", "FSC").await;
+    assert!(!agenda.contains("Permanent Council"), "the agenda is filtered to the FSC: {agenda}");
+
+    // Move a PC meeting onto the Wednesday slot of the FSC, in the same room.
+    let pcs = app.get_json("/api/v1/meetings?body=PC&from=2027-03-01&to=2027-03-31", 200).await;
+    let fscs = app.get_json("/api/v1/meetings?body=FSC&from=2027-03-01&to=2027-03-31", 200).await;
+    let (pc, fsc) = (&pcs[0], &fscs[1]);
+    assert_eq!(pc["room"], fsc["room"], "PC and FSC share the Neuer Saal");
+    browser.goto(&format!("/meetings/{}", pc["id"])).await;
+    browser.wait_for_text("main h1", "Permanent Council").await;
+    browser.wait_for_text("#invited-title + p", "delegations").await;
+    // The browser runs in UTC, so the viewer's own time is added to Vienna's.
+    browser.wait_for_text("dl.facts time .yours", "your time").await;
+    browser.screenshot("meeting").await;
+    browser.set_value("#edit-start", &local_input(&fsc["start"])).await;
+    browser.set_value("#edit-end", &local_input(&fsc["end"])).await;
+    browser.click("form[action$='/edit'] button[type=submit]").await;
+    let clash = browser.wait_for_text("#room-error", "is taken by").await;
+    assert!(clash.contains("FSC"), "the message names the other meeting: {clash}");
+    browser.wait_for_text("#edit-errors", "not saved").await;
+    browser.wait_for_text("label.force", "Book anyway").await;
+    browser.client.execute("document.getElementById('change-title').scrollIntoView();", vec![]).await.unwrap();
+    browser.screenshot("meeting-room-clash").await;
+
+    // Book anyway: saved, and the warning stays in view.
+    browser.click("label.force input[name=force]").await;
+    browser.click("form[action$='/edit'] button[type=submit]").await;
+    let warning = browser.wait_for_text(".flash-warn", "saved, with warnings").await;
+    assert!(warning.contains("is taken by"), "{warning}");
+    let moved = app.get_json(&format!("/api/v1/meetings/{}", pc["id"]), 200).await;
+    assert_eq!(moved["start"], fsc["start"]);
+
+    // Cancel it: struck through on its page.
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.click(".cancel-form button").await;
+    browser.wait_for_text(".flash-ok", "is cancelled").await;
+    browser.wait_for_text(".status-line", "Cancelled").await;
+    browser.goto("/?month=2027-03").await;
+    let struck = browser.find("table.month li.meeting.b-pc.cancelled a").await;
+    assert_eq!(struck.css_value("text-decoration-line").await.unwrap(), "line-through");
+    browser.goto(&format!("/meetings/{}", pc["id"])).await;
+    browser.screenshot("organiser-after-cancel").await;
+
+    browser.goto("/organiser").await;
+    browser.wait_for_text("#create-title", "Create a one-off meeting").await;
+    browser.screenshot("organiser").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_without_saying_which_part_was_wrong() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in_expecting_failure("admin", "not-the-password").await;
+    let message = browser.wait_for_text("#login-error", "do not match").await;
+    assert!(!message.to_lowercase().contains("password is wrong"), "{message}");
+    browser.log_in_expecting_failure("nobody@example.org", ADMIN_PASSWORD).await;
+    let unknown = browser.wait_for_text("#login-error", "do not match").await;
+    assert_eq!(message, unknown, "an unknown user reads the same as a wrong password");
+    // The username stays filled in; the password does not.
+    assert_eq!(browser.find("#username").await.prop("value").await.unwrap().as_deref(), Some("nobody@example.org"));
+    assert_eq!(browser.find("#password").await.prop("value").await.unwrap().as_deref(), Some(""));
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_contact_point_gets_a_link_sets_a_password_logs_in_and_is_disabled() {
+    let app = TestApp::spawn().await;
+    plan(&app, this_year()).await;
+    plan(&app, this_year() + 1).await;
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+
+    browser.goto("/organiser/accounts").await;
+    browser.fill("#acct-username", "Contact.Point@bmeia.gv.at").await;
+    browser.fill("#acct-name", "Maria Muster").await;
+    browser.select("#acct-state", "AT").await;
+    browser.click("form[action='/organiser/accounts'] button[type=submit]").await;
+    browser.wait_for_text(".new-link", "Give this link to contact.point@bmeia.gv.at").await;
+    let link = browser.find("#set-password-link").await.attr("href").await.unwrap().expect("a link");
+    assert!(link.starts_with(&format!("{}/set-password/", app.base_url)), "{link}");
+    browser.wait_for_text("table.list", "Waiting for a password").await;
+
+    // The same account twice is refused next to the field.
+    browser.fill("#acct-username", "contact.point@bmeia.gv.at").await;
+    browser.fill("#acct-name", "Someone Else").await;
+    browser.select("#acct-state", "AT").await;
+    browser.click("form[action='/organiser/accounts'] button[type=submit]").await;
+    browser.wait_for_text("#username-error", "already an account").await;
+
+    browser.click("header form[action='/logout'] button").await;
+    browser.wait_for_text(".flash-ok", "logged out").await;
+
+    // The contact point follows the link.
+    browser.client.goto(&link).await.expect("open the link");
+    browser.wait_for_text("main h1", "Set your password").await;
+    browser.fill("#password", "short").await;
+    browser.fill("#confirm", "short").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text("#password-error", "at least 12 characters").await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.fill("#confirm", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Your password is set").await;
+
+    // Logging in lands on the delegation's page.
+    browser.fill("#username", "contact.point@bmeia.gv.at").await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_path("/delegation").await;
+    browser.wait_for_text("main h1", "Austria").await;
+    browser.wait_for_text(".lead", "Participating State").await;
+    let upcoming = browser.wait_for_text("#upcoming-title", "invited").await;
+    assert!(!upcoming.is_empty());
+    assert!(!browser.find_all("main li.meeting").await.is_empty(), "{}", browser.page_text().await);
+    let nav = browser.find("#main-nav").await.text().await.unwrap();
+    assert!(!nav.contains("Organiser"), "a delegation is not offered the organiser console: {nav}");
+    browser.screenshot("delegation").await;
+
+    // The link works once.
+    browser.client.goto(&link).await.expect("open the link again");
+    browser.wait_for_text("main h1", "no longer works").await;
+
+    // Disabled: the next page asks to log in again.
+    let user = plenary::store::accounts::find_by_username(&app.state.db, "contact.point@bmeia.gv.at")
+        .await
+        .unwrap()
+        .expect("the account");
+    plenary::store::accounts::set_disabled(&app.state.db, user.id, true).await.unwrap();
+    browser.goto("/delegation").await;
+    browser.wait_for_path("/login").await;
+    browser.fill("#username", "contact.point@bmeia.gv.at").await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text("#login-error", "disabled").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_work_on_a_phone() {
+    let app = TestApp::spawn().await;
+    plan(&app, this_year()).await;
+    let browser = Browser::start(&app.base_url).await;
+    browser.client.set_window_size(390, 844).await.expect("phone-sized window");
+    browser.goto("/").await;
+    let nav = browser.find("#main-nav").await;
+    assert!(nav.is_displayed().await.unwrap(), "the navigation is visible");
+    for link in ["Calendar", "Organiser", "Delegation", "Log in"] {
+        let text = nav.text().await.unwrap();
+        assert!(text.contains(link), "{link} is in the navigation: {text}");
+    }
+    let width: f64 =
+        browser.client.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap().as_f64().unwrap();
+    assert!(width <= 400.0, "nothing overflows sideways: {width}px");
+    let (_, _, cell_width, _) = browser.find("table.month td").await.rectangle().await.unwrap();
+    assert!(cell_width > 40.0, "the month grid stays readable: {cell_width}px");
+    browser.screenshot("phone-calendar").await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.goto("/organiser").await;
+    let (_, _, field_width, _) = browser.find("#new-zone").await.rectangle().await.unwrap();
+    assert!(field_width <= 390.0, "form fields fit the screen: {field_width}px");
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_organiser_creates_a_conference_abroad_in_its_own_zone() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.goto("/organiser").await;
+
+    // An end before the start is refused next to the end field, and the form keeps its values.
+    browser.select("#new-body", "CONF-ASIA").await;
+    browser.fill("#new-title", "OSCE Asian Conference 2027").await;
+    browser.select("#new-country", "JP").await;
+    let zone = browser.find("#new-zone").await.prop("value").await.unwrap();
+    assert_eq!(zone.as_deref(), Some("Asia/Tokyo"), "choosing Japan offers Tokyo's zone");
+    browser.fill("#new-city", "Tokyo").await;
+    browser.select("#new-host", "JP").await;
+    browser.set_value("#new-start", "2027-06-15T09:00").await;
+    browser.set_value("#new-end", "2027-06-14T18:00").await;
+    browser.click("form[action='/organiser/meetings'] button[type=submit]").await;
+    browser.wait_for_text("#end-error", "after start").await;
+    browser.wait_for_text("#create-errors", "not created").await;
+    assert_eq!(browser.find("#new-city").await.prop("value").await.unwrap().as_deref(), Some("Tokyo"));
+
+    browser.set_value("#new-end", "2027-06-16T18:00").await;
+    browser.click("form[action='/organiser/meetings'] button[type=submit]").await;
+    browser.wait_for_text(".flash", "is created").await;
+    browser.wait_for_text("main h1", "OSCE Asian Conference 2027").await;
+    let facts = browser.wait_for_text("dl.facts", "Tokyo time").await;
+    assert!(facts.contains("Tuesday 15 June 2027, 09:00"), "{facts}");
+    assert!(facts.contains("Japan"), "{facts}");
+    let invited = browser.wait_for_text("#invited-title + p", "delegations").await;
+    assert!(invited.starts_with("62 "), "57 participating States and 5 Asian Partners: {invited}");
+    browser.close().await;
+    app.stop().await;
+}
+
+/// A form post as a browser would send it, with its cookies.
+async fn post_form(app: &TestApp, path: &str, cookies: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}{path}", app.base_url))
+        .header("cookie", cookies)
+        .form(form)
+        .send()
+        .await
+        .expect("post")
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response.headers().get_all("set-cookie").iter().map(|value| value.to_str().unwrap().to_owned()).collect()
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sessions_use_safe_cookies_and_every_form_needs_its_csrf_token() {
+    let app =
+        TestApp::spawn_with(|config| config.public_url = Some("https://plenary.example.org".parse().unwrap())).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = client.get(format!("{}/login", app.base_url)).send().await.unwrap();
+    let visitor_cookie = set_cookies(&login).into_iter().find(|c| c.starts_with("plenary_csrf=")).expect("csrf cookie");
+    let visitor_csrf = visitor_cookie.split(';').next().unwrap().to_owned();
+    let csrf = hidden_csrf(&login.text().await.unwrap());
+
+    // Without the token, or with another one, the login form is refused.
+    let forged = post_form(&app, "/login", &visitor_csrf, &[("username", "admin"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("This form has expired"));
+    let wrong = post_form(
+        &app,
+        "/login",
+        "plenary_csrf=someone-elses-token-0123456789abcdef",
+        &[("csrf", &csrf), ("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(wrong.status(), 403);
+
+    let ok = post_form(
+        &app,
+        "/login",
+        &visitor_csrf,
+        &[("csrf", &csrf), ("username", "admin"), ("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(ok.status(), 303);
+    let session = set_cookies(&ok).into_iter().find(|c| c.starts_with("plenary_session=")).expect("session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(session.contains(flag), "{flag} in {session}");
+    }
+    let session_cookie = session.split(';').next().unwrap().to_owned();
+
+    // Logged in: the session's own token is needed, the visitor's no longer counts.
+    let console =
+        app.request(reqwest::Method::GET, "/organiser").header("cookie", &session_cookie).send().await.unwrap();
+    assert_eq!(console.status(), 200);
+    let session_csrf = hidden_csrf(&console.text().await.unwrap());
+    let refused = post_form(&app, "/organiser/plan", &session_cookie, &[("csrf", &csrf), ("year", "2027")]).await;
+    assert_eq!(refused.status(), 403);
+    let planned =
+        post_form(&app, "/organiser/plan", &session_cookie, &[("csrf", &session_csrf), ("year", "2027")]).await;
+    assert_eq!(planned.status(), 200);
+    assert!(planned.text().await.unwrap().contains("Planned 2027:"));
+
+    // Logging out ends the session on the server, not only in the browser.
+    let out = post_form(&app, "/logout", &session_cookie, &[("csrf", &session_csrf)]).await;
+    assert_eq!(out.status(), 303);
+    let after =
+        client.get(format!("{}/organiser", app.base_url)).header("cookie", &session_cookie).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the old cookie no longer logs anyone in");
+    assert_eq!(after.headers()["location"], "/login?next=%2Forganiser");
+
+    // Static files are cached and revalidated.
+    let css = app.get("/static/plenary.css").await;
+    assert_eq!(css.headers()["cache-control"], "public, max-age=86400");
+    let etag = css.headers()["etag"].to_str().unwrap().to_owned();
+    let again =
+        app.request(reqwest::Method::GET, "/static/plenary.css").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    // The .ics download is one published event.
+    let pc = app.get_json("/api/v1/meetings?body=PC&from=2027-03-01&to=2027-03-31", 200).await;
+    let ics = app.get(&format!("/meetings/{}.ics", pc[0]["id"])).await;
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    let text = ics.text().await.unwrap();
+    assert!(text.contains("METHOD:PUBLISH") && text.matches("BEGIN:VEVENT").count() == 1, "{text}");
+    assert!(text.contains("https://plenary.example.org/meetings/"), "{text}");
+    app.stop().await;
+}
