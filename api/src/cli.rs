@@ -84,12 +84,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => {
-            app::prepare(cli.config).await?;
+            let prepared = app::prepare(cli.config).await?;
+            announce_first_organiser(&prepared);
             eprintln!("The database is up to date.");
             Ok(())
         }
         Command::Plan { year } => {
             let prepared = app::prepare(cli.config).await?;
+            announce_first_organiser(&prepared);
             let outcome = http::meetings::plan_and_store(&prepared.state, year, &Principal::command_line())
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -154,14 +156,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let base = prepared.state.config.public_base();
     tracing::info!(config = ?prepared.state.config, "starting");
     println!("Plenary is ready at {base}/ (API reference at {base}/api/docs)");
+    announce_first_organiser(&prepared);
+    let app = http::router(prepared.state);
+    http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error")
+}
+
+/// Prints the first organiser's generated password, whichever command created the account:
+/// it is stored only hashed, so this is the one chance to see it.
+fn announce_first_organiser(prepared: &app::Prepared) {
     if let Some(password) = &prepared.new_admin_password {
         println!(
             "Log in as `{}` with the password {password} — it is shown only this once.",
             store::users::FIRST_ORGANISER
         );
     }
-    let app = http::router(prepared.state);
-    http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error")
 }
 
 fn init_logging(format: LogFormat) {

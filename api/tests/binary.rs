@@ -213,6 +213,16 @@ fn migrate_prepares_the_database_and_help_lists_every_command() {
     let database = Database::new();
     let migrate = run(plenary(&database).arg("migrate"));
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let printed = String::from_utf8_lossy(&migrate.stdout);
+    assert!(
+        printed.contains("Log in as `admin` with the password"),
+        "the command that creates the account shows its password: {printed}"
+    );
+    let again = run(plenary(&database).args(["plan", "--year", "2027"]));
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let printed = String::from_utf8_lossy(&again.stdout);
+    assert!(!printed.contains("password"), "only once: {printed}");
+    assert!(printed.contains("Planned 2027:"), "{printed}");
     let help = String::from_utf8(run(Command::new(BINARY).arg("--help")).stdout).unwrap();
     for command in ["serve", "migrate", "token"] {
         assert!(help.contains(command), "{command} missing from --help:\n{help}");

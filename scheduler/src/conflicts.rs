@@ -158,14 +158,24 @@ pub fn find_conflicts(candidate: &Slot, others: &[Slot], bodies: &[Body]) -> Con
                 other_label: other.label.clone(),
                 other_start: other.start,
                 other_end: other.end,
-                message: format!("room {room} is taken by {} ({}) from {}", other.label, other.id, other.local_span()),
+                message: format!(
+                    "room {room} is taken by {} (meeting {}) from {}",
+                    other.label,
+                    other.id,
+                    other.local_span()
+                ),
             });
         }
         for chair in candidate.chairs.iter().filter(|chair| other.chairs.contains(chair)) {
             conflicts.warnings.push(Warning {
                 kind: WarningKind::ChairBusy,
                 other_id: Some(other.id.clone()),
-                message: format!("{chair} also chairs {} ({}) from {}", other.label, other.id, other.local_span()),
+                message: format!(
+                    "{chair} also chairs {} (meeting {}) from {}",
+                    other.label,
+                    other.id,
+                    other.local_span()
+                ),
             });
         }
     }
@@ -223,7 +233,7 @@ mod tests {
         assert_eq!(clash.other_id, "PC-2027-01-14");
         assert_eq!(
             clash.message,
-            "room HOFBURG-NEUER-SAAL is taken by Permanent Council (PC-2027-01-14) \
+            "room HOFBURG-NEUER-SAAL is taken by Permanent Council (meeting PC-2027-01-14) \
              from 2027-01-14 10:00 to 13:00 Europe/Vienna"
         );
         assert!(conflicts.warnings.is_empty(), "{:?}", conflicts.warnings);

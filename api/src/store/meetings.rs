@@ -165,7 +165,7 @@ impl Context {
         let body = body(&meeting.body_code)?;
         Some(Slot {
             id: meeting.id.to_string(),
-            label: format!("{} “{}” (meeting {})", body.code.as_str(), meeting.title, meeting.id),
+            label: format!("{} “{}”", body.code.as_str(), meeting.title),
             body: body.code,
             room: meeting.room_code.clone(),
             start: DateTime::from_timestamp(meeting.starts_at, 0)?,
