@@ -9,5 +9,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod feeds;
 pub mod http;
 pub mod store;

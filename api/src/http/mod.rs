@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod feeds;
 mod health;
 pub mod meetings;
 mod openapi;
@@ -41,11 +42,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: API, OpenAPI document, health check, with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
-        .nest("/api/v1", reference::router().merge(meetings::router()))
+        .nest("/api/v1", reference::router().merge(meetings::router()).merge(feeds::router()))
         .split_for_parts();
     Router::new()
         .merge(health::router())
         .merge(openapi::router(openapi))
+        .merge(feeds::public_router())
         .merge(api)
         .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })
         .method_not_allowed_fallback(|| async {

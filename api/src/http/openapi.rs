@@ -23,6 +23,7 @@ use super::AppState;
     tags(
         (name = "reference", description = "States, Partners, Chairmanships and bodies (public)"),
         (name = "meetings", description = "Planning, meetings and their changes"),
+        (name = "feeds", description = "Calendar subscriptions: secret iCalendar URLs per delegation, body or everything"),
     )
 )]
 struct ApiDoc;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bodies;
+pub mod feeds;
 pub mod meetings;
 pub mod reference;
 pub mod tokens;
