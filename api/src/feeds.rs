@@ -3,18 +3,35 @@
 //!
 //! Calendar clients poll the same URL every few minutes to every hour and almost always get the
 //! same answer, so a rendered feed is kept per (scope, window) together with the
-//! [`DataVersion`] it was rendered from; a request only reads that fingerprint (one aggregate
-//! query) and renders again when it moved. The identity and the gzip bytes, the ETag and the
-//! Last-Modified of each entry are computed once.
+//! [`DataVersion`] it was rendered from, and rendered again only when that fingerprint moved.
+//! The identity and the gzip bytes, the ETag and the Last-Modified of each entry are computed
+//! once.
+//!
+//! The token lookup and the fingerprint are themselves remembered for [`FRESH_FOR`] (one
+//! second), so a busy feed costs no database query at all. Every successful change made
+//! through this service (any POST, PUT, PATCH or DELETE: a moved meeting, a revoked feed)
+//! forgets them at once ([`note_changes`]); a change made elsewhere (another replica, the CLI)
+//! shows within that second.
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     io::Write as _,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
-use axum::{body::Bytes, http::HeaderValue};
+use axum::{
+    body::Bytes,
+    extract::Request,
+    http::{HeaderValue, Method},
+    middleware::Next,
+    response::Response,
+};
 use chrono::{DateTime, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use scheduler::{
@@ -23,10 +40,11 @@ use scheduler::{
     ical::render_feed,
     states::Delegation,
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest as _, Sha256};
 
 use crate::{
+    auth::hash_secret,
     db::entities::{feeds, meetings},
     store::{
         self,
@@ -106,27 +124,134 @@ struct CacheKey {
     window: Window,
 }
 
-/// Rendered feeds of one running service, keyed by what they show.
+/// How long a token lookup or a data fingerprint is trusted without asking the database, when
+/// no change went through this service meanwhile.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// Rendered feeds of one running service, keyed by what they show, and the lookups that decide
+/// whether they can be served again.
 #[derive(Debug, Default)]
 pub struct FeedCache {
     entries: Mutex<HashMap<CacheKey, Arc<RenderedFeed>>>,
+    /// Live feeds by token hash.
+    tokens: Mutex<HashMap<String, Remembered<feeds::Model>>>,
+    versions: Mutex<HashMap<Window, Remembered<DataVersion>>>,
+    /// Raised by every successful change through this service; a remembered lookup from an
+    /// earlier generation is asked again.
+    generation: AtomicU64,
 }
 
-/// More entries than this (only reachable with many custom windows) empties the cache.
-const CACHE_CAPACITY: usize = 1024;
+#[derive(Debug)]
+struct Remembered<T> {
+    value: T,
+    at: Instant,
+    generation: u64,
+}
+
+/// More entries than this in one map (only reachable with many custom windows or feeds) empties
+/// it.
+const CACHE_CAPACITY: usize = 4096;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn insert_bounded<K: Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= CACHE_CAPACITY && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
+}
 
 impl FeedCache {
+    /// A new, empty cache to share between the handlers of one service.
+    #[must_use]
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Forgets every remembered lookup: something may have changed.
+    pub fn note_change(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn recall<K: Hash + Eq, T: Clone>(&self, map: &Mutex<HashMap<K, Remembered<T>>>, key: &K) -> Option<T> {
+        let generation = self.generation();
+        lock(map)
+            .get(key)
+            .filter(|entry| entry.generation == generation && entry.at.elapsed() < FRESH_FOR)
+            .map(|entry| entry.value.clone())
+    }
+
+    fn remember<K: Hash + Eq, T>(map: &Mutex<HashMap<K, Remembered<T>>>, key: K, value: T, generation: u64) {
+        insert_bounded(&mut lock(map), key, Remembered { value, at: Instant::now(), generation });
+    }
+
     fn get(&self, key: &CacheKey) -> Option<Arc<RenderedFeed>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+        lock(&self.entries).get(key).cloned()
     }
 
     fn put(&self, key: CacheKey, rendered: Arc<RenderedFeed>) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, rendered);
+        insert_bounded(&mut lock(&self.entries), key, rendered);
     }
+
+    /// The live feed a token opens, if any.
+    ///
+    /// # Errors
+    /// When the database does not answer.
+    pub async fn feed_by_token(&self, db: &impl ConnectionTrait, token: &str) -> Result<Option<feeds::Model>, DbErr> {
+        let hash = hash_secret(token);
+        if let Some(feed) = self.recall(&self.tokens, &hash) {
+            return Ok(Some(feed));
+        }
+        // Read before asking, so a change during the query leaves the answer already stale.
+        let generation = self.generation();
+        let feed = store::feeds::by_token_hash(db, &hash).await?;
+        if let Some(feed) = &feed {
+            Self::remember(&self.tokens, hash, feed.clone(), generation);
+        }
+        Ok(feed)
+    }
+
+    /// Records that a feed was fetched (at most once a minute).
+    ///
+    /// # Errors
+    /// When the database refuses the change.
+    pub async fn touch(&self, db: &impl ConnectionTrait, feed: &feeds::Model, now: DateTime<Utc>) -> Result<(), DbErr> {
+        if store::feeds::touch(db, feed, now).await? {
+            lock(&self.tokens).remove(&feed.token_hash);
+        }
+        Ok(())
+    }
+
+    async fn version(&self, db: &impl ConnectionTrait, window: Window) -> Result<DataVersion, DbErr> {
+        if let Some(version) = self.recall(&self.versions, &window) {
+            return Ok(version);
+        }
+        let generation = self.generation();
+        let (from, to) = window.utc_range();
+        let version = store::feeds::data_version(db, from, to).await?;
+        Self::remember(&self.versions, window, version.clone(), generation);
+        Ok(version)
+    }
+}
+
+/// Middleware: every successful change through the service (any method but GET, HEAD and
+/// OPTIONS) makes the [`FeedCache`] (from the request's extensions) ask the database again.
+pub async fn note_changes(request: Request, next: Next) -> Response {
+    let changes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let cache = changes.then(|| request.extensions().get::<Arc<FeedCache>>().cloned()).flatten();
+    let response = next.run(request).await;
+    if let Some(cache) = cache
+        && (response.status().is_success() || response.status().is_redirection())
+    {
+        cache.note_change();
+    }
+    response
 }
 
 /// The feed `feed` shows over `window`, from the cache when nothing it depends on changed.
@@ -140,13 +265,13 @@ pub async fn rendered(
     window: Window,
     public_base: &str,
 ) -> anyhow::Result<Arc<RenderedFeed>> {
-    let (from, to) = window.utc_range();
-    let version = store::feeds::data_version(db, from, to).await?;
+    let version = cache.version(db, window).await?;
     let key =
         CacheKey { scope: feed.scope.clone(), iso2: feed.iso2.clone(), body_code: feed.body_code.clone(), window };
     if let Some(hit) = cache.get(&key).filter(|hit| hit.version == version) {
         return Ok(hit);
     }
+    let (from, to) = window.utc_range();
     let context = Context::load(db).await?;
     let body_filter = if feed.scope == SCOPE_BODY { feed.body_code.as_deref() } else { None };
     let rows = store::meetings::list(db, Some(from), Some(to), body_filter).await?;

@@ -41,9 +41,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_feed, list_feeds)).routes(routes!(revoke_feed))
 }
 
-/// The public feed URLs, with the cache of rendered feeds of this service.
+/// The public feed URLs. They need the service's [`FeedCache`] as an extension, with
+/// [`crate::feeds::note_changes`] in front of every route (see `http::router`).
 pub fn public_router() -> Router<AppState> {
-    Router::new().route("/feeds/{file}", get(get_feed)).layer(Extension(Arc::new(FeedCache::default())))
+    Router::new().route("/feeds/{file}", get(get_feed))
 }
 
 /// How long clients and their proxies may reuse a feed without asking again.
@@ -269,10 +270,10 @@ async fn get_feed(
 ) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound("there is no feed at this address; it may have been revoked".into());
     let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
-    let feed = store::feeds::by_token(&state.db, token).await?.ok_or_else(not_found)?;
+    let feed = cache.feed_by_token(&state.db, token).await?.ok_or_else(not_found)?;
     let now = Utc::now();
     let window = window(&query, now.date_naive())?;
-    store::feeds::touch(&state.db, &feed, now).await?;
+    cache.touch(&state.db, &feed, now).await?;
     let rendered = crate::feeds::rendered(&state.db, &cache, &feed, window, &state.config.public_base()).await?;
     let gzip = accepts_gzip(&headers);
     Ok(respond(&rendered, &headers, gzip))

@@ -53,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this address does not accept that method".into())
         })
+        .layer(axum::middleware::from_fn(crate::feeds::note_changes))
+        .layer(axum::Extension(crate::feeds::FeedCache::shared()))
         .with_state(state)
         .layer(
             tower::ServiceBuilder::new()

@@ -84,13 +84,13 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i32, at: DateTime<Utc>) -> Re
     Ok(())
 }
 
-/// The live (not revoked) feed a token opens, if any.
+/// The live (not revoked) feed whose token hashes to `token_hash` ([`hash_secret`]), if any.
 ///
 /// # Errors
 /// When the database does not answer.
-pub async fn by_token(db: &impl ConnectionTrait, token: &str) -> Result<Option<feeds::Model>, DbErr> {
+pub async fn by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<feeds::Model>, DbErr> {
     feeds::Entity::find()
-        .filter(feeds::Column::TokenHash.eq(hash_secret(token)))
+        .filter(feeds::Column::TokenHash.eq(token_hash))
         .filter(feeds::Column::RevokedAt.is_null())
         .one(db)
         .await
