@@ -56,6 +56,8 @@ feed_path=${feed_url#http://127.0.0.1:$plenary_port}
 mkdir -p "$tmp/www/feeds"
 curl -fsS -D "$tmp/plenary.headers" -o "$tmp/www/feeds/feed.ics" "$feed_url"
 plenary_etag=$(grep -i '^etag:' "$tmp/plenary.headers" | cut -d' ' -f2 | tr -d '\r')
+# nginx's worker drops root's rights: let it read the file.
+chmod 755 "$tmp" "$tmp/www" "$tmp/www/feeds" && chmod 644 "$tmp/www/feeds/feed.ics"
 events=$(grep -c '^BEGIN:VEVENT' "$tmp/www/feeds/feed.ics")
 bytes=$(stat -c %s "$tmp/www/feeds/feed.ics")
 echo "    feed: $events events, $bytes bytes, ETag $plenary_etag"
