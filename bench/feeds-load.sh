@@ -96,10 +96,12 @@ cmp <(curl -fsS "http://127.0.0.1:$nginx_port/feeds/feed.ics") "$tmp/www/feeds/f
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $plenary_etag" "$feed_url")" = 304 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $nginx_etag" "http://127.0.0.1:$nginx_port/feeds/feed.ics")" = 304 ]
 
-conditional() { printf 'wrk.headers["If-None-Match"] = %q\n' "$1" >"$tmp/$2.lua"; echo "$tmp/$2.lua"; }
+# A Lua script for wrk that sends If-None-Match with an ETag (which holds double quotes only).
+conditional() { printf 'wrk.headers["If-None-Match"] = [[%s]]\n' "$1" >"$tmp/$2.lua"; echo "$tmp/$2.lua"; }
 run_wrk() { # name url [lua]
   local out="$tmp/wrk-$1.txt"
   taskset -c "$load_cpu" wrk -t2 -c32 -d"${duration}s" --latency ${3:+-s "$3"} "$2" >"$out" 2>&1
+  if ! grep -q 'Requests/sec' "$out" || grep -qiE 'lua|unexpected' "$out"; then cat "$out"; exit 1; fi
   local rps p50 p99 non2xx
   rps=$(awk '/Requests\/sec/ {print $2}' "$out")
   p50=$(awk '$1 == "50%" {print $2}' "$out")
