@@ -18,6 +18,7 @@ mod m20261127_000001_create_reference_tables;
 mod m20261127_000002_create_meetings;
 mod m20261127_000003_create_people_and_tokens;
 mod m20261127_000004_create_audit_log;
+mod m20261127_000005_create_feeds;
 mod m20261127_000006_create_registrations;
 mod m20261127_000007_create_outbox;
 mod m20261127_000008_create_seating;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_meetings::Migration),
             Box::new(m20261127_000003_create_people_and_tokens::Migration),
             Box::new(m20261127_000004_create_audit_log::Migration),
+            Box::new(m20261127_000005_create_feeds::Migration),
             Box::new(m20261127_000006_create_registrations::Migration),
             Box::new(m20261127_000007_create_outbox::Migration),
             Box::new(m20261127_000008_create_seating::Migration),

@@ -10,6 +10,7 @@ pub mod chairmanship;
 pub mod chairs;
 pub mod conflicts;
 pub mod eligibility;
+pub mod feed;
 pub mod holidays;
 pub mod ical;
 pub mod localtime;

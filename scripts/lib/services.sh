@@ -41,7 +41,25 @@ ensure_chromium() {
   apt_install chromium chromium-driver
 }
 
+# The Python packages of the independent iCalendar check (tests/python/requirements.txt), in a
+# virtualenv under target/, reinstalled only when the pinned list changes. Exports
+# PLENARY_TEST_PYTHON, which the feeds suite runs tests/python/check_feed.py with.
+ensure_python_packages() {
+  local venv="${PLENARY_PYTHON_VENV:-$PWD/target/python-venv}" requirements="$PWD/tests/python/requirements.txt"
+  command -v python3 >/dev/null || { echo "==> Installing Python 3"; apt_install python3 python3-venv; }
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "==> Creating the Python virtualenv for the test helpers at $venv"
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+  fi
+  if ! cmp -s "$requirements" "$venv/.requirements.txt"; then
+    echo "==> Installing the test helpers' Python packages (tests/python/requirements.txt)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/.requirements.txt"
+  fi
+  export PLENARY_TEST_PYTHON="$venv/bin/python"
+}
+
 ensure_test_tools() {
-  :
+  ensure_python_packages
   ensure_chromium
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod feeds;
 mod health;
 pub mod meetings;
 mod openapi;
@@ -45,18 +46,25 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
         .nest(
             "/api/v1",
-            reference::router().merge(meetings::router()).merge(registrations::router()).merge(seating::router()),
+            reference::router()
+                .merge(meetings::router())
+                .merge(registrations::router())
+                .merge(seating::router())
+                .merge(feeds::router()),
         )
         .split_for_parts();
     Router::new()
         .merge(health::router())
         .merge(openapi::router(openapi))
+        .merge(feeds::public_router())
         .merge(api)
         .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this address does not accept that method".into())
         })
+        .layer(axum::middleware::from_fn(crate::feeds::note_changes))
+        .layer(axum::Extension(crate::feeds::FeedCache::shared()))
         .with_state(state)
         .layer(
             tower::ServiceBuilder::new()

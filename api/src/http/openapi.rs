@@ -24,6 +24,7 @@ use super::AppState;
         (name = "reference", description = "States, Partners, Chairmanships and bodies (public)"),
         (name = "meetings", description = "Planning, meetings and their changes"),
         (name = "seating", description = "Seating plans, the lot per body and year, seating rules"),
+        (name = "feeds", description = "Calendar subscriptions: secret iCalendar URLs per delegation, body or everything"),
     )
 )]
 struct ApiDoc;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod attendance;
 pub mod audit;
 pub mod bodies;
+pub mod feeds;
 pub mod meetings;
 pub mod outbox;
 pub mod reference;

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod bodies;
 pub mod chairmanships;
 pub mod contacts;
+pub mod feeds;
 pub mod meetings;
 pub mod memberships;
 pub mod outbox;

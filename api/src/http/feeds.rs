@@ -1,0 +1,372 @@
+//! Calendar subscriptions: creating, listing and revoking feeds (`/api/v1/feeds`), and serving
+//! them (`GET`/`HEAD /feeds/{token}.ics`, public: the token in the URL is the secret).
+//!
+//! A delegation manages only its own feeds: a feed of its own meetings, or a body's or
+//! everyone's, which it then owns. Organisers manage all. A feed's token is shown once, when it
+//! is created; only its hash is stored, and unknown and revoked tokens get the same 404.
+//!
+//! Serving is built for clients that poll: strong ETags (one per content coding), Last-Modified,
+//! `If-None-Match` / `If-Modified-Since` answered with 304, gzip from bytes compressed once, and
+//! the rendered feed kept until its data changes ([`crate::feeds`]).
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, parse_date_param},
+};
+use crate::{
+    auth::Principal,
+    db::entities::feeds,
+    feeds::{FeedCache, LONGEST_WINDOW_DAYS, RenderedFeed, SCOPE_ALL, SCOPE_BODY, SCOPE_DELEGATION, Window},
+    store::{self, audit::AuditEntry, feeds::NewFeed, meetings::body_codes},
+};
+
+/// The JSON API: `/feeds` and `/feeds/{id}` (nested under `/api/v1`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_feed, list_feeds)).routes(routes!(revoke_feed))
+}
+
+/// The public feed URLs. They need the service's [`FeedCache`] as an extension, with
+/// [`crate::feeds::note_changes`] in front of every route (see `http::router`).
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/feeds/{file}", get(get_feed))
+}
+
+/// How long clients and their proxies may reuse a feed without asking again.
+const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("private, max-age=300");
+const CALENDAR: HeaderValue = HeaderValue::from_static("text/calendar; charset=utf-8");
+
+// ---------------------------------------------------------------------------------------------
+// Managing feeds
+
+/// A new subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedIn {
+    /// `delegation` (the meetings a State is invited to), `body` (one body's) or `all`.
+    pub scope: String,
+    /// ISO code of the delegation, for scope `delegation`.
+    pub state: Option<String>,
+    /// Body code, for scope `body`.
+    pub body: Option<String>,
+}
+
+/// A feed as listed (without its token, which is shown only once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedOut {
+    pub id: i32,
+    pub scope: String,
+    pub state: Option<String>,
+    pub body: Option<String>,
+    /// The delegation that owns it; null for organisers' feeds.
+    pub owner: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// When a calendar last fetched it (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A feed just created, with its secret URLs: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedCreated {
+    #[serde(flatten)]
+    pub feed: FeedOut,
+    /// `https://…/feeds/plf_….ics`, for calendar clients.
+    pub url: String,
+    /// The same as `webcal://…`, which opens the subscription dialog of most clients.
+    pub webcal_url: String,
+}
+
+fn feed_out(feed: feeds::Model) -> FeedOut {
+    FeedOut {
+        id: feed.id,
+        scope: feed.scope,
+        state: feed.iso2,
+        body: feed.body_code,
+        owner: feed.owner_iso2,
+        created_by: feed.created_by,
+        created_at: feed.created_at,
+        last_used_at: feed.last_used_at,
+        revoked_at: feed.revoked_at,
+    }
+}
+
+/// Checks a request against the reference data; returns (scope, state, body) normalised.
+async fn validate(state: &AppState, input: &FeedIn) -> ApiResult<(&'static str, Option<String>, Option<&'static str>)> {
+    let scope = match input.scope.as_str() {
+        SCOPE_DELEGATION => SCOPE_DELEGATION,
+        SCOPE_BODY => SCOPE_BODY,
+        SCOPE_ALL => SCOPE_ALL,
+        other => {
+            return Err(ApiError::Invalid(format!("scope: unknown scope {other:?}; expected delegation, body or all")));
+        }
+    };
+    let iso2 = match (scope, input.state.as_deref()) {
+        (SCOPE_DELEGATION, None) => {
+            return Err(ApiError::Invalid("state: a delegation feed needs the State's ISO code".into()));
+        }
+        (SCOPE_DELEGATION, Some(code)) => {
+            let code = code.trim().to_uppercase();
+            if store::reference::state(&state.db, &code).await?.is_none() {
+                return Err(ApiError::Invalid(format!("state: there is no State or Partner with the code {code:?}")));
+            }
+            Some(code)
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::Invalid(format!("state: only a delegation feed names a State, not {scope}")));
+        }
+        (_, None) => None,
+    };
+    let body = match (scope, input.body.as_deref()) {
+        (SCOPE_BODY, None) => return Err(ApiError::Invalid("body: a body feed needs the body's code".into())),
+        (SCOPE_BODY, Some(code)) => Some(
+            scheduler::bodies::body(&code.trim().to_uppercase())
+                .ok_or_else(|| {
+                    ApiError::Invalid(format!("body: unknown body {code:?}; known bodies are {}", body_codes()))
+                })?
+                .code
+                .as_str(),
+        ),
+        (_, Some(_)) => return Err(ApiError::Invalid(format!("body: only a body feed names a body, not {scope}"))),
+        (_, None) => None,
+    };
+    Ok((scope, iso2, body))
+}
+
+/// Creates a calendar feed and returns its secret URL, shown only this once. A delegation may
+/// create a feed of its own meetings, or of a body's or everyone's; organisers any.
+#[utoipa::path(post, path = "/feeds", tag = "feeds", security(("bearer" = [])), request_body = FeedIn,
+    responses((status = 201, body = FeedCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<FeedIn>,
+) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
+    let (scope, iso2, body) = validate(&state, &input).await?;
+    if let Some(iso2) = &iso2 {
+        principal.require_acting_for(iso2)?;
+    }
+    let owner = if principal.is_organiser() { None } else { principal.state.as_deref() };
+    let (feed, token) = store::feeds::create(
+        &state.db,
+        NewFeed { scope, iso2: iso2.as_deref(), body_code: body, owner_iso2: owner, created_by: &principal.actor },
+    )
+    .await?;
+    audit(&state, &principal, "feed.create", &feed).await?;
+    let url = format!("{}/feeds/{token}.ics", state.config.public_base());
+    let webcal_url = format!("webcal://{}", url.split_once("://").map_or(url.as_str(), |(_, rest)| rest));
+    Ok((StatusCode::CREATED, Json(FeedCreated { feed: feed_out(feed), url, webcal_url })))
+}
+
+/// The caller's feeds (organisers: every feed), newest first, without their tokens.
+#[utoipa::path(get, path = "/feeds", tag = "feeds", security(("bearer" = [])),
+    responses((status = 200, body = [FeedOut]), (status = 401, body = ErrorBody)))]
+async fn list_feeds(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<FeedOut>>> {
+    let owner = if principal.is_organiser() {
+        None
+    } else {
+        Some(principal.state.as_deref().ok_or_else(|| ApiError::Forbidden("this token acts for no State".into()))?)
+    };
+    let feeds = store::feeds::list(&state.db, owner).await?;
+    Ok(Json(feeds.into_iter().map(feed_out).collect()))
+}
+
+/// Revokes a feed: its URL answers 404 from now on. Revoking a revoked feed changes nothing.
+#[utoipa::path(delete, path = "/feeds/{id}", tag = "feeds", security(("bearer" = [])), params(("id" = i32, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn revoke_feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i32>,
+) -> ApiResult<StatusCode> {
+    let feed =
+        store::feeds::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no feed {id}")))?;
+    if !principal.is_organiser() && (feed.owner_iso2.is_none() || feed.owner_iso2 != principal.state) {
+        return Err(ApiError::Forbidden(format!(
+            "feed {id} belongs to {}; this token may revoke only its own delegation's feeds",
+            feed.owner_iso2
+                .as_deref()
+                .map_or_else(|| "the organisers".to_owned(), |owner| format!("the delegation of {owner}"))
+        )));
+    }
+    if feed.revoked_at.is_none() {
+        store::feeds::revoke(&state.db, id, Utc::now()).await?;
+        audit(&state, &principal, "feed.revoke", &feed).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn audit(state: &AppState, principal: &Principal, action: &str, feed: &feeds::Model) -> ApiResult<()> {
+    let snapshot = json!({ "scope": feed.scope, "state": feed.iso2, "body": feed.body_code, "owner": feed.owner_iso2 });
+    let (before, after) = if action == "feed.revoke" { (Some(&snapshot), None) } else { (None, Some(&snapshot)) };
+    store::audit::record(
+        &state.db,
+        AuditEntry {
+            actor: &principal.actor,
+            action,
+            subject_type: "feed",
+            subject_id: feed.id.to_string(),
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving feeds
+
+/// Replaces the default window (90 days back to 18 months ahead of today).
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FeedWindow {
+    /// First local date (YYYY-MM-DD), inclusive.
+    pub from: Option<String>,
+    /// Last local date (YYYY-MM-DD), inclusive.
+    pub to: Option<String>,
+}
+
+fn window(query: &FeedWindow, today: chrono::NaiveDate) -> ApiResult<Window> {
+    let default = Window::default_for(today);
+    let from = query.from.as_deref().map(|text| parse_date_param("from", text)).transpose()?.unwrap_or(default.from);
+    let to = query.to.as_deref().map(|text| parse_date_param("to", text)).transpose()?.unwrap_or(default.to);
+    if to < from {
+        return Err(ApiError::BadRequest(format!("parameter `to` ({to}) is before `from` ({from})")));
+    }
+    if to - from > TimeDelta::days(LONGEST_WINDOW_DAYS) {
+        return Err(ApiError::BadRequest(format!(
+            "parameters `from` and `to` span more than {LONGEST_WINDOW_DAYS} days; ask for a shorter window"
+        )));
+    }
+    Ok(Window { from, to })
+}
+
+/// The feed behind a secret URL, as iCalendar (`text/calendar`). Unknown and revoked tokens
+/// answer the same 404.
+async fn get_feed(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<FeedCache>>,
+    Path(file): Path<String>,
+    Query(query): Query<FeedWindow>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::NotFound("there is no feed at this address; it may have been revoked".into());
+    let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
+    let feed = cache.feed_by_token(&state.db, token).await?.ok_or_else(not_found)?;
+    let now = Utc::now();
+    let window = window(&query, now.date_naive())?;
+    cache.touch(&state.db, &feed, now).await?;
+    let rendered = crate::feeds::rendered(&state.db, &cache, &feed, window, &state.config.public_base()).await?;
+    let gzip = accepts_gzip(&headers);
+    Ok(respond(&rendered, &headers, gzip))
+}
+
+fn respond(rendered: &RenderedFeed, request: &HeaderMap, gzip: bool) -> Response {
+    let etag = if gzip { &rendered.etag_gzip } else { &rendered.etag };
+    let not_modified = match request.get(header::IF_NONE_MATCH) {
+        // RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since is then ignored.
+        Some(value) => none_match_hits(value, &rendered.tag),
+        None => request
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| DateTime::parse_from_rfc2822(text).ok())
+            .zip(rendered.last_modified)
+            .is_some_and(|(since, last)| last.timestamp() <= since.timestamp()),
+    };
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::ETAG, etag.clone());
+    headers.insert(header::CACHE_CONTROL, CACHE_CONTROL);
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(last) = rendered.last_modified
+        && let Ok(value) = HeaderValue::from_str(&last.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, CALENDAR);
+    let body = if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        rendered.gzip.clone()
+    } else {
+        rendered.body.clone()
+    };
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// Whether `If-None-Match` names this version, in either coding (weak comparison, as RFC 9110
+/// §13.1.2 asks for this header), or is `*`.
+fn none_match_hits(value: &HeaderValue, tag: &str) -> bool {
+    let Ok(text) = value.to_str() else { return false };
+    text.split(',').map(str::trim).any(|candidate| {
+        if candidate == "*" {
+            return true;
+        }
+        let opaque = candidate.strip_prefix("W/").unwrap_or(candidate).trim_matches('"');
+        opaque == tag || opaque.strip_suffix("-gzip") == Some(tag)
+    })
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok()).any(|text| {
+        text.split(',').any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts
+                .any(|param| param.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_taken_unless_refused() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+            accepts_gzip(&headers)
+        };
+        assert!(with("gzip"));
+        assert!(with("br, gzip;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn if_none_match_accepts_either_coding_weak_or_strong_and_lists() {
+        let hits = |value: &'static str| none_match_hits(&HeaderValue::from_static(value), "abc");
+        assert!(hits("\"abc\""));
+        assert!(hits("\"abc-gzip\""));
+        assert!(hits("W/\"abc\""));
+        assert!(hits("\"x\", \"abc\""));
+        assert!(hits("*"));
+        assert!(!hits("\"abcd\""));
+        assert!(!hits("\"ab\""));
+    }
+}
