@@ -36,6 +36,12 @@ pub enum Command {
         #[arg(long)]
         year: i32,
     },
+    /// Queue a meeting's invitations and deliver them (progress bar; final count).
+    Invite {
+        /// The meeting's id.
+        #[arg(long)]
+        meeting: i32,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -96,6 +102,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Invite { meeting } => crate::mail::cli::invite(cli.config, meeting).await,
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
             let db = db::connect(&cli.config.database_url).await?;
             db::migrate(&db).await?;
@@ -141,8 +148,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             store::users::FIRST_ORGANISER
         );
     }
+    let worker = crate::mail::worker::Worker::new(prepared.state.db.clone(), &prepared.state.config)?;
+    if worker.is_none() {
+        tracing::warn!("no SMTP URL is configured: mail stays queued");
+    }
+    let worker = worker.map(crate::mail::worker::Worker::spawn);
     let app = http::router(prepared.state);
-    http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error")
+    let served = http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    served
 }
 
 fn init_logging(format: LogFormat) {

@@ -10,4 +10,5 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod mail;
 pub mod store;

@@ -19,6 +19,7 @@ mod m20261127_000002_create_meetings;
 mod m20261127_000003_create_people_and_tokens;
 mod m20261127_000004_create_audit_log;
 mod m20261127_000007_create_outbox;
+mod m20261127_190000_create_invitations;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_people_and_tokens::Migration),
             Box::new(m20261127_000004_create_audit_log::Migration),
             Box::new(m20261127_000007_create_outbox::Migration),
+            Box::new(m20261127_190000_create_invitations::Migration),
         ]
     }
 }

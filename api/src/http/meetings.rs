@@ -599,6 +599,7 @@ async fn update_meeting(
     candidate.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, candidate).await?;
     audit_meeting(&state, &principal, "meeting.update", &saved, Some(&before), Some(&saved), &warnings).await?;
+    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
     Ok(Json(MeetingChange { meeting: meeting_out(saved, &context), warnings }))
 }
 
@@ -620,6 +621,7 @@ async fn cancel_meeting(
     cancelled.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, cancelled).await?;
     audit_meeting(&state, &principal, "meeting.cancel", &saved, Some(&before), Some(&saved), &[]).await?;
+    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
     let context = Context::load(&state.db).await?;
     Ok(Json(meeting_out(saved, &context)))
 }

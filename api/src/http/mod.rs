@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+pub mod invitations;
 pub mod meetings;
 mod openapi;
 mod reference;
@@ -41,10 +42,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: API, OpenAPI document, health check, with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
-        .nest("/api/v1", reference::router().merge(meetings::router()))
+        .nest("/api/v1", reference::router().merge(meetings::router()).merge(invitations::router()))
         .split_for_parts();
     Router::new()
         .merge(health::router())
+        .merge(invitations::pages())
         .merge(openapi::router(openapi))
         .merge(api)
         .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })

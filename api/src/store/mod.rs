@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod bodies;
+pub mod contacts;
+pub mod invitations;
 pub mod meetings;
 pub mod outbox;
 pub mod reference;
