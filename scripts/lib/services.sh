@@ -35,4 +35,26 @@ ensure_postgres() {
   exit 1
 }
 
-ensure_test_tools() { :; }
+# Python packages the suites need (tests/python/requirements.txt, pinned): aiosmtpd for the real
+# SMTP server the mail suites deliver to. Exports PLENARY_TEST_PYTHON for the tests.
+ensure_python_packages() {
+  local python="${PLENARY_TEST_PYTHON:-$(command -v python3 || true)}"
+  if [ -z "$python" ]; then echo "==> Installing Python 3"; apt_install python3 python3-pip; python=$(command -v python3); fi
+  if ! "$python" -m pip --version >/dev/null 2>&1; then echo "==> Installing pip"; apt_install python3-pip; fi
+  if ! "$python" - tests/python/requirements.txt <<'PY' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    name, _, pinned = line.split("#")[0].strip().partition("==")
+    if name and version(name) != pinned:
+        sys.exit(1)
+PY
+  then
+    echo "==> Installing the test suites' Python packages (tests/python/requirements.txt)"
+    "$python" -m pip install -q -r tests/python/requirements.txt 2>/dev/null \
+      || "$python" -m pip install -q --break-system-packages -r tests/python/requirements.txt
+  fi
+  export PLENARY_TEST_PYTHON="$python"
+}
+
+ensure_test_tools() { ensure_python_packages; }

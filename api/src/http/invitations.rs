@@ -170,7 +170,12 @@ async fn get_invitation_settings(
         officials: adjustments
             .officials
             .into_iter()
-            .map(|o| OfficialIn { name: o.name, organisation: o.organisation, email: o.email, language: Some(o.language) })
+            .map(|o| OfficialIn {
+                name: o.name,
+                organisation: o.organisation,
+                email: o.email,
+                language: Some(o.language),
+            })
             .collect(),
     }))
 }
@@ -194,7 +199,8 @@ async fn put_invitation_settings(
             return Err(ApiError::Invalid(format!("officials[{index}].name: must not be empty")));
         }
         let email = check_email(&format!("officials[{index}].email"), &official.email)?;
-        let language = check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
+        let language =
+            check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
         officials.push(OfficialGuest { name, organisation: official.organisation, email, language });
     }
     let adjustments = Adjustments {
@@ -313,7 +319,11 @@ async fn create_contact(
     }
     let email = check_email("email", &input.email)?;
     if !mail::ROLES.contains(&input.role.as_str()) {
-        return Err(ApiError::Invalid(format!("role: must be one of {}, got {:?}", mail::ROLES.join(", "), input.role)));
+        return Err(ApiError::Invalid(format!(
+            "role: must be one of {}, got {:?}",
+            mail::ROLES.join(", "),
+            input.role
+        )));
     }
     let language = check_language("language", &input.language)?;
     let contact = match store::contacts::create(&state.db, &iso2, name, &email, &input.role, &language).await {
@@ -461,7 +471,14 @@ async fn send_invitations(
                 ..recipient_out(recipient, "preview")
             })
             .collect();
-        return Ok(Json(SendOut { meeting: id, preview: true, queued: 0, already_invited: 0, smtp_configured, recipients }));
+        return Ok(Json(SendOut {
+            meeting: id,
+            preview: true,
+            queued: 0,
+            already_invited: 0,
+            smtp_configured,
+            recipients,
+        }));
     }
     let report = invitations::send(&state.db, &state.config, &meeting, input.resend).await?;
     store::audit::record(
@@ -586,15 +603,27 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
 /// Records the answer a signed accept/decline link carries, without a login.
 async fn answer_rsvp(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
     let secret = store::invitations::secret(&state.db, rsvp::SECRET_NAME).await?;
-    let not_found = || page(StatusCode::NOT_FOUND, "Link not valid", "This answer link is not valid; it may have been altered or mistyped.");
+    let not_found = || {
+        page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This answer link is not valid; it may have been altered or mistyped.",
+        )
+    };
     let Some(answer) = rsvp::verify(&secret, &token) else {
         return Ok(not_found());
     };
     let Some(meeting) = store::meetings::find(&state.db, answer.meeting_id).await? else {
         return Ok(not_found());
     };
-    store::invitations::record_rsvp(&state.db, meeting.id, answer.iso2.as_deref(), &answer.email, answer.answer.as_str())
-        .await?;
+    store::invitations::record_rsvp(
+        &state.db,
+        meeting.id,
+        answer.iso2.as_deref(),
+        &answer.email,
+        answer.answer.as_str(),
+    )
+    .await?;
     store::audit::record(
         &state.db,
         AuditEntry::<(), _> {
@@ -615,6 +644,9 @@ async fn answer_rsvp(State(state): State<AppState>, Path(token): Path<String>) -
     Ok(page(
         StatusCode::OK,
         "Thank you",
-        &format!("{who} {verb} the invitation to “{}”. You can change the answer with the other link in the message.", meeting.title),
+        &format!(
+            "{who} {verb} the invitation to “{}”. You can change the answer with the other link in the message.",
+            meeting.title
+        ),
     ))
 }

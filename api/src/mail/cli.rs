@@ -61,7 +61,8 @@ pub async fn invite(config: Config, meeting_id: i32) -> anyhow::Result<()> {
         }
     }
     bar.finish();
-    let (sent, failed, queued) = (count(outbox::SENT).await?, count(outbox::FAILED).await?, count(outbox::QUEUED).await?);
+    let (sent, failed, queued) =
+        (count(outbox::SENT).await?, count(outbox::FAILED).await?, count(outbox::QUEUED).await?);
     println!("Sent: {sent}, failed: {failed}, already sent: {already}, waiting for a retry: {queued}.");
     Ok(())
 }

@@ -346,7 +346,10 @@ fn compose(
         subject,
         text_body: text,
         html_body: Some(html),
-        calendar: Some(CalendarPart { method: if method == Method::Cancel { "CANCEL" } else { "REQUEST" }.into(), ics }),
+        calendar: Some(CalendarPart {
+            method: if method == Method::Cancel { "CANCEL" } else { "REQUEST" }.into(),
+            ics,
+        }),
         message_id: format!("{}.m{}.s{}.{short}{suffix}@{domain}", kind.as_str(), meeting.id, meeting.sequence),
         dedupe_key: format!("{}:{}:{}:{}{suffix}", kind.as_str(), meeting.id, meeting.sequence, recipient.email),
     }

@@ -49,8 +49,9 @@ pub fn build(row: &outbox::Model, from: &Mailbox) -> anyhow::Result<Message> {
                 Some((method, ics)) => {
                     let inline = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
                         .context("calendar content type")?;
-                    let attached = ContentType::parse(&format!("application/ics; name=\"invite.ics\"; method={method}"))
-                        .context("attachment content type")?;
+                    let attached =
+                        ContentType::parse(&format!("application/ics; name=\"invite.ics\"; method={method}"))
+                            .context("attachment content type")?;
                     alternative = alternative.singlepart(SinglePart::builder().header(inline).body(ics.clone()));
                     builder.multipart(
                         MultiPart::mixed()

@@ -56,10 +56,9 @@ pub struct Rendered {
 pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
     let fr = language == "fr";
     let (subject_prefix, intro) = match (kind, fr) {
-        (Kind::Invitation, false) => (
-            "Invitation",
-            format!("The delegation of {} is invited to the following meeting.", mail.invited_as),
-        ),
+        (Kind::Invitation, false) => {
+            ("Invitation", format!("The delegation of {} is invited to the following meeting.", mail.invited_as))
+        }
         (Kind::Invitation, true) => {
             ("Invitation", format!("La délégation de {} est invitée à la réunion suivante.", mail.invited_as))
         }
@@ -76,16 +75,13 @@ pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
     } else {
         ["Meeting", "Body", "When", "Where", "Meeting page", "Registration", "Accept", "Decline"]
     };
-    let greeting = if fr { format!("Bonjour {},", mail.recipient_name) } else { format!("Dear {},", mail.recipient_name) };
+    let greeting =
+        if fr { format!("Bonjour {},", mail.recipient_name) } else { format!("Dear {},", mail.recipient_name) };
     let answer = kind != Kind::Cancellation;
 
     let mut text = format!("{greeting}\n\n{intro}\n\n");
-    let rows = [
-        (labels[0], &mail.title),
-        (labels[1], &mail.body_name),
-        (labels[2], &mail.when),
-        (labels[3], &mail.location),
-    ];
+    let rows =
+        [(labels[0], &mail.title), (labels[1], &mail.body_name), (labels[2], &mail.when), (labels[3], &mail.location)];
     for (label, value) in rows {
         let _ = writeln!(text, "{label}: {value}");
     }

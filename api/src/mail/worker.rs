@@ -13,9 +13,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use chrono::Utc;
 use futures::StreamExt as _;
-use lettre::{
-    AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig,
-};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle};
 

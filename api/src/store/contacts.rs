@@ -13,11 +13,7 @@ use crate::db::entities::contacts;
 /// # Errors
 /// When the database does not answer.
 pub async fn list(db: &impl ConnectionTrait, iso2: &str) -> Result<Vec<contacts::Model>, DbErr> {
-    contacts::Entity::find()
-        .filter(contacts::Column::Iso2.eq(iso2))
-        .order_by_asc(contacts::Column::Id)
-        .all(db)
-        .await
+    contacts::Entity::find().filter(contacts::Column::Iso2.eq(iso2)).order_by_asc(contacts::Column::Id).all(db).await
 }
 
 /// The contacts of `delegations` whose role is one of `roles`, in the order they were added.
@@ -68,9 +64,7 @@ pub async fn create(
 /// # Errors
 /// When the database does not answer.
 pub async fn delete(db: &impl ConnectionTrait, iso2: &str, id: i32) -> Result<Option<contacts::Model>, DbErr> {
-    let Some(contact) =
-        contacts::Entity::find_by_id(id).filter(contacts::Column::Iso2.eq(iso2)).one(db).await?
-    else {
+    let Some(contact) = contacts::Entity::find_by_id(id).filter(contacts::Column::Iso2.eq(iso2)).one(db).await? else {
         return Ok(None);
     };
     contacts::Entity::delete_by_id(id).exec(db).await?;

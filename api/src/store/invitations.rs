@@ -36,11 +36,13 @@ pub async fn adjustments(db: &impl ConnectionTrait, meeting_id: i32) -> Result<A
 ///
 /// # Errors
 /// When the database refuses the row.
-pub async fn save_adjustments(db: &impl ConnectionTrait, meeting_id: i32, adjustments: &Adjustments) -> Result<(), DbErr> {
-    let guests = Guests {
-        guest_delegations: adjustments.guest_delegations.clone(),
-        officials: adjustments.officials.clone(),
-    };
+pub async fn save_adjustments(
+    db: &impl ConnectionTrait,
+    meeting_id: i32,
+    adjustments: &Adjustments,
+) -> Result<(), DbErr> {
+    let guests =
+        Guests { guest_delegations: adjustments.guest_delegations.clone(), officials: adjustments.officials.clone() };
     invitation_settings::Entity::insert(invitation_settings::ActiveModel {
         meeting_id: Set(meeting_id),
         closed: Set(adjustments.closed),
@@ -95,11 +97,7 @@ pub async fn record_rsvp(
 /// # Errors
 /// When the database does not answer.
 pub async fn rsvps(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<rsvps::Model>, DbErr> {
-    rsvps::Entity::find()
-        .filter(rsvps::Column::MeetingId.eq(meeting_id))
-        .order_by_asc(rsvps::Column::Id)
-        .all(db)
-        .await
+    rsvps::Entity::find().filter(rsvps::Column::MeetingId.eq(meeting_id)).order_by_asc(rsvps::Column::Id).all(db).await
 }
 
 /// The secret called `name`, made (256 random bits) and stored on first use; every replica

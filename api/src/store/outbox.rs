@@ -6,8 +6,9 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, Statement, TryInsertResult, Value,
+    ActiveValue::Set,
+    ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, Statement, TryInsertResult, Value,
     sea_query::{Expr, ExprTrait as _},
 };
 
@@ -149,9 +150,14 @@ pub async fn claim(
 pub enum Outcome {
     Sent,
     /// A temporary failure: try again at `retry_at_ms` (Unix milliseconds).
-    Retry { error: String, retry_at_ms: i64 },
+    Retry {
+        error: String,
+        retry_at_ms: i64,
+    },
     /// A permanent failure.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Records what became of a message `worker` claimed. Returns `false` when the claim was lost
