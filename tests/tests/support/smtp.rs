@@ -33,20 +33,28 @@ impl SmtpSink {
 
     /// Starts a sink on `port`; recipients matching `reject` get a 550.
     pub fn start_with(port: u16, reject: Option<&str>) -> Self {
+        Self::start_slow(port, reject, 0)
+    }
+
+    /// Like [`SmtpSink::start_with`], taking `delay_ms` to accept each message.
+    pub fn start_slow(port: u16, reject: Option<&str>, delay_ms: u64) -> Self {
         let dir = tempfile::tempdir().expect("temporary Maildir");
         let maildir = dir.path().join("Maildir");
         let mut sink = Self { port, maildir, _dir: Some(dir), child: None };
-        sink.spawn(reject);
+        sink.spawn(reject, delay_ms);
         sink
     }
 
-    fn spawn(&mut self, reject: Option<&str>) {
+    fn spawn(&mut self, reject: Option<&str>, delay_ms: u64) {
         let python = std::env::var("PLENARY_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or("python3".into());
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/smtp_sink.py");
         let mut command = Command::new(&python);
         command.arg(&script).arg(self.port.to_string()).arg(&self.maildir);
         if let Some(pattern) = reject {
             command.arg("--reject").arg(pattern);
+        }
+        if delay_ms > 0 {
+            command.arg("--delay").arg(delay_ms.to_string());
         }
         let mut child =
             command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap_or_else(|error| {
