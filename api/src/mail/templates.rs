@@ -90,7 +90,7 @@ pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
         let _ = writeln!(text, "{}: {}", labels[5], mail.registration_url);
         let _ = write!(text, "\n{}: {}\n{}: {}\n", labels[6], mail.accept_url, labels[7], mail.decline_url);
     }
-    text.push_str(if fr { "\n— Plenary, OSCE\n" } else { "\n— Plenary, OSCE\n" });
+    text.push_str("\n— Plenary, OSCE\n");
 
     let mut html = format!(
         "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\"><p>{}</p><p>{}</p><table>",
