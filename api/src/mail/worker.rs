@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use futures::StreamExt as _;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait as _};
 use tokio::{sync::watch, task::JoinHandle};
 
 use super::{MailConfig, message};
@@ -86,6 +86,8 @@ impl Worker {
             .buffer_unordered(concurrency)
             .collect()
             .await;
+        // One transaction for the whole batch's outcomes: one commit instead of one per message.
+        let txn = self.db.begin().await.context("recording deliveries failed")?;
         for (id, outcome) in outcomes {
             match &outcome {
                 Outcome::Sent => report.sent += 1,
@@ -98,10 +100,11 @@ impl Worker {
                     report.failed += 1;
                 }
             }
-            if !store::finish(&self.db, id, &self.id, outcome).await.context("recording a delivery failed")? {
+            if !store::finish(&txn, id, &self.id, outcome).await.context("recording a delivery failed")? {
                 tracing::warn!(id, "lost the lease on a message while sending it");
             }
         }
+        txn.commit().await.context("recording deliveries failed")?;
         Ok(report)
     }
 
