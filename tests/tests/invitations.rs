@@ -590,3 +590,22 @@ async fn invitations_for_cancelled_past_or_unknown_meetings_are_refused_and_with
     expect_error(post(&app, &austria, &format!("/api/v1/meetings/{id}/invitations"), json!({})).await, 403).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn which_roles_are_invited_is_configurable() {
+    let app = TestApp::spawn_with(|config| config.mail.invite_roles = vec!["head_of_delegation".into()]).await;
+    let token = app.organiser_token().await;
+    let meeting = create_meeting(&app, &token, "PC", "2027-03-11T10:00:00", "2027-03-11T13:00:00").await;
+    expect_json(add_contact(&app, &token, "AT", "Head", "head@at.example", "head_of_delegation", "en").await, 201)
+        .await;
+    expect_json(add_contact(&app, &token, "AT", "Point", "point@at.example", "contact_point", "en").await, 201).await;
+    let preview = expect_json(
+        post(&app, &token, &format!("/api/v1/meetings/{}/invitations", meeting["id"]), json!({"preview": true})).await,
+        200,
+    )
+    .await;
+    let emails: Vec<&str> =
+        preview["recipients"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["head@at.example"]);
+    app.stop().await;
+}
