@@ -1,5 +1,6 @@
 //! Invitations: per-meeting changes to who is invited, the delegations' answers to one-click
-//! accept/decline links, and server secrets (the key those links are signed with).
+//! accept/decline links, server secrets (the key those links are signed with), and an index
+//! that keeps the outbox worker's per-recipient ordering check cheap.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -56,6 +57,19 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The outbox worker claims a message only when no earlier one to the same recipient about
+        // the same meeting is pending; this index answers that without scanning the meeting's rows.
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_meeting_recipient_id")
+                    .table(Outbox::Table)
+                    .col(Outbox::MeetingId)
+                    .col(Outbox::RecipientEmail)
+                    .col(Outbox::Id)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -73,6 +87,14 @@ impl MigrationTrait for Migration {
 enum Meetings {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    MeetingId,
+    RecipientEmail,
 }
 
 #[derive(DeriveIden)]
