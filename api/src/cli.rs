@@ -44,6 +44,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "svg")]
         format: http::seating::SeatingFormat,
     },
+    /// Queue a meeting's invitations and deliver them (progress bar; final count).
+    Invite {
+        /// The meeting's id.
+        #[arg(long)]
+        meeting: i32,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -117,6 +123,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 other => other.context("writing the plan to stdout failed"),
             }
         }
+        Command::Invite { meeting } => crate::mail::cli::invite(cli.config, meeting).await,
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
             let db = db::connect(&cli.config.database_url).await?;
             db::migrate(&db).await?;
@@ -157,8 +164,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(config = ?prepared.state.config, "starting");
     println!("Plenary is ready at {base}/ (API reference at {base}/api/docs)");
     announce_first_organiser(&prepared);
+    let worker = crate::mail::worker::Worker::new(prepared.state.db.clone(), &prepared.state.config)?;
+    if worker.is_none() {
+        tracing::warn!("no SMTP URL is configured: mail stays queued");
+    }
+    let worker = worker.map(crate::mail::worker::Worker::spawn);
     let app = http::router(prepared.state);
-    http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error")
+    let served = http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    served
 }
 
 /// Prints the first organiser's generated password, whichever command created the account:

@@ -47,6 +47,9 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "PLENARY_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub mail: crate::mail::MailConfig,
 }
 
 impl Config {
@@ -61,6 +64,7 @@ impl Config {
             mail_from: "Plenary <plenary@localhost>".into(),
             admin_password: None,
             log_format: LogFormat::Text,
+            mail: crate::mail::MailConfig::default(),
         }
     }
 
@@ -85,6 +89,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("log_format", &self.log_format)
+            .field("mail", &self.mail)
             .finish()
     }
 }

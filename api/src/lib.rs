@@ -11,5 +11,6 @@ pub mod config;
 pub mod db;
 pub mod feeds;
 pub mod http;
+pub mod mail;
 pub mod store;
 pub mod web;

@@ -23,6 +23,7 @@ mod m20261127_000006_create_registrations;
 mod m20261127_000007_create_outbox;
 mod m20261127_000008_create_seating;
 mod m20261127_000009_create_sessions;
+mod m20261127_190000_create_invitations;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_create_outbox::Migration),
             Box::new(m20261127_000008_create_seating::Migration),
             Box::new(m20261127_000009_create_sessions::Migration),
+            Box::new(m20261127_190000_create_invitations::Migration),
         ]
     }
 }

@@ -621,6 +621,7 @@ pub async fn update_and_store(
     candidate.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, candidate).await?;
     audit_meeting(state, principal, "meeting.update", &saved, Some(&before), Some(&saved), &warnings).await?;
+    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
     Ok(MeetingChange { meeting: meeting_out(saved, &context), warnings })
 }
 
@@ -650,6 +651,7 @@ pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) 
     cancelled.updated_at = Utc::now();
     let saved = store::meetings::save(&state.db, cancelled).await?;
     audit_meeting(state, principal, "meeting.cancel", &saved, Some(&before), Some(&saved), &[]).await?;
+    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
     let context = Context::load(&state.db).await?;
     Ok(meeting_out(saved, &context))
 }

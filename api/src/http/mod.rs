@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod feeds;
 mod health;
+pub mod invitations;
 pub mod meetings;
 mod openapi;
 mod reference;
@@ -50,11 +51,13 @@ pub fn router(state: AppState) -> Router {
                 .merge(meetings::router())
                 .merge(registrations::router())
                 .merge(seating::router())
-                .merge(feeds::router()),
+                .merge(feeds::router())
+                .merge(invitations::router()),
         )
         .split_for_parts();
     Router::new()
         .merge(health::router())
+        .merge(invitations::pages())
         .merge(openapi::router(openapi))
         .merge(feeds::public_router())
         .merge(api)

@@ -5,7 +5,12 @@
 //! enqueueing idempotent, so a retried request or a second "send" never sends twice.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _, TryInsertResult};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait as _, ConnectionTrait, DbBackend, DbErr, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, Statement, TryInsertResult, Value,
+    sea_query::{Expr, ExprTrait as _},
+};
 
 use crate::db::entities::outbox;
 
@@ -90,4 +95,142 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
         .exec_without_returning(db)
         .await?;
     Ok(matches!(result, TryInsertResult::Inserted(rows) if rows > 0))
+}
+
+/// Claims up to `limit` messages for worker `worker` until `lease_until_ms`: those queued and
+/// due at `now_ms`, and those whose previous worker's lease ran out (it crashed or hung).
+///
+/// One statement does the choosing and the marking, so two workers never claim the same row:
+/// on PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` (a busy replica's rows are
+/// skipped, not waited for); SQLite has a single writer, so the statement runs alone.
+/// Each claim counts as an attempt.
+///
+/// Messages about one meeting to one recipient go out in order: a message is not claimed while
+/// an earlier one to the same address about the same meeting still waits (an update never
+/// overtakes the invitation, nor a cancellation the update).
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    limit: u64,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE outbox SET status = $1, leased_by = $2, lease_expires_at = $3, attempts = attempts + 1, \
+         updated_at = $4 \
+         WHERE id IN (SELECT o.id FROM outbox o \
+           WHERE ((o.status = $5 AND o.available_at <= $6) OR (o.status = $1 AND o.lease_expires_at < $6)) \
+           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.meeting_id = o.meeting_id \
+             AND e.recipient_email = o.recipient_email AND e.id < o.id AND e.status IN ($5, $1)) \
+           ORDER BY o.id LIMIT $7 {lock}) \
+         RETURNING *"
+    );
+    let values: Vec<Value> = vec![
+        SENDING.into(),
+        worker.into(),
+        lease_until_ms.into(),
+        Utc::now().into(),
+        QUEUED.into(),
+        now_ms.into(),
+        i64::try_from(limit).unwrap_or(i64::MAX).into(),
+    ];
+    let mut rows =
+        outbox::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    rows.sort_by_key(|row| row.id);
+    Ok(rows)
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// A temporary failure: try again at `retry_at_ms` (Unix milliseconds).
+    Retry {
+        error: String,
+        retry_at_ms: i64,
+    },
+    /// A permanent failure.
+    Failed {
+        error: String,
+    },
+}
+
+/// Records what became of a message `worker` claimed. Returns `false` when the claim was lost
+/// (the lease ran out and another worker took the row), in which case nothing changes.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: Outcome) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let mut update = outbox::Entity::update_many()
+        .col_expr(outbox::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .col_expr(outbox::Column::LeasedBy, Expr::value(Option::<String>::None))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
+    update = match outcome {
+        Outcome::Sent => update
+            .col_expr(outbox::Column::Status, Expr::value(SENT))
+            .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None)),
+        Outcome::Retry { error, retry_at_ms } => update
+            .col_expr(outbox::Column::Status, Expr::value(QUEUED))
+            .col_expr(outbox::Column::AvailableAt, Expr::value(retry_at_ms))
+            .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
+        Outcome::Failed { error } => update
+            .col_expr(outbox::Column::Status, Expr::value(FAILED))
+            .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
+    };
+    let result = update
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(SENDING))
+        .filter(outbox::Column::LeasedBy.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Gives back the rows `worker` still holds (on a graceful shutdown), so another worker need
+/// not wait for the lease to run out.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn release(db: &impl ConnectionTrait, worker: &str) -> Result<u64, DbErr> {
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(QUEUED))
+        .col_expr(outbox::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .col_expr(outbox::Column::LeasedBy, Expr::value(Option::<String>::None))
+        .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).sub(1))
+        .filter(outbox::Column::Status.eq(SENDING))
+        .filter(outbox::Column::LeasedBy.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The messages about `meeting_id`, oldest first.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn for_meeting(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<outbox::Model>, DbErr> {
+    outbox::Entity::find()
+        .filter(outbox::Column::MeetingId.eq(meeting_id))
+        .order_by_asc(outbox::Column::Id)
+        .all(db)
+        .await
+}
+
+/// How many messages wait for delivery (queued or being sent), for `meeting_id` or all.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn pending(db: &impl ConnectionTrait, meeting_id: Option<i32>) -> Result<u64, DbErr> {
+    let mut query = outbox::Entity::find().filter(outbox::Column::Status.is_in([QUEUED, SENDING]));
+    if let Some(id) = meeting_id {
+        query = query.filter(outbox::Column::MeetingId.eq(id));
+    }
+    query.count(db).await
 }

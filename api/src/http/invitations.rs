@@ -1,0 +1,652 @@
+//! Invitations: who a meeting invites (with the reason), organisers' per-meeting adjustments,
+//! delegations' contacts, sending (preview, send, resend) and delivery status, and the
+//! one-click RSVP page.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, Utc};
+use scheduler::{
+    eligibility::{Adjustments, OfficialGuest, Reason, unknown_guests},
+    states::StateKind,
+};
+use sea_orm::SqlErr;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    AppState,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, Organiser},
+    meetings::load_meeting,
+};
+use crate::{
+    auth::Principal,
+    db::entities::contacts,
+    mail::{self, invitations, rsvp, templates::escape},
+    store::{self, audit::AuditEntry, meetings::Context, outbox},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invitees))
+        .routes(routes!(get_invitation_settings, put_invitation_settings))
+        .routes(routes!(send_invitations, list_invitations))
+        .routes(routes!(create_contact, list_contacts))
+        .routes(routes!(delete_contact))
+}
+
+/// Pages outside `/api`: the RSVP confirmation.
+pub fn pages() -> Router<AppState> {
+    Router::new().route("/rsvp/{token}", get(answer_rsvp))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who is invited
+
+/// One invited delegation or official.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteeOut {
+    /// `participating`, `partner` or `official`.
+    pub kind: &'static str,
+    /// ISO code; null for an official.
+    pub iso2: Option<String>,
+    pub name_en: String,
+    pub name_fr: String,
+    /// `participating_state`, `mediterranean_partner`, `asian_partner` or `guest`.
+    #[schema(value_type = String)]
+    pub reason: Reason,
+    /// The reason in words.
+    pub reason_text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteesOut {
+    pub meeting: i32,
+    pub body: String,
+    /// The meeting's local date, on which membership is judged.
+    pub date: String,
+    /// A closed session: the Partners are left out.
+    pub closed: bool,
+    pub invitees: Vec<InviteeOut>,
+}
+
+/// Who a meeting invites, by the body's rules, membership on the meeting's date and the
+/// organisers' adjustments, each with the reason (public).
+#[utoipa::path(get, path = "/meetings/{id}/invitees", tag = "invitations", params(("id" = i32, Path)),
+    responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody)))]
+async fn list_invitees(State(state): State<AppState>, Path(id): Path<i32>) -> ApiResult<Json<InviteesOut>> {
+    let meeting = load_meeting(&state, id).await?;
+    Ok(Json(invitees_out(&state, &meeting).await?))
+}
+
+async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings::Model) -> ApiResult<InviteesOut> {
+    let context = Context::load(&state.db).await?;
+    let (invited, officials) = invitations::invitees(&state.db, &context, meeting).await?;
+    let date = store::meetings::local_date(meeting);
+    let adjustments = store::invitations::adjustments(&state.db, meeting.id).await?;
+    let body = store::meetings::body_of(meeting);
+    let mut out: Vec<InviteeOut> = invited
+        .into_iter()
+        .map(|invitee| InviteeOut {
+            kind: match invitee.delegation.kind {
+                StateKind::Participating => "participating",
+                StateKind::Partner => "partner",
+            },
+            reason_text: body.map(|body| invitee.reason.describe(body, date)).unwrap_or_default(),
+            reason: invitee.reason,
+            iso2: Some(invitee.delegation.iso2),
+            name_en: invitee.delegation.name_en,
+            name_fr: invitee.delegation.name_fr,
+        })
+        .collect();
+    out.extend(officials.into_iter().map(|official| {
+        let name = match &official.organisation {
+            Some(organisation) => format!("{} ({organisation})", official.name),
+            None => official.name.clone(),
+        };
+        InviteeOut {
+            kind: "official",
+            iso2: None,
+            name_en: name.clone(),
+            name_fr: name,
+            reason: Reason::Guest,
+            reason_text: body.map(|body| Reason::Guest.describe(body, date)).unwrap_or_default(),
+        }
+    }));
+    Ok(InviteesOut {
+        meeting: meeting.id,
+        body: meeting.body_code.clone(),
+        date: date.to_string(),
+        closed: adjustments.closed,
+        invitees: out,
+    })
+}
+
+/// Organisers' changes to one meeting's list.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationSettings {
+    /// A closed session: leave the Partners out.
+    #[serde(default)]
+    pub closed: bool,
+    /// ISO codes of States or Partners to add as guests.
+    #[serde(default)]
+    pub guest_delegations: Vec<String>,
+    /// Officials or organisations to add as guests.
+    #[serde(default)]
+    pub officials: Vec<OfficialIn>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficialIn {
+    pub name: String,
+    pub organisation: Option<String>,
+    pub email: String,
+    /// `en` (default) or `fr`.
+    pub language: Option<String>,
+}
+
+/// A meeting's invitation settings (organisers).
+#[utoipa::path(get, path = "/meetings/{id}/invitation-settings", tag = "invitations", security(("bearer" = [])),
+    params(("id" = i32, Path)), responses((status = 200, body = InvitationSettings), (status = 404, body = ErrorBody)))]
+async fn get_invitation_settings(
+    State(state): State<AppState>,
+    Organiser(_organiser): Organiser,
+    Path(id): Path<i32>,
+) -> ApiResult<Json<InvitationSettings>> {
+    load_meeting(&state, id).await?;
+    let adjustments = store::invitations::adjustments(&state.db, id).await?;
+    Ok(Json(InvitationSettings {
+        closed: adjustments.closed,
+        guest_delegations: adjustments.guest_delegations,
+        officials: adjustments
+            .officials
+            .into_iter()
+            .map(|o| OfficialIn {
+                name: o.name,
+                organisation: o.organisation,
+                email: o.email,
+                language: Some(o.language),
+            })
+            .collect(),
+    }))
+}
+
+/// Changes who a meeting invites (organisers): a closed session without the Partners, guest
+/// delegations, officials. Answers with the new list.
+#[utoipa::path(put, path = "/meetings/{id}/invitation-settings", tag = "invitations", security(("bearer" = [])),
+    params(("id" = i32, Path)), request_body = InvitationSettings,
+    responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_invitation_settings(
+    State(state): State<AppState>,
+    Organiser(principal): Organiser,
+    Path(id): Path<i32>,
+    ApiJson(input): ApiJson<InvitationSettings>,
+) -> ApiResult<Json<InviteesOut>> {
+    let meeting = load_meeting(&state, id).await?;
+    let mut officials = Vec::new();
+    for (index, official) in input.officials.into_iter().enumerate() {
+        let name = official.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(ApiError::Invalid(format!("officials[{index}].name: must not be empty")));
+        }
+        let email = check_email(&format!("officials[{index}].email"), &official.email)?;
+        let language =
+            check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
+        officials.push(OfficialGuest { name, organisation: official.organisation, email, language });
+    }
+    let adjustments = Adjustments {
+        closed: input.closed,
+        guest_delegations: input.guest_delegations.iter().map(|code| code.trim().to_uppercase()).collect(),
+        officials,
+    };
+    let context = Context::load(&state.db).await?;
+    let date = store::meetings::local_date(&meeting);
+    let unknown = unknown_guests(&context.states.on(date), &adjustments);
+    if !unknown.is_empty() {
+        return Err(ApiError::Invalid(format!(
+            "guest_delegations: {} not a participating State or Partner on {date}",
+            unknown.join(", ") + if unknown.len() == 1 { " is" } else { " are" }
+        )));
+    }
+    store::invitations::save_adjustments(&state.db, id, &adjustments).await?;
+    store::audit::record(
+        &state.db,
+        AuditEntry::<(), _> {
+            actor: &principal.actor,
+            action: "meeting.invitation_settings",
+            subject_type: "meeting",
+            subject_id: id.to_string(),
+            before: None,
+            after: Some(&adjustments),
+        },
+    )
+    .await?;
+    Ok(Json(invitees_out(&state, &meeting).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contacts
+
+/// A contact of a delegation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    pub name: String,
+    pub email: String,
+    /// `head_of_delegation`, `contact_point` or `adviser`.
+    pub role: String,
+    /// `en` or `fr`.
+    pub language: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: i32,
+    pub state: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub language: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<contacts::Model> for ContactOut {
+    fn from(row: contacts::Model) -> Self {
+        Self {
+            id: row.id,
+            state: row.iso2,
+            name: row.name,
+            email: row.email,
+            role: row.role,
+            language: row.language,
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn check_email(field: &str, text: &str) -> ApiResult<String> {
+    let text = text.trim();
+    match text.parse::<lettre::Address>() {
+        Ok(address) if address.domain().contains('.') || address.domain() == "localhost" => Ok(text.to_lowercase()),
+        _ => Err(ApiError::Invalid(format!("{field}: {text:?} is not an e-mail address"))),
+    }
+}
+
+fn check_language(field: &str, text: &str) -> ApiResult<String> {
+    if mail::LANGUAGES.contains(&text) {
+        Ok(text.to_owned())
+    } else {
+        Err(ApiError::Invalid(format!("{field}: must be one of {}, got {text:?}", mail::LANGUAGES.join(", "))))
+    }
+}
+
+/// The delegation `iso2` names (upper-cased), after checking it exists and the caller may act
+/// for it.
+async fn delegation(state: &AppState, principal: &Principal, iso2: &str) -> ApiResult<String> {
+    let iso2 = iso2.to_uppercase();
+    if store::reference::state(&state.db, &iso2).await?.is_none() {
+        return Err(ApiError::NotFound(format!("there is no State or Partner with the code {iso2:?}")));
+    }
+    principal.require_acting_for(&iso2)?;
+    Ok(iso2)
+}
+
+/// Adds a contact to a delegation (that delegation, or organisers).
+#[utoipa::path(post, path = "/delegations/{iso2}/contacts", tag = "contacts", security(("bearer" = [])),
+    params(("iso2" = String, Path)), request_body = ContactIn,
+    responses((status = 201, body = ContactOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the delegation already has a contact with that address"),
+        (status = 422, body = ErrorBody)))]
+async fn create_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(iso2): Path<String>,
+    ApiJson(input): ApiJson<ContactIn>,
+) -> ApiResult<(StatusCode, Json<ContactOut>)> {
+    let iso2 = delegation(&state, &principal, &iso2).await?;
+    let name = input.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::Invalid("name: must not be empty".into()));
+    }
+    let email = check_email("email", &input.email)?;
+    if !mail::ROLES.contains(&input.role.as_str()) {
+        return Err(ApiError::Invalid(format!(
+            "role: must be one of {}, got {:?}",
+            mail::ROLES.join(", "),
+            input.role
+        )));
+    }
+    let language = check_language("language", &input.language)?;
+    let contact = match store::contacts::create(&state.db, &iso2, name, &email, &input.role, &language).await {
+        Ok(contact) => contact,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(ApiError::conflict(format!("{iso2} already has a contact with the address {email}")));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    store::audit::record(
+        &state.db,
+        AuditEntry::<(), _> {
+            actor: &principal.actor,
+            action: "contact.create",
+            subject_type: "contact",
+            subject_id: contact.id.to_string(),
+            before: None,
+            after: Some(&json!({"state": iso2, "name": contact.name, "email": contact.email, "role": contact.role})),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(contact.into())))
+}
+
+/// A delegation's contacts (that delegation, or organisers).
+#[utoipa::path(get, path = "/delegations/{iso2}/contacts", tag = "contacts", security(("bearer" = [])),
+    params(("iso2" = String, Path)),
+    responses((status = 200, body = [ContactOut]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_contacts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(iso2): Path<String>,
+) -> ApiResult<Json<Vec<ContactOut>>> {
+    let iso2 = delegation(&state, &principal, &iso2).await?;
+    Ok(Json(store::contacts::list(&state.db, &iso2).await?.into_iter().map(ContactOut::from).collect()))
+}
+
+/// Removes a contact (that delegation, or organisers).
+#[utoipa::path(delete, path = "/delegations/{iso2}/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("iso2" = String, Path), ("id" = i32, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((iso2, id)): Path<(String, i32)>,
+) -> ApiResult<StatusCode> {
+    let iso2 = delegation(&state, &principal, &iso2).await?;
+    let removed = store::contacts::delete(&state.db, &iso2, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("{iso2} has no contact {id}")))?;
+    store::audit::record(
+        &state.db,
+        AuditEntry::<_, ()> {
+            actor: &principal.actor,
+            action: "contact.delete",
+            subject_type: "contact",
+            subject_id: id.to_string(),
+            before: Some(&json!({"state": iso2, "name": removed.name, "email": removed.email})),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendIn {
+    /// Show who would get what, without queueing anything.
+    #[serde(default)]
+    pub preview: bool,
+    /// Send again to everyone, as a new round (otherwise those already invited are skipped).
+    #[serde(default)]
+    pub resend: bool,
+}
+
+/// One recipient of a send or preview.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientOut {
+    pub state: Option<String>,
+    pub invited_as: String,
+    pub name: String,
+    pub email: String,
+    pub language: String,
+    pub role: String,
+    /// `queued`, `already_invited`, or `preview`.
+    pub status: &'static str,
+    /// In a preview: the subject and text the recipient would get.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendOut {
+    pub meeting: i32,
+    pub preview: bool,
+    pub queued: usize,
+    pub already_invited: usize,
+    /// False when no SMTP server is configured: the mail stays queued.
+    pub smtp_configured: bool,
+    pub recipients: Vec<RecipientOut>,
+}
+
+fn recipient_out(recipient: invitations::Recipient, status: &'static str) -> RecipientOut {
+    RecipientOut {
+        state: recipient.iso2,
+        invited_as: recipient.invited_as,
+        name: recipient.name,
+        email: recipient.email,
+        language: recipient.language,
+        role: recipient.role,
+        status,
+        subject: None,
+        text: None,
+    }
+}
+
+/// Previews or queues a meeting's invitations (organisers). Sending twice queues nothing new;
+/// `resend` starts a new round.
+#[utoipa::path(post, path = "/meetings/{id}/invitations", tag = "invitations", security(("bearer" = [])),
+    params(("id" = i32, Path)), request_body = SendIn,
+    responses((status = 200, body = SendOut), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the meeting is cancelled or over")))]
+async fn send_invitations(
+    State(state): State<AppState>,
+    Organiser(principal): Organiser,
+    Path(id): Path<i32>,
+    ApiJson(input): ApiJson<SendIn>,
+) -> ApiResult<Json<SendOut>> {
+    let meeting = load_meeting(&state, id).await?;
+    invitations::check_sendable(&meeting, Utc::now()).map_err(|error| ApiError::conflict(error.to_string()))?;
+    let smtp_configured = state.config.smtp_url.is_some();
+    if input.preview {
+        let recipients: Vec<RecipientOut> = invitations::preview(&state.db, &state.config, &meeting)
+            .await?
+            .into_iter()
+            .map(|(recipient, message)| RecipientOut {
+                subject: Some(message.subject),
+                text: Some(message.text_body),
+                ..recipient_out(recipient, "preview")
+            })
+            .collect();
+        return Ok(Json(SendOut {
+            meeting: id,
+            preview: true,
+            queued: 0,
+            already_invited: 0,
+            smtp_configured,
+            recipients,
+        }));
+    }
+    let report = invitations::send(&state.db, &state.config, &meeting, input.resend).await?;
+    store::audit::record(
+        &state.db,
+        AuditEntry::<(), _> {
+            actor: &principal.actor,
+            action: if input.resend { "invitations.resend" } else { "invitations.send" },
+            subject_type: "meeting",
+            subject_id: id.to_string(),
+            before: None,
+            after: Some(&json!({"queued": report.queued.len(), "already_invited": report.already_invited.len()})),
+        },
+    )
+    .await?;
+    let (queued, already_invited) = (report.queued.len(), report.already_invited.len());
+    let recipients = report
+        .queued
+        .into_iter()
+        .map(|r| recipient_out(r, "queued"))
+        .chain(report.already_invited.into_iter().map(|r| recipient_out(r, "already_invited")))
+        .collect();
+    Ok(Json(SendOut { meeting: id, preview: false, queued, already_invited, smtp_configured, recipients }))
+}
+
+/// One message about a meeting and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    pub email: String,
+    pub name: String,
+    /// `invitation`, `update` or `cancellation`.
+    pub kind: String,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    /// Why the last attempt failed (the SMTP server's answer).
+    pub reason: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub message_id: String,
+    /// The recipient's answer through the RSVP links: `accepted`, `declined` or null.
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveriesOut {
+    pub meeting: i32,
+    pub smtp_configured: bool,
+    /// The latest message to each recipient.
+    pub recipients: Vec<DeliveryOut>,
+    /// Every message about the meeting, oldest first.
+    pub messages: Vec<DeliveryOut>,
+}
+
+/// Delivery status of a meeting's invitations, per recipient (organisers).
+#[utoipa::path(get, path = "/meetings/{id}/invitations", tag = "invitations", security(("bearer" = [])),
+    params(("id" = i32, Path)), responses((status = 200, body = DeliveriesOut), (status = 404, body = ErrorBody)))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    Organiser(_organiser): Organiser,
+    Path(id): Path<i32>,
+) -> ApiResult<Json<DeliveriesOut>> {
+    load_meeting(&state, id).await?;
+    let answers: std::collections::HashMap<String, String> = store::invitations::rsvps(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|row| (row.recipient_email, row.answer))
+        .collect();
+    let messages: Vec<DeliveryOut> = outbox::for_meeting(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|row| DeliveryOut {
+            answer: answers.get(&row.recipient_email.to_lowercase()).cloned(),
+            email: row.recipient_email,
+            name: row.recipient_name,
+            kind: row.kind,
+            status: row.status,
+            attempts: row.attempts,
+            reason: row.last_error,
+            sent_at: row.sent_at,
+            message_id: row.message_id,
+        })
+        .collect();
+    let mut latest: Vec<DeliveryOut> = Vec::new();
+    for message in &messages {
+        let copy = DeliveryOut {
+            email: message.email.clone(),
+            name: message.name.clone(),
+            kind: message.kind.clone(),
+            status: message.status.clone(),
+            attempts: message.attempts,
+            reason: message.reason.clone(),
+            sent_at: message.sent_at,
+            message_id: message.message_id.clone(),
+            answer: message.answer.clone(),
+        };
+        match latest.iter_mut().find(|seen| seen.email == message.email) {
+            Some(seen) => *seen = copy,
+            None => latest.push(copy),
+        }
+    }
+    Ok(Json(DeliveriesOut {
+        meeting: id,
+        smtp_configured: state.config.smtp_url.is_some(),
+        recipients: latest,
+        messages,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// RSVP
+
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>{title}</h1><p>{text}</p></body></html>",
+        title = escape(title),
+        text = escape(text)
+    );
+    (status, Html(html)).into_response()
+}
+
+/// Records the answer a signed accept/decline link carries, without a login.
+async fn answer_rsvp(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
+    let secret = store::invitations::secret(&state.db, rsvp::SECRET_NAME).await?;
+    let not_found = || {
+        page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This answer link is not valid; it may have been altered or mistyped.",
+        )
+    };
+    let Some(answer) = rsvp::verify(&secret, &token) else {
+        return Ok(not_found());
+    };
+    let Some(meeting) = store::meetings::find(&state.db, answer.meeting_id).await? else {
+        return Ok(not_found());
+    };
+    store::invitations::record_rsvp(
+        &state.db,
+        meeting.id,
+        answer.iso2.as_deref(),
+        &answer.email,
+        answer.answer.as_str(),
+    )
+    .await?;
+    store::audit::record(
+        &state.db,
+        AuditEntry::<(), _> {
+            actor: &format!("rsvp:{}", answer.email),
+            action: "invitation.answer",
+            subject_type: "meeting",
+            subject_id: meeting.id.to_string(),
+            before: None,
+            after: Some(&json!({"state": answer.iso2, "email": answer.email, "answer": answer.answer.as_str()})),
+        },
+    )
+    .await?;
+    let who = answer.iso2.as_deref().map_or_else(|| answer.email.clone(), |iso2| format!("The delegation of {iso2}"));
+    let verb = match answer.answer {
+        rsvp::Answer::Accepted => "accepts",
+        rsvp::Answer::Declined => "declines",
+    };
+    Ok(page(
+        StatusCode::OK,
+        "Thank you",
+        &format!(
+            "{who} {verb} the invitation to “{}”. You can change the answer with the other link in the message.",
+            meeting.title
+        ),
+    ))
+}

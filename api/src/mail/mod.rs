@@ -1,0 +1,73 @@
+//! Mail: rendering invitations, the SMTP transport and the outbox worker.
+//!
+//! Everything that sends mail queues it in the outbox (`crate::store::outbox::enqueue`) inside
+//! the change that causes it; [`worker`] delivers it. The parts:
+//! - [`templates`]: subject, text and HTML of each message kind in English and French (pure);
+//! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
+//! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
+//! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
+//! - [`rsvp`]: signed one-click accept/decline links.
+
+pub mod cli;
+pub mod invitations;
+pub mod message;
+pub mod rsvp;
+pub mod templates;
+pub mod worker;
+
+use clap::Args;
+
+/// The mail settings of [`crate::config::Config`].
+#[derive(Clone, Debug, Args)]
+pub struct MailConfig {
+    /// Which contact roles receive invitations (comma-separated: `head_of_delegation`,
+    /// `contact_point`, `adviser`).
+    #[arg(long, env = "PLENARY_INVITE_ROLES", default_value = "contact_point", value_delimiter = ',', global = true)]
+    pub invite_roles: Vec<String>,
+
+    /// Delay before the first retry after a temporary SMTP failure, in milliseconds; each
+    /// further retry waits twice as long (up to an hour).
+    #[arg(long, env = "PLENARY_MAIL_RETRY_MS", default_value_t = 5_000, global = true)]
+    pub retry_base_ms: u64,
+
+    /// Attempts before a message that keeps failing temporarily is given up as failed.
+    #[arg(long, env = "PLENARY_MAIL_MAX_ATTEMPTS", default_value_t = 12, global = true)]
+    pub max_attempts: i32,
+
+    /// How many messages are sent at once (the size of the SMTP connection pool).
+    #[arg(long, env = "PLENARY_MAIL_CONCURRENCY", default_value_t = 8, global = true)]
+    pub concurrency: u32,
+
+    /// How often an idle worker looks for new mail, in milliseconds.
+    #[arg(long, env = "PLENARY_MAIL_POLL_MS", default_value_t = 500, global = true)]
+    pub poll_ms: u64,
+
+    /// The longest one SMTP send may take before it counts as a temporary failure, in
+    /// milliseconds (lettre's own timeouts do not cover every hang).
+    #[arg(long, env = "PLENARY_MAIL_SEND_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub send_timeout_ms: u64,
+
+    /// How long a worker's claim on a message lasts, in milliseconds; a worker that dies
+    /// leaves its messages to others after this. Keep it well above the send timeout.
+    #[arg(long, env = "PLENARY_MAIL_LEASE_MS", default_value_t = 120_000, global = true)]
+    pub lease_ms: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            invite_roles: vec!["contact_point".into()],
+            retry_base_ms: 5_000,
+            max_attempts: 12,
+            concurrency: 8,
+            poll_ms: 500,
+            send_timeout_ms: 30_000,
+            lease_ms: 120_000,
+        }
+    }
+}
+
+/// The contact roles Plenary knows.
+pub const ROLES: [&str; 3] = ["head_of_delegation", "contact_point", "adviser"];
+/// The languages mail is written in.
+pub const LANGUAGES: [&str; 2] = ["en", "fr"];
