@@ -303,7 +303,8 @@ fn compose(
         when: when(meeting, zone, fr),
         location: location.clone(),
         meeting_url: format!("{base}/meetings/{}", meeting.id),
-        registration_url: format!("{base}/meetings/{}/registration", meeting.id),
+        // Delegations register their attendees from their portal.
+        registration_url: format!("{base}/delegation"),
         accept_url: link(Answer::Accepted),
         decline_url: link(Answer::Declined),
     };

@@ -27,29 +27,34 @@ pub struct MailConfig {
 
     /// Delay before the first retry after a temporary SMTP failure, in milliseconds; each
     /// further retry waits twice as long (up to an hour).
-    #[arg(long, env = "PLENARY_MAIL_RETRY_MS", default_value_t = 5_000, global = true)]
+    #[arg(long = "mail-retry-ms", env = "PLENARY_MAIL_RETRY_MS", default_value_t = 5_000, global = true)]
     pub retry_base_ms: u64,
 
     /// Attempts before a message that keeps failing temporarily is given up as failed.
-    #[arg(long, env = "PLENARY_MAIL_MAX_ATTEMPTS", default_value_t = 12, global = true)]
+    #[arg(long = "mail-max-attempts", env = "PLENARY_MAIL_MAX_ATTEMPTS", default_value_t = 12, global = true)]
     pub max_attempts: i32,
 
     /// How many messages are sent at once (the size of the SMTP connection pool).
-    #[arg(long, env = "PLENARY_MAIL_CONCURRENCY", default_value_t = 8, global = true)]
+    #[arg(long = "mail-concurrency", env = "PLENARY_MAIL_CONCURRENCY", default_value_t = 8, global = true)]
     pub concurrency: u32,
 
     /// How often an idle worker looks for new mail, in milliseconds.
-    #[arg(long, env = "PLENARY_MAIL_POLL_MS", default_value_t = 500, global = true)]
+    #[arg(long = "mail-poll-ms", env = "PLENARY_MAIL_POLL_MS", default_value_t = 500, global = true)]
     pub poll_ms: u64,
 
     /// The longest one SMTP send may take before it counts as a temporary failure, in
     /// milliseconds (lettre's own timeouts do not cover every hang).
-    #[arg(long, env = "PLENARY_MAIL_SEND_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    #[arg(
+        long = "mail-send-timeout-ms",
+        env = "PLENARY_MAIL_SEND_TIMEOUT_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
     pub send_timeout_ms: u64,
 
     /// How long a worker's claim on a message lasts, in milliseconds; a worker that dies
     /// leaves its messages to others after this. Keep it well above the send timeout.
-    #[arg(long, env = "PLENARY_MAIL_LEASE_MS", default_value_t = 120_000, global = true)]
+    #[arg(long = "mail-lease-ms", env = "PLENARY_MAIL_LEASE_MS", default_value_t = 120_000, global = true)]
     pub lease_ms: u64,
 }
 
