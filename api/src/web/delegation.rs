@@ -187,11 +187,7 @@ async fn page(
             why: capitalise(&invitee.reason.describe(body, date)),
             quota: limits.seats_behind_quota,
             quota_left: limits.seats_behind_quota.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX)),
-            deadline: format!(
-                "{} {} time",
-                deadline.format("%A %-d %B %Y, %H:%M"),
-                zone_city(&limits.time_zone)
-            ),
+            deadline: format!("{} {} time", deadline.format("%A %-d %B %Y, %H:%M"), zone_city(&limits.time_zone)),
             past_deadline: deadline < now,
             registrations,
             form,

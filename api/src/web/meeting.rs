@@ -30,8 +30,8 @@ use crate::{
     http::{
         AppState,
         error::ApiError,
-        seating::seating_of,
         meetings::{ChairOut, MeetingOut, MeetingPatch, cancel_and_store, meeting_out, update_and_store},
+        seating::seating_of,
     },
     store::{
         self,
