@@ -462,6 +462,24 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     assert!(loaded, "the seating plan picture loads without a token");
     let svg = app.get(&src).await.text().await.unwrap();
     assert!(svg.contains("Anna Huber"), "the head of delegation is on the plan");
+
+    // The attendance list as CSV through the session (a link cannot send a bearer token):
+    // refused to the delegation, given to an organiser.
+    let csv_path = format!("/organiser/meetings/{id}/attendance.csv");
+    let csv_with = |cookie: String| app.request(reqwest::Method::GET, &csv_path).header("cookie", cookie).send();
+    let cookie = browser.client.get_named_cookie("plenary_session").await.expect("a session");
+    let refused = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    browser.click("header form[action='/logout'] button").await;
+    browser.wait_for_text(".flash-ok", "logged out").await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let cookie = browser.client.get_named_cookie("plenary_session").await.expect("a session");
+    let csv = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,state,name,"), "{csv}");
+    assert!(csv.contains("Anna Huber") && csv.contains("Clara Wagner") && !csv.contains("Dora Mayer"), "{csv}");
     browser.close().await;
     app.stop().await;
 }

@@ -851,7 +851,15 @@ async fn get_attendance_csv(
     Organiser(principal): Organiser,
     Path(id): Path<i32>,
 ) -> ApiResult<Response> {
-    let list = attendance_list(&state, &principal, id).await?;
+    attendance_csv(&state, &principal, id).await
+}
+
+/// Meeting `id`'s attendance list as a CSV download (the API and the organisers' pages).
+///
+/// # Errors
+/// 403 for anyone but organisers; 404 for an unknown meeting; 500 when the database fails.
+pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Response> {
+    let list = attendance_list(state, principal, id).await?;
     let mut text = String::from("id,state,name,function,email,seat,language,status,position,arrival,overridden\r\n");
     for r in &list.registrations {
         let fields = [

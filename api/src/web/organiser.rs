@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::State,
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/organiser", get(console))
         .route("/organiser/plan", post(plan))
         .route("/organiser/meetings", post(create_meeting))
+        .route("/organiser/meetings/{id}/attendance.csv", get(attendance_csv))
 }
 
 /// The create form's values.
@@ -204,4 +205,14 @@ async fn create_meeting(
             page(&state, &c, form, errors, None, FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+/// The attendance list as CSV for a logged-in organiser: the API's download needs a bearer
+/// token, which a link cannot send.
+async fn attendance_csv(
+    State(state): State<AppState>,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<i32>,
+) -> WebResult {
+    Ok(crate::http::registrations::attendance_csv(&state, &user.principal(), id).await?)
 }
