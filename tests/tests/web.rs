@@ -480,6 +480,17 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("id,state,name,"), "{csv}");
     assert!(csv.contains("Anna Huber") && csv.contains("Clara Wagner") && !csv.contains("Dora Mayer"), "{csv}");
+
+    // The organiser redraws the lot (audited by the API's own function).
+    browser.goto("/organiser").await;
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.fill("#lot-year", "2027").await;
+    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "The lot of PC for 2027 is drawn again: seating starts with").await;
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.fill("#lot-body", "XYZ").await;
+    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
+    browser.wait_for_text(".flash-error", "XYZ").await;
     browser.close().await;
     app.stop().await;
 }
