@@ -362,3 +362,135 @@ async fn sessions_use_safe_cookies_and_every_form_needs_its_csrf_token() {
     assert!(text.contains("https://plenary.example.org/meetings/"), "{text}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head_on_the_seating_plan() {
+    let app = TestApp::spawn().await;
+    plan(&app, this_year()).await;
+    plan(&app, this_year() + 1).await;
+    // A Permanent Council meeting well before its deadline and within the page's horizon.
+    let now = chrono::Utc::now();
+    let (from, to) =
+        ((now + chrono::TimeDelta::days(7)).date_naive(), (now + chrono::TimeDelta::days(100)).date_naive());
+    let pcs = app.get_json(&format!("/api/v1/meetings?body=PC&from={from}&to={to}"), 200).await;
+    let id = pcs[0]["id"].as_i64().expect("a PC meeting in the next months");
+
+    let user = plenary::store::accounts::create_user(
+        &app.state.db,
+        "delegation.at@example.org",
+        "Maria Muster",
+        plenary::auth::Role::Delegation,
+        Some("AT"),
+    )
+    .await
+    .unwrap();
+    let secret = plenary::store::accounts::create_password_link(&app.state.db, user.id, now).await.unwrap();
+    let browser = Browser::start(&app.base_url).await;
+    browser.goto(&format!("/set-password/{secret}")).await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.fill("#confirm", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Your password is set").await;
+    browser.log_in("delegation.at@example.org", "a long and private passphrase").await;
+    browser.goto("/delegation").await;
+
+    let section = format!("#registrations-{id}");
+    let quota = browser.wait_for_text(&section, "2 of 2 left").await;
+    assert!(quota.contains("Vienna time"), "the deadline is in the meeting's local time: {quota}");
+    for (name, function, seat) in [
+        ("Anna Huber", "Head of delegation", "main"),
+        ("Bernd Gruber", "Adviser", "behind"),
+        ("Clara Wagner", "Adviser", "behind"),
+        ("Dora Mayer", "Adviser", "behind"),
+    ] {
+        browser.fill(&format!("#name-{id}"), name).await;
+        browser.fill(&format!("#function-{id}"), function).await;
+        browser.fill(&format!("#email-{id}"), &format!("{}@example.org", name.replace(' ', "."))).await;
+        browser.select(&format!("#seat-{id}"), seat).await;
+        browser.click(&format!("{section} form.register-form button[type=submit]")).await;
+        if name == "Dora Mayer" {
+            let refusal = browser.wait_for_text(&format!("#register-errors-{id}"), "quota of 2").await;
+            assert!(
+                refusal.contains("Bernd Gruber") && refusal.contains("Clara Wagner"),
+                "names the holders: {refusal}"
+            );
+            // What was typed stays in the form.
+            let kept = browser.find(&format!("#name-{id}")).await.prop("value").await.unwrap();
+            assert_eq!(kept.as_deref(), Some("Dora Mayer"));
+        } else {
+            browser.wait_for_text(".flash-ok", &format!("{name} is registered")).await;
+        }
+    }
+    let table = browser.wait_for_text(&format!("{section} table.registered"), "Clara Wagner").await;
+    assert!(table.contains("Anna Huber") && table.contains("At the table"), "{table}");
+    assert!(!table.contains("Dora Mayer"), "{table}");
+    browser.wait_for_text(&section, "0 of 2 left").await;
+    browser
+        .client
+        .execute(&format!("document.getElementById('registrations-{id}').scrollIntoView();"), vec![])
+        .await
+        .unwrap();
+    browser.screenshot("delegation-registrations").await;
+
+    // The meeting page counts them and shows the plan, with the head of delegation at the table.
+    browser.goto(&format!("/meetings/{id}")).await;
+    browser.wait_for_text("#registrations-title + table", "Advisers").await;
+    let mut counts = Vec::new();
+    for cell in browser.find_all("#registrations-title + table tbody td").await {
+        counts.push(cell.text().await.unwrap());
+    }
+    assert_eq!(counts, ["1", "0", "2", "0"], "registered and waiting, at the table and behind");
+    let src = browser.find("#seating-plan").await.attr("src").await.unwrap().expect("a picture");
+    let loaded = browser
+        .client
+        .execute("return document.getElementById('seating-plan').complete && document.getElementById('seating-plan').naturalWidth > 0;", vec![])
+        .await
+        .unwrap();
+    let mut loaded = loaded.as_bool() == Some(true);
+    for _ in 0..50 {
+        if loaded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let again = browser
+            .client
+            .execute("return document.getElementById('seating-plan').naturalWidth > 0;", vec![])
+            .await
+            .unwrap();
+        loaded = again.as_bool() == Some(true);
+    }
+    assert!(loaded, "the seating plan picture loads without a token");
+    let svg = app.get(&src).await.text().await.unwrap();
+    assert!(svg.contains("Anna Huber"), "the head of delegation is on the plan");
+
+    // The attendance list as CSV through the session (a link cannot send a bearer token):
+    // refused to the delegation, given to an organiser.
+    let csv_path = format!("/organiser/meetings/{id}/attendance.csv");
+    let csv_with = |cookie: String| app.request(reqwest::Method::GET, &csv_path).header("cookie", cookie).send();
+    let cookie = browser.client.get_named_cookie("plenary_session").await.expect("a session");
+    let refused = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    browser.click("header form[action='/logout'] button").await;
+    browser.wait_for_text(".flash-ok", "logged out").await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    let cookie = browser.client.get_named_cookie("plenary_session").await.expect("a session");
+    let csv = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,state,name,"), "{csv}");
+    assert!(csv.contains("Anna Huber") && csv.contains("Clara Wagner") && !csv.contains("Dora Mayer"), "{csv}");
+
+    // The organiser redraws the lot (audited by the API's own function).
+    browser.goto("/organiser").await;
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.fill("#lot-year", "2027").await;
+    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "The lot of PC for 2027 is drawn again: seating starts with").await;
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.fill("#lot-body", "XYZ").await;
+    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
+    browser.wait_for_text(".flash-error", "XYZ").await;
+    browser.close().await;
+    app.stop().await;
+}

@@ -387,20 +387,44 @@ async fn create_registration(
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<RegistrationIn>,
 ) -> ApiResult<(StatusCode, Json<RegistrationOut>)> {
+    Ok((StatusCode::CREATED, Json(register(&state, &principal, id, input).await?)))
+}
+
+/// Registers an attendee for meeting `id` under the rules (the API and the web pages).
+///
+/// # Errors
+/// As the `POST /meetings/{id}/registrations` API: 403, 404, 409 (with the refusal's reason)
+/// and 422 (naming the field).
+pub async fn register(
+    state: &AppState,
+    principal: &Principal,
+    id: i32,
+    input: RegistrationIn,
+) -> ApiResult<RegistrationOut> {
     let iso2 = input.state.trim().to_uppercase();
     principal.require_acting_for(&iso2)?;
-    let caller = caller(&principal, input.override_limits)?;
+    let caller = caller(principal, input.override_limits)?;
     let name = clean_name(&input.name)?;
     let function = clean_function(&input.function)?;
     let email = clean_email(&input.email)?;
     let language = clean_language(input.language.as_deref())?;
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = load_meeting(state, id).await?;
     let facts = facts(&state.db, meeting).await?;
     let delegations =
         store::reference::states_and_memberships(&state.db).await?.on(facts.rules(Settings::default()).local_date());
     let new = NewRegistration { iso2, name, function, email, seat: input.seat, language };
-    let (row, position) = retrying(|| register_once(&state.db, &facts, &delegations, &principal, caller, &new)).await?;
-    Ok((StatusCode::CREATED, Json(registration_out(row, position))))
+    let (row, position) = retrying(|| register_once(&state.db, &facts, &delegations, principal, caller, &new)).await?;
+    Ok(registration_out(row, position))
+}
+
+/// The quota, deadline and capacity of meeting `id` as they stand.
+///
+/// # Errors
+/// 404 for an unknown meeting; 500 when the database fails.
+pub async fn limits_of(state: &AppState, id: i32) -> ApiResult<Limits> {
+    let meeting = load_meeting(state, id).await?;
+    let settings = store::attendance::settings_of(store::attendance::settings(&state.db, id).await?.as_ref());
+    Ok(facts(&state.db, meeting).await?.limits(settings))
 }
 
 struct NewRegistration {
@@ -461,18 +485,26 @@ async fn list_registrations(
     principal: Principal,
     Path(id): Path<i32>,
 ) -> ApiResult<Json<Vec<RegistrationOut>>> {
-    load_meeting(&state, id).await?;
+    Ok(Json(registrations_of(&state, &principal, id).await?))
+}
+
+/// The registrations of meeting `id` the caller may see (a delegation its own, organisers all),
+/// withdrawn ones too, in order of arrival, with waiting-list positions.
+///
+/// # Errors
+/// 404 for an unknown meeting; 500 when the database fails.
+pub async fn registrations_of(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Vec<RegistrationOut>> {
+    load_meeting(state, id).await?;
     let rows = store::attendance::all(&state.db, id).await?;
     let positions = positions(&rows);
-    Ok(Json(
-        rows.into_iter()
-            .filter(|row| visible_to(&principal, row))
-            .map(|row| {
-                let position = position_of(&positions, row.id);
-                registration_out(row, position)
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .filter(|row| visible_to(principal, row))
+        .map(|row| {
+            let position = position_of(&positions, row.id);
+            registration_out(row, position)
+        })
+        .collect())
 }
 
 fn visible_to(principal: &Principal, row: &registrations::Model) -> bool {
@@ -585,14 +617,23 @@ async fn withdraw_registration(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<WithdrawalOut>> {
-    let existing = load_registration(&state, &principal, id).await?;
-    let meeting = load_meeting(&state, existing.meeting_id).await?;
+    Ok(Json(withdraw(&state, &principal, id).await?))
+}
+
+/// Withdraws registration `id` (the API and the web pages); the waiting list moves up.
+///
+/// # Errors
+/// 404 for a registration the caller may not see; 409 past the deadline; 500 when the
+/// database fails.
+pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> ApiResult<WithdrawalOut> {
+    let existing = load_registration(state, principal, id).await?;
+    let meeting = load_meeting(state, existing.meeting_id).await?;
     let facts = facts(&state.db, meeting).await?;
-    let (row, promoted) = retrying(|| withdraw_once(&state.db, &facts, &principal, id)).await?;
-    Ok(Json(WithdrawalOut {
+    let (row, promoted) = retrying(|| withdraw_once(&state.db, &facts, principal, id)).await?;
+    Ok(WithdrawalOut {
         registration: registration_out(row, None),
         promoted: promoted.into_iter().map(|row| registration_out(row, None)).collect(),
-    }))
+    })
 }
 
 async fn withdraw_once(
@@ -810,7 +851,15 @@ async fn get_attendance_csv(
     Organiser(principal): Organiser,
     Path(id): Path<i32>,
 ) -> ApiResult<Response> {
-    let list = attendance_list(&state, &principal, id).await?;
+    attendance_csv(&state, &principal, id).await
+}
+
+/// Meeting `id`'s attendance list as a CSV download (the API and the organisers' pages).
+///
+/// # Errors
+/// 403 for anyone but organisers; 404 for an unknown meeting; 500 when the database fails.
+pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Response> {
+    let list = attendance_list(state, principal, id).await?;
     let mut text = String::from("id,state,name,function,email,seat,language,status,position,arrival,overridden\r\n");
     for r in &list.registrations {
         let fields = [

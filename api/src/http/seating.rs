@@ -26,6 +26,7 @@ use super::{
     extract::{ApiJson, Organiser},
 };
 use crate::{
+    auth::Principal,
     db::entities::{meetings, seating_lots},
     store::{
         self,
@@ -366,7 +367,15 @@ async fn redraw_lot(
     Organiser(principal): Organiser,
     Path((code, year)): Path<(String, i32)>,
 ) -> ApiResult<Json<LotOut>> {
-    let body = known_body(&code)?;
+    Ok(Json(redraw(&state, &principal, &code, year).await?))
+}
+
+/// Draws the lot of body `code` for `year` again, audited (the API and the organisers' pages).
+///
+/// # Errors
+/// 404 for an unknown body; 422 for a year out of range; 500 when the database fails.
+pub async fn redraw(state: &AppState, principal: &Principal, code: &str, year: i32) -> ApiResult<LotOut> {
+    let body = known_body(code)?;
     if !(1975..=2100).contains(&year) {
         return Err(ApiError::Invalid(format!("year: must be between 1975 and 2100, got {year}")));
     }
@@ -391,7 +400,7 @@ async fn redraw_lot(
     )
     .await?;
     txn.commit().await?;
-    Ok(Json(after))
+    Ok(after)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ impl FormErrors {
     }
 }
 
-fn capitalise(text: &str) -> String {
+/// `text` with a capital first letter (the API's messages start in lower case).
+pub fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }

@@ -13,6 +13,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
+    attendance::{Seat, Status},
     eligibility::{Reason, invitees},
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
 };
@@ -20,15 +21,17 @@ use serde::Deserialize;
 
 use super::{
     Chrome, Flash, OrganiserUser, WebError, WebResult,
-    forms::FormErrors,
+    forms::{FormErrors, capitalise},
     redirect_with, render_status,
     views::{MeetingItem, local, state_name, zone_city},
 };
 use crate::{
-    db::entities::meetings,
+    db::entities::{meetings, registrations},
     http::{
         AppState,
+        error::ApiError,
         meetings::{ChairOut, MeetingOut, MeetingPatch, cancel_and_store, meeting_out, update_and_store},
+        seating::seating_of,
     },
     store::{
         self,
@@ -72,10 +75,18 @@ struct EditForm {
     force: Option<String>,
 }
 
-/// The registration counts, once attendance is merged; the section shows only when set.
-struct Registrations {
-    registered: u32,
-    waiting: u32,
+/// How many attendees are registered and waiting, for one kind of seat.
+struct SeatCount {
+    label: &'static str,
+    registered: usize,
+    waiting: usize,
+}
+
+/// The seating plan as the page shows it: the picture (from the public API) with the lot's
+/// note, or the reason there is no plan (a room too small for the delegations, for example).
+enum Seating {
+    Plan { svg_url: String, lot_note: String },
+    Failed(String),
 }
 
 /// A feed a delegation could subscribe to, once feeds are merged.
@@ -102,8 +113,8 @@ struct MeetingPage<'a> {
     form: EditForm,
     errors: FormErrors,
     rooms: Vec<(String, String)>,
-    registrations: Option<Registrations>,
-    seating_svg: Option<String>,
+    registrations: Vec<SeatCount>,
+    seating: Option<Seating>,
     feeds: Vec<FeedLink>,
 }
 
@@ -196,6 +207,19 @@ async fn page(
             }
         }
     }
+    let registrations = seat_counts(&store::attendance::active(&state.db, meeting.id).await?);
+    let seating = if meeting.status == CANCELLED {
+        None
+    } else {
+        Some(match seating_of(&state.db, meeting.id).await {
+            Ok(seating) => Seating::Plan {
+                svg_url: format!("/api/v1/meetings/{}/seating.svg", meeting.id),
+                lot_note: seating.plan.lot_note,
+            },
+            Err(ApiError::Internal(error)) => return Err(ApiError::Internal(error).into()),
+            Err(error) => Seating::Failed(capitalise(&error.to_string())),
+        })
+    };
     let item = MeetingItem::new(&meeting, &context);
     let out = meeting_out(meeting.clone(), &context);
     let place = [out.room_name.clone(), out.venue.clone(), out.city.clone()].into_iter().flatten().collect();
@@ -219,11 +243,26 @@ async fn page(
         item,
         form,
         errors,
-        registrations: None,
-        seating_svg: None,
+        registrations,
+        seating,
         feeds: Vec::new(),
     };
     render_status(c, status, &page)
+}
+
+/// Registered and waiting attendees per kind of seat (withdrawn ones are not counted).
+fn seat_counts(rows: &[registrations::Model]) -> Vec<SeatCount> {
+    [(Seat::Main, "Heads of delegation (main seat)"), (Seat::Behind, "Advisers (seats behind)")]
+        .into_iter()
+        .map(|(seat, label)| {
+            let of_seat = || rows.iter().filter(move |row| row.seat == seat.as_str());
+            SeatCount {
+                label,
+                registered: of_seat().filter(|row| row.status == Status::Confirmed.as_str()).count(),
+                waiting: of_seat().filter(|row| row.status == Status::Waiting.as_str()).count(),
+            }
+        })
+        .collect()
 }
 
 async fn edit_meeting(

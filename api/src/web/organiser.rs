@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::State,
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/organiser", get(console))
         .route("/organiser/plan", post(plan))
         .route("/organiser/meetings", post(create_meeting))
+        .route("/organiser/meetings/{id}/attendance.csv", get(attendance_csv))
+        .route("/organiser/seating-lot", post(redraw_lot))
 }
 
 /// The create form's values.
@@ -204,4 +206,47 @@ async fn create_meeting(
             page(&state, &c, form, errors, None, FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+/// The attendance list as CSV for a logged-in organiser: the API's download needs a bearer
+/// token, which a link cannot send.
+async fn attendance_csv(
+    State(state): State<AppState>,
+    OrganiserUser(user): OrganiserUser,
+    Path(id): Path<i32>,
+) -> WebResult {
+    Ok(crate::http::registrations::attendance_csv(&state, &user.principal(), id).await?)
+}
+
+#[derive(Deserialize)]
+struct RedrawForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    year: String,
+}
+
+/// Draws a body's seating lot for a year again (the API's own `redraw`, audited), and says
+/// which delegation now heads the ring.
+async fn redraw_lot(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Form(form): Form<RedrawForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let flash = match form.year.trim().parse::<i32>() {
+        Err(_) => Flash { kind: "error".into(), lines: vec![format!("The year “{}” is not a number.", form.year)] },
+        Ok(year) => match crate::http::seating::redraw(&state, &user.principal(), form.body.trim(), year).await {
+            Ok(lot) => Flash::ok(format!(
+                "The lot of {} for {} is drawn again: seating starts with {}.",
+                lot.body, lot.year, lot.drawn_name
+            )),
+            Err(crate::http::ApiError::Internal(cause)) => return Err(cause.into()),
+            Err(error) => Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&error.to_string())] },
+        },
+    };
+    Ok(redirect_with(&c, "/organiser#lot-title", &flash))
 }
