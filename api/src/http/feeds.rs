@@ -93,7 +93,9 @@ pub struct FeedCreated {
     pub webcal_url: String,
 }
 
-fn feed_out(feed: feeds::Model) -> FeedOut {
+/// A feed row as the API shows it.
+#[must_use]
+pub fn feed_out(feed: feeds::Model) -> FeedOut {
     FeedOut {
         id: feed.id,
         scope: feed.scope,
@@ -159,7 +161,16 @@ async fn create_feed(
     principal: Principal,
     ApiJson(input): ApiJson<FeedIn>,
 ) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
-    let (scope, iso2, body) = validate(&state, &input).await?;
+    Ok((StatusCode::CREATED, Json(create_and_store(&state, &principal, &input).await?)))
+}
+
+/// Creates a feed for `principal` (owned by its delegation, or by the organisers) and audits
+/// it; the JSON API and the web pages both create feeds here.
+///
+/// # Errors
+/// 422 for a scope, State or body that does not fit; 403 for another delegation's feed.
+pub async fn create_and_store(state: &AppState, principal: &Principal, input: &FeedIn) -> ApiResult<FeedCreated> {
+    let (scope, iso2, body) = validate(state, input).await?;
     if let Some(iso2) = &iso2 {
         principal.require_acting_for(iso2)?;
     }
@@ -169,10 +180,10 @@ async fn create_feed(
         NewFeed { scope, iso2: iso2.as_deref(), body_code: body, owner_iso2: owner, created_by: &principal.actor },
     )
     .await?;
-    audit(&state, &principal, "feed.create", &feed).await?;
+    audit(state, principal, "feed.create", &feed).await?;
     let url = format!("{}/feeds/{token}.ics", state.config.public_base());
     let webcal_url = format!("webcal://{}", url.split_once("://").map_or(url.as_str(), |(_, rest)| rest));
-    Ok((StatusCode::CREATED, Json(FeedCreated { feed: feed_out(feed), url, webcal_url })))
+    Ok(FeedCreated { feed: feed_out(feed), url, webcal_url })
 }
 
 /// The caller's feeds (organisers: every feed), newest first, without their tokens.
@@ -197,6 +208,16 @@ async fn revoke_feed(
     principal: Principal,
     Path(id): Path<i32>,
 ) -> ApiResult<StatusCode> {
+    revoke_and_store(&state, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes feed `id` if `principal` may (a delegation its own feeds, organisers any) and audits
+/// it; returns the feed as it was. Revoking a revoked feed changes nothing.
+///
+/// # Errors
+/// 404 for an unknown feed, 403 for someone else's.
+pub async fn revoke_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<FeedOut> {
     let feed =
         store::feeds::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no feed {id}")))?;
     if !principal.is_organiser() && (feed.owner_iso2.is_none() || feed.owner_iso2 != principal.state) {
@@ -209,9 +230,9 @@ async fn revoke_feed(
     }
     if feed.revoked_at.is_none() {
         store::feeds::revoke(&state.db, id, Utc::now()).await?;
-        audit(&state, &principal, "feed.revoke", &feed).await?;
+        audit(state, principal, "feed.revoke", &feed).await?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(feed_out(feed))
 }
 
 async fn audit(state: &AppState, principal: &Principal, action: &str, feed: &feeds::Model) -> ApiResult<()> {

@@ -312,7 +312,22 @@ async fn create_contact(
     Path(iso2): Path<String>,
     ApiJson(input): ApiJson<ContactIn>,
 ) -> ApiResult<(StatusCode, Json<ContactOut>)> {
-    let iso2 = delegation(&state, &principal, &iso2).await?;
+    Ok((StatusCode::CREATED, Json(add_contact(&state, &principal, &iso2, &input).await?)))
+}
+
+/// Adds a contact to delegation `iso2` and audits it; the JSON API and the delegation page both
+/// add contacts here.
+///
+/// # Errors
+/// 404 for an unknown State, 403 for another delegation, 422 for a field at fault, 409 for an
+/// address the delegation already has.
+pub async fn add_contact(
+    state: &AppState,
+    principal: &Principal,
+    iso2: &str,
+    input: &ContactIn,
+) -> ApiResult<ContactOut> {
+    let iso2 = delegation(state, principal, iso2).await?;
     let name = input.name.trim();
     if name.is_empty() {
         return Err(ApiError::Invalid("name: must not be empty".into()));
@@ -345,7 +360,7 @@ async fn create_contact(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(contact.into())))
+    Ok(contact.into())
 }
 
 /// A delegation's contacts (that delegation, or organisers).
@@ -357,8 +372,16 @@ async fn list_contacts(
     principal: Principal,
     Path(iso2): Path<String>,
 ) -> ApiResult<Json<Vec<ContactOut>>> {
-    let iso2 = delegation(&state, &principal, &iso2).await?;
-    Ok(Json(store::contacts::list(&state.db, &iso2).await?.into_iter().map(ContactOut::from).collect()))
+    Ok(Json(contacts_of(&state, &principal, &iso2).await?))
+}
+
+/// Delegation `iso2`'s contacts, if `principal` may see them.
+///
+/// # Errors
+/// 404 for an unknown State, 403 for another delegation.
+pub async fn contacts_of(state: &AppState, principal: &Principal, iso2: &str) -> ApiResult<Vec<ContactOut>> {
+    let iso2 = delegation(state, principal, iso2).await?;
+    Ok(store::contacts::list(&state.db, &iso2).await?.into_iter().map(ContactOut::from).collect())
 }
 
 /// Removes a contact (that delegation, or organisers).
@@ -370,7 +393,16 @@ async fn delete_contact(
     principal: Principal,
     Path((iso2, id)): Path<(String, i32)>,
 ) -> ApiResult<StatusCode> {
-    let iso2 = delegation(&state, &principal, &iso2).await?;
+    remove_contact(&state, &principal, &iso2, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes contact `id` of delegation `iso2` and audits it; returns it as it was.
+///
+/// # Errors
+/// 404 for an unknown State or contact, 403 for another delegation.
+pub async fn remove_contact(state: &AppState, principal: &Principal, iso2: &str, id: i32) -> ApiResult<ContactOut> {
+    let iso2 = delegation(state, principal, iso2).await?;
     let removed = store::contacts::delete(&state.db, &iso2, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("{iso2} has no contact {id}")))?;
@@ -386,7 +418,7 @@ async fn delete_contact(
         },
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(removed.into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +490,16 @@ async fn send_invitations(
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<SendIn>,
 ) -> ApiResult<Json<SendOut>> {
-    let meeting = load_meeting(&state, id).await?;
+    Ok(Json(send_and_store(&state, &principal, id, &input).await?))
+}
+
+/// Previews or queues meeting `id`'s invitations for an organiser, and audits a send; the JSON
+/// API and the organiser's page send here.
+///
+/// # Errors
+/// 404 for an unknown meeting, 409 for a cancelled or past one.
+pub async fn send_and_store(state: &AppState, principal: &Principal, id: i32, input: &SendIn) -> ApiResult<SendOut> {
+    let meeting = load_meeting(state, id).await?;
     invitations::check_sendable(&meeting, Utc::now()).map_err(|error| ApiError::conflict(error.to_string()))?;
     let smtp_configured = state.config.smtp_url.is_some();
     if input.preview {
@@ -471,14 +512,7 @@ async fn send_invitations(
                 ..recipient_out(recipient, "preview")
             })
             .collect();
-        return Ok(Json(SendOut {
-            meeting: id,
-            preview: true,
-            queued: 0,
-            already_invited: 0,
-            smtp_configured,
-            recipients,
-        }));
+        return Ok(SendOut { meeting: id, preview: true, queued: 0, already_invited: 0, smtp_configured, recipients });
     }
     let report = invitations::send(&state.db, &state.config, &meeting, input.resend).await?;
     store::audit::record(
@@ -500,11 +534,11 @@ async fn send_invitations(
         .map(|r| recipient_out(r, "queued"))
         .chain(report.already_invited.into_iter().map(|r| recipient_out(r, "already_invited")))
         .collect();
-    Ok(Json(SendOut { meeting: id, preview: false, queued, already_invited, smtp_configured, recipients }))
+    Ok(SendOut { meeting: id, preview: false, queued, already_invited, smtp_configured, recipients })
 }
 
 /// One message about a meeting and what became of it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryOut {
     pub email: String,
     pub name: String,
@@ -539,7 +573,16 @@ async fn list_invitations(
     Organiser(_organiser): Organiser,
     Path(id): Path<i32>,
 ) -> ApiResult<Json<DeliveriesOut>> {
-    load_meeting(&state, id).await?;
+    Ok(Json(deliveries(&state, id).await?))
+}
+
+/// What became of every message about meeting `id`, with the recipients' answers. Callers
+/// check that the caller is an organiser.
+///
+/// # Errors
+/// 404 for an unknown meeting.
+pub async fn deliveries(state: &AppState, id: i32) -> ApiResult<DeliveriesOut> {
+    load_meeting(state, id).await?;
     let answers: std::collections::HashMap<String, String> = store::invitations::rsvps(&state.db, id)
         .await?
         .into_iter()
@@ -562,28 +605,12 @@ async fn list_invitations(
         .collect();
     let mut latest: Vec<DeliveryOut> = Vec::new();
     for message in &messages {
-        let copy = DeliveryOut {
-            email: message.email.clone(),
-            name: message.name.clone(),
-            kind: message.kind.clone(),
-            status: message.status.clone(),
-            attempts: message.attempts,
-            reason: message.reason.clone(),
-            sent_at: message.sent_at,
-            message_id: message.message_id.clone(),
-            answer: message.answer.clone(),
-        };
         match latest.iter_mut().find(|seen| seen.email == message.email) {
-            Some(seen) => *seen = copy,
-            None => latest.push(copy),
+            Some(seen) => *seen = message.clone(),
+            None => latest.push(message.clone()),
         }
     }
-    Ok(Json(DeliveriesOut {
-        meeting: id,
-        smtp_configured: state.config.smtp_url.is_some(),
-        recipients: latest,
-        messages,
-    }))
+    Ok(DeliveriesOut { meeting: id, smtp_configured: state.config.smtp_url.is_some(), recipients: latest, messages })
 }
 
 // ---------------------------------------------------------------------------------------------
