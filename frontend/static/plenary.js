@@ -91,6 +91,28 @@
     });
   }
 
+  // Parts of a page that follow the server while work is under way (the delivery of
+  // invitations): fetched again, a little less often each time, until it says it is done.
+  function livePolling() {
+    function follow(box, round) {
+      if (box.getAttribute("data-busy") !== "true") { return; }
+      window.setTimeout(function () {
+        fetch(box.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+          .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+          .then(function (html) {
+            var holder = document.createElement("div");
+            holder.innerHTML = html;
+            var fresh = holder.querySelector("[data-poll]");
+            if (!fresh) { return; }
+            box.innerHTML = fresh.innerHTML;
+            box.setAttribute("data-busy", fresh.getAttribute("data-busy"));
+            follow(box, round + 1);
+          }, function () { follow(box, round + 1); });
+      }, Math.min(1000 + round * 250, 5000));
+    }
+    document.querySelectorAll("[data-poll]").forEach(function (box) { follow(box, 0); });
+  }
+
   function start() {
     addViewerTimes();
     monthKeys();
@@ -98,6 +120,7 @@
     zoneFromCountry();
     confirmations();
     copyButtons();
+    livePolling();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -494,3 +494,251 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     browser.close().await;
     app.stop().await;
 }
+
+/// A delegation user for `iso2` with a password, logged in in a new browser.
+async fn delegation_browser(app: &TestApp, iso2: &str, username: &str) -> Browser {
+    let user = plenary::store::accounts::create_user(
+        &app.state.db,
+        username,
+        "Maria Muster",
+        plenary::auth::Role::Delegation,
+        Some(iso2),
+    )
+    .await
+    .unwrap();
+    let secret =
+        plenary::store::accounts::create_password_link(&app.state.db, user.id, chrono::Utc::now()).await.unwrap();
+    let browser = Browser::start(&app.base_url).await;
+    browser.goto(&format!("/set-password/{secret}")).await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.fill("#confirm", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Your password is set").await;
+    browser.log_in(username, "a long and private passphrase").await;
+    browser
+}
+
+#[tokio::test]
+async fn a_delegation_subscribes_from_its_page_copies_the_link_and_revokes_it() {
+    let app = TestApp::spawn().await;
+    plan(&app, this_year()).await;
+    plan(&app, this_year() + 1).await;
+    let browser = delegation_browser(&app, "AT", "feeds.at@example.org").await;
+
+    browser.goto("/delegation").await;
+    browser.wait_for_text("#subscriptions", "No subscriptions yet").await;
+    browser.click("#subscribe-delegation").await;
+    browser.wait_for_text("#new-feed", "Your new subscription: Meetings Austria is invited to").await;
+    browser.wait_for_text("#new-feed", "shown only this once").await;
+    let url = browser.find("#feed-url").await.prop("value").await.unwrap().expect("the link");
+    assert!(url.starts_with(&format!("{}/feeds/plf_", app.base_url)) && url.ends_with(".ics"), "{url}");
+    let webcal = browser.find("#webcal-link").await.attr("href").await.unwrap().expect("a webcal link");
+    assert_eq!(webcal, url.replacen("http://", "webcal://", 1));
+    browser.screenshot("subscription").await;
+
+    // The copy button copies the field (it is selected for the clipboard) and says so.
+    browser.click("button[data-copy='feed-url']").await;
+    browser.wait_for_text("button[data-copy='feed-url']", "Copied").await;
+    let selected = browser
+        .client
+        .execute(
+            "var f = document.getElementById('feed-url'); return document.activeElement === f && f.selectionStart === 0 && f.selectionEnd === f.value.length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected.as_bool(), Some(true), "the whole link is selected for copying");
+
+    // The link is a calendar of the delegation's meetings.
+    let path = |url: &str| url.strip_prefix(&app.base_url).expect("a link to this service").to_owned();
+    let feed = app.get(&path(&url)).await;
+    assert_eq!(feed.status(), 200);
+    assert!(feed.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    let text = feed.text().await.unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.contains("BEGIN:VEVENT"), "{text:.300}");
+    assert!(text.contains("X-WR-CALNAME:") && text.contains("Austria"), "{text:.600}");
+
+    // Listed on the delegation page, fetched once, and revoked there.
+    browser.goto("/delegation").await;
+    let listed = browser.wait_for_text("#subscriptions table.feeds", "Meetings Austria is invited to").await;
+    assert!(!listed.contains("Not yet"), "the fetch is recorded: {listed}");
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.click("#subscriptions table.feeds button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "is revoked").await;
+    browser.wait_for_text("#subscriptions table.feeds", "Revoked").await;
+    assert_eq!(app.get(&path(&url)).await.status(), 404, "a revoked link serves nothing");
+
+    // The meeting page offers its body's feed; a visitor is asked to log in first.
+    let now = chrono::Utc::now().date_naive();
+    let pcs = app.get_json(&format!("/api/v1/meetings?body=PC&from={now}"), 200).await;
+    let id = pcs[0]["id"].as_i64().expect("a PC meeting ahead");
+    browser.goto(&format!("/meetings/{id}")).await;
+    browser.click("#subscribe-body").await;
+    browser.wait_for_text("#new-feed", "Permanent Council meetings").await;
+    let body_url = browser.find("#feed-url").await.prop("value").await.unwrap().expect("the link");
+    assert_eq!(app.get(&path(&body_url)).await.status(), 200);
+    browser.click("header form[action='/logout'] button").await;
+    browser.goto(&format!("/meetings/{id}")).await;
+    browser.wait_for_text("#subscribe-title + p", "Log in").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_delegation_manages_its_contacts_with_errors_next_to_the_field() {
+    let app = TestApp::spawn().await;
+    let browser = delegation_browser(&app, "FR", "contacts.fr@example.org").await;
+    browser.goto("/delegation").await;
+    browser.wait_for_text("#contacts", "No contacts yet").await;
+
+    browser.fill("#contact-name", "Jeanne Martin").await;
+    browser.fill("#contact-email", "not an address").await;
+    browser.select("#contact-language", "fr").await;
+    browser.click("form.contact-form button[type=submit]").await;
+    browser.wait_for_text("#contact-email-error", "is not an e-mail address").await;
+    let kept = browser.find("#contact-name").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Jeanne Martin"), "what was typed stays");
+
+    browser.fill("#contact-email", "jeanne.martin@diplomatie.gouv.fr").await;
+    browser.click("form.contact-form button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Jeanne Martin (jeanne.martin@diplomatie.gouv.fr) is added").await;
+    let table = browser.wait_for_text("#contacts table.contacts", "Contact point").await;
+    assert!(table.contains("Français") && table.contains("Receives them"), "{table}");
+
+    // The same address twice is refused in words.
+    browser.fill("#contact-name", "Jeanne M.").await;
+    browser.fill("#contact-email", "Jeanne.Martin@diplomatie.gouv.fr").await;
+    browser.click("form.contact-form button[type=submit]").await;
+    browser.wait_for_text("#contact-errors", "already has a contact with the address").await;
+
+    // The API sees what the page did.
+    let token = app.delegation_token("FR").await;
+    let contacts = app
+        .request(reqwest::Method::GET, "/api/v1/delegations/FR/contacts")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(contacts.as_array().map(Vec::len), Some(1), "{contacts}");
+    assert_eq!(contacts[0]["language"], "fr");
+
+    browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
+    browser.click("#contacts table.contacts button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Jeanne Martin is removed").await;
+    browser.wait_for_text("#contacts", "No contacts yet").await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_page_for_browsers_and_json_for_programs() {
+    let app = TestApp::spawn().await;
+    let page = app.request(reqwest::Method::GET, "/no/such/page").header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("There is no page at /no/such/page."));
+    let json = app.get("/no/such/page").await;
+    assert_eq!(json.status(), 404);
+    assert!(json.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let api = app.request(reqwest::Method::GET, "/api/v1/nothing").header("accept", "text/html").send().await.unwrap();
+    assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "the API answers JSON");
+    app.stop().await;
+}
+
+#[path = "support/smtp.rs"]
+mod smtp;
+
+#[tokio::test]
+async fn an_organiser_previews_sends_invitations_and_watches_them_arrive() {
+    // The mail server is down at first, so the page shows the messages waiting and then,
+    // without a reload, delivered once it is up.
+    let port = smtp::free_port();
+    let app = TestApp::spawn_with(|config| {
+        config.smtp_url = Some(smtp::smtp_url(port));
+        config.mail_from = "OSCE Plenary <plenary@osce.example>".into();
+        config.mail.retry_base_ms = 50;
+        config.mail.poll_ms = 50;
+        config.mail.send_timeout_ms = 5_000;
+    })
+    .await;
+    let worker = plenary::mail::worker::Worker::new(app.state.db.clone(), &app.state.config)
+        .expect("worker")
+        .map(plenary::mail::worker::Worker::spawn)
+        .expect("a worker, with SMTP configured");
+    plan(&app, this_year()).await;
+    plan(&app, this_year() + 1).await;
+    let now = chrono::Utc::now();
+    let (from, to) =
+        ((now + chrono::TimeDelta::days(7)).date_naive(), (now + chrono::TimeDelta::days(60)).date_naive());
+    let pcs = app.get_json(&format!("/api/v1/meetings?body=PC&from={from}&to={to}"), 200).await;
+    let id = pcs[0]["id"].as_i64().expect("a PC meeting in the next weeks");
+    let token = app.organiser_token().await;
+    for (iso2, name, email, role, language) in [
+        ("AT", "Anna Huber", "anna.huber@bmeia.gv.at", "contact_point", "en"),
+        ("FR", "Jeanne Martin", "jeanne.martin@diplomatie.gouv.fr", "contact_point", "fr"),
+        ("DE", "Dieter Schmidt", "dieter.schmidt@auswaertiges-amt.de", "adviser", "en"),
+    ] {
+        let response = app
+            .request(reqwest::Method::POST, &format!("/api/v1/delegations/{iso2}/contacts"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": name, "email": email, "role": role, "language": language}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.goto(&format!("/meetings/{id}")).await;
+    browser.click("#invitations-link").await;
+    browser.wait_for_text("main h1", "Invitations").await;
+    // The preview: the contact points, not the adviser, and the text in each one's language.
+    let recipients = browser.wait_for_text("table.recipients", "Anna Huber").await;
+    assert!(recipients.contains("Jeanne Martin") && !recipients.contains("Dieter Schmidt"), "{recipients}");
+    browser.wait_for_text("#preview-title ~ details summary", "In English").await;
+    let french = browser.find_all("#preview-title ~ details summary").await;
+    assert_eq!(french.len(), 2, "one sample per language");
+    browser.wait_for_text("#delivery-status", "Nothing sent for this meeting yet").await;
+    browser.screenshot("invitations-preview").await;
+
+    browser.click("#send-invitations").await;
+    browser.wait_for_text(".flash-ok", "2 invitations are on their way").await;
+    browser.client.execute("window.plenaryNoReload = true;", vec![]).await.unwrap();
+    let waiting = browser.wait_for_text("#delivery-counts", "0 sent").await;
+    assert!(waiting.contains("2 queued") || waiting.contains("sending"), "{waiting}");
+
+    let sink = smtp::SmtpSink::start_with(port, None);
+    browser.wait_for_text("#delivery-counts", "2 sent").await;
+    let same_page = browser.client.execute("return window.plenaryNoReload === true;", vec![]).await.unwrap();
+    assert_eq!(same_page.as_bool(), Some(true), "the status followed without a reload");
+    browser.wait_for_text("table.deliveries", "jeanne.martin@diplomatie.gouv.fr").await;
+    browser.screenshot("invitations-sent").await;
+    let mut delivered: Vec<String> = sink
+        .wait_for(2, std::time::Duration::from_secs(60))
+        .await
+        .iter()
+        .map(|raw| {
+            mail_parser::MessageParser::default()
+                .parse(raw)
+                .and_then(|message| {
+                    message.to().and_then(|to| to.first()).and_then(|to| to.address()).map(str::to_owned)
+                })
+                .expect("a recipient")
+        })
+        .collect();
+    delivered.sort();
+    assert_eq!(delivered, ["anna.huber@bmeia.gv.at", "jeanne.martin@diplomatie.gouv.fr"]);
+
+    // Sending again sends nothing twice; the button says there is nobody left.
+    browser.goto(&format!("/organiser/meetings/{id}/invitations")).await;
+    let button = browser.wait_for_text("#send-invitations", "the 0 not yet invited").await;
+    assert!(!button.is_empty());
+    assert_eq!(browser.find("#send-invitations").await.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    browser.close().await;
+    worker.stop().await;
+    app.stop().await;
+}

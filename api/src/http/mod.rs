@@ -62,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feeds::public_router())
         .merge(api)
         .merge(crate::web::router())
-        .fallback(|| async { ApiError::NotFound("there is nothing at this address".into()) })
+        .fallback(crate::web::not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this address does not accept that method".into())
         })

@@ -22,11 +22,13 @@ use super::{
     Chrome, CurrentUser, Flash, WebError, WebResult,
     forms::FormErrors,
     redirect_with, render_status,
+    subscriptions::{FeedRow, feed_rows},
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
 };
 use crate::{
     http::{
         ApiError, AppState,
+        invitations::{ContactIn, ContactOut, add_contact, contacts_of, remove_contact},
         registrations::{RegistrationIn, RegistrationOut, limits_of, register, registrations_of, withdraw},
     },
     store::{
@@ -40,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/delegation", get(delegation))
         .route("/delegation/meetings/{id}/register", post(register_attendee))
         .route("/delegation/registrations/{id}/withdraw", post(withdraw_attendee))
+        .route("/delegation/contacts", post(add_contact_form))
+        .route("/delegation/contacts/{id}/remove", post(remove_contact_form))
 }
 
 /// How far ahead the page looks.
@@ -85,11 +89,42 @@ struct RegistrationForm {
     language: String,
 }
 
-/// A form that came back with errors, for one meeting.
-struct Sent {
-    meeting_id: i32,
-    form: RegistrationForm,
-    errors: FormErrors,
+/// The contact form's fields.
+#[derive(Debug, Default, Clone, Deserialize)]
+struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    language: String,
+}
+
+/// A form that came back with errors: a registration for one meeting, or a new contact.
+enum Sent {
+    Registration { meeting_id: i32, form: RegistrationForm, errors: FormErrors },
+    Contact { form: ContactForm, errors: FormErrors },
+}
+
+/// A contact as the page lists it.
+struct ContactRow {
+    contact: ContactOut,
+    role: &'static str,
+    receives_invitations: bool,
+}
+
+fn role_name(role: &str) -> &'static str {
+    match role {
+        "head_of_delegation" => "Head of delegation",
+        "contact_point" => "Contact point",
+        _ => "Adviser",
+    }
 }
 
 #[derive(Template)]
@@ -103,6 +138,17 @@ struct DelegationPage<'a> {
     /// For organisers: every delegation, to pick one.
     states: Vec<StateOption>,
     horizon_days: i64,
+    /// The delegation's calendar subscriptions.
+    feeds: Vec<FeedRow>,
+    /// Where their revoke forms come back to.
+    back: String,
+    /// Whether the viewer is this delegation (organisers subscribe on `/subscriptions`).
+    own_delegation: bool,
+    contacts: Vec<ContactRow>,
+    contact_form: ContactForm,
+    contact_errors: FormErrors,
+    /// Which roles receive invitations, in words.
+    invited_roles: String,
 }
 
 async fn delegation(
@@ -142,6 +188,13 @@ async fn page(
             meetings: Vec::new(),
             states,
             horizon_days: HORIZON.num_days(),
+            feeds: Vec::new(),
+            back: String::new(),
+            own_delegation: false,
+            contacts: Vec::new(),
+            contact_form: ContactForm::default(),
+            contact_errors: FormErrors::default(),
+            invited_roles: String::new(),
         };
         return render_status(c, status, &page);
     };
@@ -178,10 +231,11 @@ async fn page(
         let limits = limits_of(state, row.id).await?;
         let behind = registrations.iter().filter(|reg| reg.seat == Seat::Behind.as_str()).count();
         let deadline = DateTime::parse_from_rfc3339(&limits.deadline).map_err(anyhow::Error::from)?;
-        let (form, errors) = match sent.take_if(|sent| sent.meeting_id == row.id) {
-            Some(sent) => (sent.form, sent.errors),
-            None => (RegistrationForm::default(), FormErrors::default()),
-        };
+        let (form, errors) =
+            match sent.take_if(|sent| matches!(sent, Sent::Registration { meeting_id, .. } if *meeting_id == row.id)) {
+                Some(Sent::Registration { form, errors, .. }) => (form, errors),
+                _ => (RegistrationForm::default(), FormErrors::default()),
+            };
         meetings.push(Invited {
             item: MeetingItem::new(row, &context),
             why: capitalise(&invitee.reason.describe(body, date)),
@@ -194,9 +248,35 @@ async fn page(
             errors,
         });
     }
+    let (contact_form, contact_errors) = match sent {
+        Some(Sent::Contact { form, errors }) => (form, errors),
+        _ => (
+            ContactForm { language: "en".into(), role: "contact_point".into(), ..ContactForm::default() },
+            FormErrors::default(),
+        ),
+    };
+    let invite_roles = &state.config.mail.invite_roles;
+    let contacts = contacts_of(state, &principal, &iso2)
+        .await?
+        .into_iter()
+        .map(|contact| ContactRow {
+            role: role_name(&contact.role),
+            receives_invitations: invite_roles.contains(&contact.role),
+            contact,
+        })
+        .collect();
+    let invited_roles =
+        invite_roles.iter().map(|role| role_name(role).to_lowercase() + "s").collect::<Vec<_>>().join(", ");
     let page = DelegationPage {
         c,
         name: state_name(&context, &iso2),
+        contacts,
+        contact_form,
+        contact_errors,
+        invited_roles,
+        feeds: feed_rows(state, &context, Some(&iso2)).await?,
+        back: page_of(user, &iso2),
+        own_delegation: !user.is_organiser() && user.iso2.as_deref() == Some(iso2.as_str()),
         iso2: Some(iso2),
         standing,
         meetings,
@@ -265,7 +345,7 @@ async fn register_attendee(
             Err(error) => errors = form_errors(error)?,
         }
     }
-    let sent = Sent { meeting_id: id, form, errors };
+    let sent = Sent::Registration { meeting_id: id, form, errors };
     page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
@@ -308,6 +388,55 @@ async fn withdraw_attendee(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+async fn add_contact_form(
+    State(state): State<AppState>,
+    c: Chrome,
+    user: CurrentUser,
+    Form(form): Form<ContactForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let iso2 = acting_for(&user, &form.state)?;
+    let input = ContactIn {
+        name: form.name.clone(),
+        email: form.email.clone(),
+        role: form.role.clone(),
+        language: form.language.clone(),
+    };
+    match add_contact(&state, &user.principal(), &iso2, &input).await {
+        Ok(contact) => {
+            let flash = Flash::ok(format!("{} ({}) is added to your contacts.", contact.name, contact.email));
+            Ok(redirect_with(&c, &format!("{}#contacts", page_of(&user, &iso2)), &flash))
+        }
+        Err(error) => {
+            let errors = FormErrors::from_api(error, &["name", "email", "role", "language"])?;
+            let sent = Sent::Contact { form, errors };
+            page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RemoveContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+}
+
+async fn remove_contact_form(
+    State(state): State<AppState>,
+    c: Chrome,
+    user: CurrentUser,
+    Path(id): Path<i32>,
+    Form(form): Form<RemoveContactForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let iso2 = acting_for(&user, &form.state)?;
+    let removed = remove_contact(&state, &user.principal(), &iso2, id).await?;
+    let flash = Flash::ok(format!("{} is removed from your contacts; they get no more invitations.", removed.name));
+    Ok(redirect_with(&c, &format!("{}#contacts", page_of(&user, &iso2)), &flash))
 }
 
 fn capitalise(text: &str) -> String {

@@ -89,12 +89,6 @@ enum Seating {
     Failed(String),
 }
 
-/// A feed a delegation could subscribe to, once feeds are merged.
-struct FeedLink {
-    label: String,
-    url: String,
-}
-
 #[derive(Template)]
 #[template(path = "meeting.html")]
 struct MeetingPage<'a> {
@@ -115,7 +109,6 @@ struct MeetingPage<'a> {
     rooms: Vec<(String, String)>,
     registrations: Vec<SeatCount>,
     seating: Option<Seating>,
-    feeds: Vec<FeedLink>,
 }
 
 fn role_label(role: &str) -> &'static str {
@@ -245,7 +238,6 @@ async fn page(
         errors,
         registrations,
         seating,
-        feeds: Vec::new(),
     };
     render_status(c, status, &page)
 }

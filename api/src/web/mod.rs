@@ -10,10 +10,12 @@ mod assets;
 mod calendar;
 mod delegation;
 mod forms;
+mod invitations;
 mod login;
 mod meeting;
 mod organiser;
 pub mod session;
+mod subscriptions;
 mod views;
 
 use askama::Template;
@@ -36,6 +38,22 @@ pub fn router() -> Router<AppState> {
         .merge(organiser::router())
         .merge(accounts::router())
         .merge(delegation::router())
+        .merge(subscriptions::router())
+        .merge(invitations::router())
+}
+
+/// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else
+/// (API clients, and anything under `/api/`).
+pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        WebError::NotFound(format!("There is no page at {}.", uri.path())).into_response()
+    } else {
+        ApiError::NotFound("there is nothing at this address".into()).into_response()
+    }
 }
 
 /// What a page handler can fail with; each becomes a page in words, never JSON.

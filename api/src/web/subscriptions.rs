@@ -1,0 +1,225 @@
+//! `/subscriptions`: calendar feeds on the web — create one (its secret link shown this once,
+//! with a copy button and a `webcal:` link that opens the calendar app's subscription dialog),
+//! list them with when a calendar last fetched them, and revoke them. Feeds are created and
+//! revoked through the same functions as the JSON API, so ownership and the audit log follow
+//! the same rules. The delegation and meeting pages offer the common subscriptions in one click
+//! and post here.
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{
+    Chrome, CurrentUser, Flash, WebResult,
+    forms::{FormErrors, capitalise},
+    redirect_with, render_status,
+    views::{BodyEntry, HOME_ZONE, StateOption, bodies, state_name, state_options},
+};
+use crate::{
+    feeds::{SCOPE_BODY, SCOPE_DELEGATION},
+    http::{
+        ApiError, AppState,
+        feeds::{FeedCreated, FeedIn, FeedOut, create_and_store, feed_out, revoke_and_store},
+    },
+    store::{self, meetings::Context},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions", get(subscriptions).post(subscribe))
+        .route("/subscriptions/{id}/revoke", post(revoke))
+}
+
+/// One feed as the pages list it.
+pub struct FeedRow {
+    pub id: i32,
+    /// What it shows, in words.
+    pub label: String,
+    /// Who may manage it: a delegation's name, or "Organisers".
+    pub owner: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+/// What a feed shows, in words: "Meetings Austria is invited to", "Permanent Council meetings".
+fn label(context: &Context, scope: &str, iso2: Option<&str>, body_code: Option<&str>) -> String {
+    match (scope, iso2, body_code) {
+        (SCOPE_DELEGATION, Some(iso2), _) => format!("Meetings {} is invited to", state_name(context, iso2)),
+        (SCOPE_BODY, _, Some(code)) => scheduler::bodies::body(code)
+            .map_or_else(|| format!("{code} meetings"), |body| format!("{} meetings", body.name_en)),
+        _ => "Every meeting".to_owned(),
+    }
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.with_timezone(&HOME_ZONE).format("%-d %B %Y, %H:%M").to_string()
+}
+
+/// The feeds a delegation owns, or for `None` every feed (organisers).
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn feed_rows(state: &AppState, context: &Context, owner: Option<&str>) -> WebResult<Vec<FeedRow>> {
+    let feeds = store::feeds::list(&state.db, owner).await?;
+    Ok(feeds.into_iter().map(feed_out).map(|feed| row(context, &feed)).collect())
+}
+
+fn row(context: &Context, feed: &FeedOut) -> FeedRow {
+    FeedRow {
+        id: feed.id,
+        label: label(context, &feed.scope, feed.state.as_deref(), feed.body.as_deref()),
+        owner: feed.owner.as_deref().map_or_else(|| "Organisers".to_owned(), |iso2| state_name(context, iso2)),
+        created: when(feed.created_at),
+        last_used: feed.last_used_at.map_or_else(|| "Not yet".to_owned(), when),
+        revoked: feed.revoked_at.is_some(),
+    }
+}
+
+/// The create form's fields.
+#[derive(Debug, Default, Deserialize)]
+struct SubscribeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// A subscription just created: its links, shown on this response only.
+struct NewLink {
+    label: String,
+    url: String,
+    webcal_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "subscriptions.html")]
+struct SubscriptionsPage<'a> {
+    c: &'a Chrome,
+    created: Option<NewLink>,
+    feeds: Vec<FeedRow>,
+    /// Where a revoke form comes back to.
+    back: &'a str,
+    form: SubscribeForm,
+    errors: FormErrors,
+    /// The delegation a delegation user acts for, by name.
+    own: Option<(String, String)>,
+    /// For organisers: every delegation, for a delegation feed.
+    states: Vec<StateOption>,
+    bodies: Vec<BodyEntry>,
+}
+
+async fn subscriptions(State(state): State<AppState>, c: Chrome, user: CurrentUser) -> WebResult {
+    let form = SubscribeForm { scope: SCOPE_DELEGATION.to_owned(), ..SubscribeForm::default() };
+    page(&state, &c, &user, None, form, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn page(
+    state: &AppState,
+    c: &Chrome,
+    user: &CurrentUser,
+    created: Option<NewLink>,
+    form: SubscribeForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> WebResult {
+    let context = Context::load(&state.db).await?;
+    let owner = if user.is_organiser() { None } else { user.iso2.as_deref() };
+    let page = SubscriptionsPage {
+        c,
+        created,
+        feeds: feed_rows(state, &context, owner).await?,
+        back: "/subscriptions",
+        form,
+        errors,
+        own: user
+            .iso2
+            .as_deref()
+            .filter(|_| !user.is_organiser())
+            .map(|iso2| (iso2.to_owned(), state_name(&context, iso2))),
+        states: if user.is_organiser() { state_options(&context) } else { Vec::new() },
+        bodies: bodies(),
+    };
+    render_status(c, status, &page)
+}
+
+/// Creates the feed and answers with its links in this response (never a redirect: the token
+/// is not stored, so no later page could show it again).
+async fn subscribe(
+    State(state): State<AppState>,
+    c: Chrome,
+    user: CurrentUser,
+    Form(form): Form<SubscribeForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let scope = form.scope.as_str();
+    let input = FeedIn {
+        scope: form.scope.clone(),
+        state: (scope == SCOPE_DELEGATION)
+            .then(|| if user.is_organiser() { form.state.clone() } else { user.iso2.clone().unwrap_or_default() }),
+        body: (scope == SCOPE_BODY).then(|| form.body.clone()),
+    };
+    match create_and_store(&state, &user.principal(), &input).await {
+        Ok(FeedCreated { feed, url, webcal_url }) => {
+            let context = Context::load(&state.db).await?;
+            let created = NewLink {
+                label: label(&context, &feed.scope, feed.state.as_deref(), feed.body.as_deref()),
+                url,
+                webcal_url,
+            };
+            page(&state, &c, &user, Some(created), form, FormErrors::default(), StatusCode::OK).await
+        }
+        Err(error) => {
+            let errors = match error {
+                ApiError::Forbidden(message) => {
+                    let mut errors = FormErrors::default();
+                    errors.general.push(capitalise(&message));
+                    errors
+                }
+                other => FormErrors::from_api(other, &["scope", "state", "body"])?,
+            };
+            page(&state, &c, &user, None, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    c: Chrome,
+    user: CurrentUser,
+    Path(id): Path<i32>,
+    Form(form): Form<RevokeForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    // Only a path on this site: a form must not be able to send the user elsewhere.
+    let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
+        form.back.as_str()
+    } else {
+        "/subscriptions"
+    };
+    let feed = revoke_and_store(&state, &user.principal(), id).await?;
+    let context = Context::load(&state.db).await?;
+    let what = label(&context, &feed.scope, feed.state.as_deref(), feed.body.as_deref());
+    let flash = Flash::ok(format!(
+        "The subscription “{what}” is revoked: calendars that use its link get nothing more from it."
+    ));
+    Ok(redirect_with(&c, back, &flash))
+}
