@@ -503,6 +503,83 @@ async fn resend_starts_a_new_round() {
     app.stop().await;
 }
 
+/// Makes the database refuse every new outbox row (`refuse = true`) or accept them again.
+async fn refuse_mail(app: &TestApp, refuse: bool) {
+    use sea_orm::{ConnectionTrait as _, DbBackend};
+    let db = &app.state.db;
+    let statements: &[&str] = match (db.get_database_backend(), refuse) {
+        (DbBackend::Sqlite, true) => {
+            &["CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail today'); END"]
+        }
+        (DbBackend::Sqlite, false) => &["DROP TRIGGER refuse_mail"],
+        (_, true) => &[
+            "CREATE FUNCTION refuse_mail() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'no mail today'; END $$",
+            "CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
+        ],
+        (_, false) => &["DROP TRIGGER refuse_mail ON outbox", "DROP FUNCTION refuse_mail()"],
+    };
+    for statement in statements {
+        db.execute_unprepared(statement).await.expect(statement);
+    }
+}
+
+#[tokio::test]
+async fn a_change_and_its_mail_are_stored_together_or_not_at_all() {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    // No SMTP server: what is queued stays in the outbox to be looked at.
+    let (app, _) = app_with_mail(None).await;
+    let token = app.organiser_token().await;
+    let meeting = create_meeting(&app, &token, "PC", "2027-03-11T10:00:00", "2027-03-11T13:00:00").await;
+    let id = meeting["id"].as_i64().unwrap();
+    expect_json(add_contact(&app, &token, "AT", "Anna", "anna@at.example", "contact_point", "en").await, 201).await;
+    expect_json(post(&app, &token, &format!("/api/v1/meetings/{id}/invitations"), json!({})).await, 200).await;
+    let rows = || async {
+        outbox::for_meeting(&app.state.db, i32::try_from(id).unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let ics = row.calendar_ics.unwrap_or_default();
+                (row.kind, property(&ics, "METHOD").unwrap(), property(&ics, "SEQUENCE").unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let row = |kind: &str, method: &str, sequence: &str| (kind.to_owned(), method.to_owned(), sequence.to_owned());
+
+    // The update is queued by the time the PATCH answers.
+    let response = app
+        .request(Method::PATCH, &format!("/api/v1/meetings/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Permanent Council (special)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(response, 200).await["sequence"], 1);
+    assert_eq!(rows().await, [row("invitation", "REQUEST", "0"), row("update", "REQUEST", "1")]);
+
+    // When the cancellation cannot be queued, the meeting is not cancelled either.
+    refuse_mail(&app, true).await;
+    expect_error(post(&app, &token, &format!("/api/v1/meetings/{id}/cancel"), json!({})).await, 500).await;
+    let after = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
+    assert_eq!((after["status"].as_str(), after["sequence"].as_i64()), (Some("scheduled"), Some(1)));
+    assert_eq!(rows().await.len(), 2);
+    let cancellations = plenary::db::entities::audit_log::Entity::find()
+        .filter(plenary::db::entities::audit_log::Column::Action.eq("meeting.cancel"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(cancellations.is_empty(), "a change that was undone is not in the audit log");
+
+    refuse_mail(&app, false).await;
+    expect_json(post(&app, &token, &format!("/api/v1/meetings/{id}/cancel"), json!({})).await, 200).await;
+    assert_eq!(
+        rows().await,
+        [row("invitation", "REQUEST", "0"), row("update", "REQUEST", "1"), row("cancellation", "CANCEL", "2")]
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn mail_waits_while_the_smtp_server_is_down_and_goes_out_when_it_is_back() {
     let port = smtp::free_port();
