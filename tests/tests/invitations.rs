@@ -123,6 +123,17 @@ async fn wait_status(app: &TestApp, token: &str, meeting: i64, what: &str, done:
     }
 }
 
+/// Presses the button of an answer page: posts its token.
+async fn answer(app: &TestApp, token: &str) -> reqwest::Response {
+    app.request(Method::POST, "/rsvp").form(&[("token", token)]).send().await.unwrap()
+}
+
+/// The token an answer page's button posts.
+fn hidden_token(html: &str) -> String {
+    let at = html.find("name=\"token\" value=\"").expect("an answer form") + "name=\"token\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
 /// What a test needs to know about one received message.
 #[derive(Debug)]
 struct Mail {
@@ -412,23 +423,39 @@ async fn each_contact_point_gets_one_calendar_invitation_then_the_update_then_th
     assert_eq!(later["queued"], 1);
     sink.wait_for(4, DEADLINE).await;
 
-    // The one-click answer link records the delegation's answer; a tampered one is refused.
-    let anna = sink.messages().iter().map(|m| parse(m)).find(|m| m.to == "anna@at.example").unwrap();
-    let accept = anna.text.lines().find_map(|line| line.strip_prefix("Accept: ")).expect("accept link").to_owned();
-    let path = accept.split_once("/rsvp/").map(|(_, token)| format!("/rsvp/{token}")).unwrap();
-    let page = app.get(&path).await;
+    // An answer link only shows what it would record (mail scanners open links); the button
+    // posts it. Anna's page is in English, Claire's in French.
+    let link = |to: &str, label: &str| {
+        let mail = sink.messages().iter().map(|m| parse(m)).find(|m| m.to == to).unwrap();
+        let url = mail.text.lines().find_map(|line| line.strip_prefix(label)).expect("an answer link").to_owned();
+        url.split_once("/rsvp/").map(|(_, token)| format!("/rsvp/{token}")).unwrap()
+    };
+    let answer_of = |current: &Value, email: &str| {
+        current["recipients"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["answer"].clone()
+    };
+    let accept = link("anna@at.example", "Accept: ");
+    let page = app.get(&accept).await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("accepts"));
-    let tampered = format!("{}x", path);
-    assert_eq!(app.get(&tampered).await.status(), 404);
-    let current = status(&app, &token, id).await;
-    assert!(
-        current["recipients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["email"] == "anna@at.example" && r["answer"] == "accepted")
-    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Austria") && html.contains("accepts the invitation"), "{html}");
+    assert!(html.contains("Accept the invitation</button>"), "{html}");
+    assert_eq!(answer_of(&status(&app, &token, id).await, "anna@at.example"), Value::Null, "opening records nothing");
+    let recorded = answer(&app, &hidden_token(&html)).await;
+    assert_eq!(recorded.status(), 200);
+    assert!(recorded.text().await.unwrap().contains("your answer is recorded"));
+    assert_eq!(answer_of(&status(&app, &token, id).await, "anna@at.example"), "accepted");
+    let french = app.get(&link("claire@fr.example", "Je décline: ")).await.text().await.unwrap();
+    assert!(french.contains("lang=\"fr\"") && french.contains("Délégation"), "{french}");
+    assert!(french.contains("France") && french.contains("décline l’invitation"), "{french}");
+    assert_eq!(answer_of(&status(&app, &token, id).await, "claire@fr.example"), Value::Null);
+    // Altered or missing tokens are refused in words, and record nothing.
+    let tampered = format!("{}x", accept.trim_start_matches("/rsvp/"));
+    let refused = app.get(&format!("/rsvp/{tampered}")).await;
+    assert_eq!(refused.status(), 404);
+    assert!(refused.text().await.unwrap().contains("not valid"));
+    assert_eq!(answer(&app, &tampered).await.status(), 404);
+    assert_eq!(answer(&app, "").await.status(), 404);
+    assert_eq!(app.request(Method::POST, "/rsvp").send().await.unwrap().status().as_u16() / 100, 4);
 
     // Move, then cancel: an update (REQUEST, SEQUENCE 1) then a cancellation (CANCEL, SEQUENCE 2) to each.
     let response = app
@@ -469,6 +496,14 @@ async fn each_contact_point_gets_one_calendar_invitation_then_the_update_then_th
         assert!(theirs[1].subject.starts_with("Updated") || theirs[1].subject.starts_with("Modification"));
     }
     assert_eq!(sink.messages().len(), 12, "nothing to anyone else");
+
+    // The meeting is cancelled: the links say so and record nothing.
+    let decline = link("claire@fr.example", "Je décline: ");
+    let closed = app.get(&decline).await;
+    assert_eq!(closed.status(), 410);
+    assert!(closed.text().await.unwrap().contains("Cette réunion est annulée"));
+    assert_eq!(answer(&app, decline.trim_start_matches("/rsvp/")).await.status(), 410);
+    assert_eq!(answer_of(&status(&app, &token, id).await, "claire@fr.example"), Value::Null);
 
     // Inviting for a cancelled meeting is refused.
     expect_error(post(&app, &token, &format!("/api/v1/meetings/{id}/invitations"), json!({})).await, 409).await;

@@ -357,8 +357,10 @@ fn compose(
     }
 }
 
-/// The meeting's local time, e.g. "2027-06-15 10:00–13:00 (Europe/Vienna)".
-fn when(meeting: &meetings::Model, zone: Tz, fr: bool) -> String {
+/// The meeting's local time in `zone`, e.g. "2027-06-15 10:00–13:00 (Europe/Vienna)", with
+/// dates written the French way when `fr`.
+#[must_use]
+pub fn when(meeting: &meetings::Model, zone: Tz, fr: bool) -> String {
     let local = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&zone);
     let (start, end) = (local(meeting.starts_at), local(meeting.ends_at));
     let date = if fr { "%d/%m/%Y" } else { "%Y-%m-%d" };

@@ -13,6 +13,7 @@ mod forms;
 mod login;
 mod meeting;
 mod organiser;
+mod rsvp;
 pub mod session;
 mod views;
 
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(organiser::router())
         .merge(accounts::router())
         .merge(delegation::router())
+        .merge(rsvp::router())
 }
 
 /// What a page handler can fail with; each becomes a page in words, never JSON.
