@@ -123,6 +123,17 @@ async fn wait_status(app: &TestApp, token: &str, meeting: i64, what: &str, done:
     }
 }
 
+/// Presses the button of an answer page: posts its token.
+async fn answer(app: &TestApp, token: &str) -> reqwest::Response {
+    app.request(Method::POST, "/rsvp").form(&[("token", token)]).send().await.unwrap()
+}
+
+/// The token an answer page's button posts.
+fn hidden_token(html: &str) -> String {
+    let at = html.find("name=\"token\" value=\"").expect("an answer form") + "name=\"token\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
 /// What a test needs to know about one received message.
 #[derive(Debug)]
 struct Mail {
@@ -412,23 +423,39 @@ async fn each_contact_point_gets_one_calendar_invitation_then_the_update_then_th
     assert_eq!(later["queued"], 1);
     sink.wait_for(4, DEADLINE).await;
 
-    // The one-click answer link records the delegation's answer; a tampered one is refused.
-    let anna = sink.messages().iter().map(|m| parse(m)).find(|m| m.to == "anna@at.example").unwrap();
-    let accept = anna.text.lines().find_map(|line| line.strip_prefix("Accept: ")).expect("accept link").to_owned();
-    let path = accept.split_once("/rsvp/").map(|(_, token)| format!("/rsvp/{token}")).unwrap();
-    let page = app.get(&path).await;
+    // An answer link only shows what it would record (mail scanners open links); the button
+    // posts it. Anna's page is in English, Claire's in French.
+    let link = |to: &str, label: &str| {
+        let mail = sink.messages().iter().map(|m| parse(m)).find(|m| m.to == to).unwrap();
+        let url = mail.text.lines().find_map(|line| line.strip_prefix(label)).expect("an answer link").to_owned();
+        url.split_once("/rsvp/").map(|(_, token)| format!("/rsvp/{token}")).unwrap()
+    };
+    let answer_of = |current: &Value, email: &str| {
+        current["recipients"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["answer"].clone()
+    };
+    let accept = link("anna@at.example", "Accept: ");
+    let page = app.get(&accept).await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("accepts"));
-    let tampered = format!("{}x", path);
-    assert_eq!(app.get(&tampered).await.status(), 404);
-    let current = status(&app, &token, id).await;
-    assert!(
-        current["recipients"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["email"] == "anna@at.example" && r["answer"] == "accepted")
-    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Austria") && html.contains("accepts the invitation"), "{html}");
+    assert!(html.contains("Accept the invitation</button>"), "{html}");
+    assert_eq!(answer_of(&status(&app, &token, id).await, "anna@at.example"), Value::Null, "opening records nothing");
+    let recorded = answer(&app, &hidden_token(&html)).await;
+    assert_eq!(recorded.status(), 200);
+    assert!(recorded.text().await.unwrap().contains("your answer is recorded"));
+    assert_eq!(answer_of(&status(&app, &token, id).await, "anna@at.example"), "accepted");
+    let french = app.get(&link("claire@fr.example", "Je décline: ")).await.text().await.unwrap();
+    assert!(french.contains("lang=\"fr\"") && french.contains("Délégation"), "{french}");
+    assert!(french.contains("France") && french.contains("décline l’invitation"), "{french}");
+    assert_eq!(answer_of(&status(&app, &token, id).await, "claire@fr.example"), Value::Null);
+    // Altered or missing tokens are refused in words, and record nothing.
+    let tampered = format!("{}x", accept.trim_start_matches("/rsvp/"));
+    let refused = app.get(&format!("/rsvp/{tampered}")).await;
+    assert_eq!(refused.status(), 404);
+    assert!(refused.text().await.unwrap().contains("not valid"));
+    assert_eq!(answer(&app, &tampered).await.status(), 404);
+    assert_eq!(answer(&app, "").await.status(), 404);
+    assert_eq!(app.request(Method::POST, "/rsvp").send().await.unwrap().status().as_u16() / 100, 4);
 
     // Move, then cancel: an update (REQUEST, SEQUENCE 1) then a cancellation (CANCEL, SEQUENCE 2) to each.
     let response = app
@@ -470,6 +497,14 @@ async fn each_contact_point_gets_one_calendar_invitation_then_the_update_then_th
     }
     assert_eq!(sink.messages().len(), 12, "nothing to anyone else");
 
+    // The meeting is cancelled: the links say so and record nothing.
+    let decline = link("claire@fr.example", "Je décline: ");
+    let closed = app.get(&decline).await;
+    assert_eq!(closed.status(), 410);
+    assert!(closed.text().await.unwrap().contains("Cette réunion est annulée"));
+    assert_eq!(answer(&app, decline.trim_start_matches("/rsvp/")).await.status(), 410);
+    assert_eq!(answer_of(&status(&app, &token, id).await, "claire@fr.example"), Value::Null);
+
     // Inviting for a cancelled meeting is refused.
     expect_error(post(&app, &token, &format!("/api/v1/meetings/{id}/invitations"), json!({})).await, 409).await;
     if let Some(worker) = worker {
@@ -500,6 +535,83 @@ async fn resend_starts_a_new_round() {
     if let Some(worker) = worker {
         worker.stop().await;
     }
+    app.stop().await;
+}
+
+/// Makes the database refuse every new outbox row (`refuse = true`) or accept them again.
+async fn refuse_mail(app: &TestApp, refuse: bool) {
+    use sea_orm::{ConnectionTrait as _, DbBackend};
+    let db = &app.state.db;
+    let statements: &[&str] = match (db.get_database_backend(), refuse) {
+        (DbBackend::Sqlite, true) => {
+            &["CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail today'); END"]
+        }
+        (DbBackend::Sqlite, false) => &["DROP TRIGGER refuse_mail"],
+        (_, true) => &[
+            "CREATE FUNCTION refuse_mail() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'no mail today'; END $$",
+            "CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
+        ],
+        (_, false) => &["DROP TRIGGER refuse_mail ON outbox", "DROP FUNCTION refuse_mail()"],
+    };
+    for statement in statements {
+        db.execute_unprepared(statement).await.expect(statement);
+    }
+}
+
+#[tokio::test]
+async fn a_change_and_its_mail_are_stored_together_or_not_at_all() {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    // No SMTP server: what is queued stays in the outbox to be looked at.
+    let (app, _) = app_with_mail(None).await;
+    let token = app.organiser_token().await;
+    let meeting = create_meeting(&app, &token, "PC", "2027-03-11T10:00:00", "2027-03-11T13:00:00").await;
+    let id = meeting["id"].as_i64().unwrap();
+    expect_json(add_contact(&app, &token, "AT", "Anna", "anna@at.example", "contact_point", "en").await, 201).await;
+    expect_json(post(&app, &token, &format!("/api/v1/meetings/{id}/invitations"), json!({})).await, 200).await;
+    let rows = || async {
+        outbox::for_meeting(&app.state.db, i32::try_from(id).unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let ics = row.calendar_ics.unwrap_or_default();
+                (row.kind, property(&ics, "METHOD").unwrap(), property(&ics, "SEQUENCE").unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let row = |kind: &str, method: &str, sequence: &str| (kind.to_owned(), method.to_owned(), sequence.to_owned());
+
+    // The update is queued by the time the PATCH answers.
+    let response = app
+        .request(Method::PATCH, &format!("/api/v1/meetings/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Permanent Council (special)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(response, 200).await["sequence"], 1);
+    assert_eq!(rows().await, [row("invitation", "REQUEST", "0"), row("update", "REQUEST", "1")]);
+
+    // When the cancellation cannot be queued, the meeting is not cancelled either.
+    refuse_mail(&app, true).await;
+    expect_error(post(&app, &token, &format!("/api/v1/meetings/{id}/cancel"), json!({})).await, 500).await;
+    let after = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
+    assert_eq!((after["status"].as_str(), after["sequence"].as_i64()), (Some("scheduled"), Some(1)));
+    assert_eq!(rows().await.len(), 2);
+    let cancellations = plenary::db::entities::audit_log::Entity::find()
+        .filter(plenary::db::entities::audit_log::Column::Action.eq("meeting.cancel"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(cancellations.is_empty(), "a change that was undone is not in the audit log");
+
+    refuse_mail(&app, false).await;
+    expect_json(post(&app, &token, &format!("/api/v1/meetings/{id}/cancel"), json!({})).await, 200).await;
+    assert_eq!(
+        rows().await,
+        [row("invitation", "REQUEST", "0"), row("update", "REQUEST", "1"), row("cancellation", "CANCEL", "2")]
+    );
     app.stop().await;
 }
 

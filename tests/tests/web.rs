@@ -202,6 +202,81 @@ async fn a_contact_point_gets_a_link_sets_a_password_logs_in_and_is_disabled() {
     app.stop().await;
 }
 
+#[path = "support/smtp.rs"]
+mod smtp;
+
+/// Waits for the `count`-th message in `sink`, checks it is the set-password mail to `to`, and
+/// returns its link.
+async fn mailed_password_link(sink: &smtp::SmtpSink, count: usize, to: &str) -> String {
+    let messages = sink.wait_for(count, std::time::Duration::from_secs(60)).await;
+    let message = mail_parser::MessageParser::default().parse(&messages[count - 1]).expect("a MIME message");
+    let address = message.to().and_then(|to| to.first()).and_then(|addr| addr.address()).unwrap_or_default();
+    assert_eq!(address, to);
+    assert_eq!(message.subject(), Some("Your Plenary account"));
+    let text = message.body_text(0).expect("a plain text part").into_owned();
+    let html = message.body_html(0).expect("an HTML part").into_owned();
+    let link = text.lines().find(|line| line.contains("/set-password/")).expect("the link").trim().to_owned();
+    assert!(html.contains(&link), "the HTML part has the same link: {html}");
+    link
+}
+
+#[tokio::test]
+async fn a_new_contact_point_is_mailed_the_link_to_set_a_password() {
+    let sink = smtp::SmtpSink::start();
+    let app = TestApp::spawn_with(|config| {
+        config.smtp_url = Some(sink.url());
+        config.mail_from = "OSCE Plenary <plenary@osce.example>".into();
+        config.mail.poll_ms = 50;
+    })
+    .await;
+    let worker = plenary::mail::worker::Worker::new(app.state.db.clone(), &app.state.config)
+        .expect("a worker")
+        .expect("SMTP is configured")
+        .spawn();
+    let browser = Browser::start(&app.base_url).await;
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.goto("/organiser/accounts").await;
+    browser.fill("#acct-username", "Anna.Huber@bmeia.example").await;
+    browser.fill("#acct-name", "Anna Huber").await;
+    browser.select("#acct-state", "AT").await;
+    browser.click("form[action='/organiser/accounts'] button[type=submit]").await;
+    browser.wait_for_text(".new-link", "e-mailed to anna.huber@bmeia.example").await;
+    assert!(browser.find_all("#set-password-link").await.is_empty(), "a mailed link is not shown to the organiser");
+    let first = mailed_password_link(&sink, 1, "anna.huber@bmeia.example").await;
+    assert!(first.starts_with(&format!("{}/set-password/", app.base_url)), "{first}");
+
+    // A new link goes by mail too, and the first one stops working.
+    let user = plenary::store::accounts::find_by_username(&app.state.db, "anna.huber@bmeia.example")
+        .await
+        .unwrap()
+        .expect("the account");
+    browser.click(&format!("form[action='/organiser/accounts/{}/link'] button", user.id)).await;
+    browser.wait_for_text(".new-link", "e-mailed to anna.huber@bmeia.example").await;
+    let second = mailed_password_link(&sink, 2, "anna.huber@bmeia.example").await;
+    assert_ne!(first, second);
+    browser.click("header form[action='/logout'] button").await;
+    browser.wait_for_text(".flash-ok", "logged out").await;
+    browser.client.goto(&first).await.expect("open the first link");
+    browser.wait_for_text("main h1", "no longer works").await;
+
+    // The mailed link sets the password, and the contact point logs in with it.
+    browser.client.goto(&second).await.expect("open the second link");
+    browser.wait_for_text("main h1", "Set your password").await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.fill("#confirm", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_text(".flash-ok", "Your password is set").await;
+    browser.fill("#username", "anna.huber@bmeia.example").await;
+    browser.fill("#password", "a long and private passphrase").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for_path("/delegation").await;
+    browser.wait_for_text("main h1", "Austria").await;
+    assert_eq!(sink.messages().len(), 2, "nothing else was mailed");
+    browser.close().await;
+    worker.stop().await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn pages_work_on_a_phone() {
     let app = TestApp::spawn().await;
@@ -647,9 +722,6 @@ async fn an_unknown_address_is_a_page_for_browsers_and_json_for_programs() {
     assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "the API answers JSON");
     app.stop().await;
 }
-
-#[path = "support/smtp.rs"]
-mod smtp;
 
 #[tokio::test]
 async fn an_organiser_previews_sends_invitations_and_watches_them_arrive() {

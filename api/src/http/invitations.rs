@@ -1,13 +1,11 @@
 //! Invitations: who a meeting invites (with the reason), organisers' per-meeting adjustments,
-//! delegations' contacts, sending (preview, send, resend) and delivery status, and the
-//! one-click RSVP page.
+//! delegations' contacts, sending (preview, send, resend) and delivery status (with the answers
+//! given through the links of `crate::web::rsvp`).
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Response},
-    routing::get,
 };
 use chrono::{DateTime, Utc};
 use scheduler::{
@@ -29,7 +27,7 @@ use super::{
 use crate::{
     auth::Principal,
     db::entities::contacts,
-    mail::{self, invitations, rsvp, templates::escape},
+    mail::{self, invitations},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
 };
 
@@ -40,11 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send_invitations, list_invitations))
         .routes(routes!(create_contact, list_contacts))
         .routes(routes!(delete_contact))
-}
-
-/// Pages outside `/api`: the RSVP confirmation.
-pub fn pages() -> Router<AppState> {
-    Router::new().route("/rsvp/{token}", get(answer_rsvp))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,69 +604,4 @@ pub async fn deliveries(state: &AppState, id: i32) -> ApiResult<DeliveriesOut> {
         }
     }
     Ok(DeliveriesOut { meeting: id, smtp_configured: state.config.smtp_url.is_some(), recipients: latest, messages })
-}
-
-// ---------------------------------------------------------------------------------------------
-// RSVP
-
-fn page(status: StatusCode, title: &str, text: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>{title}</h1><p>{text}</p></body></html>",
-        title = escape(title),
-        text = escape(text)
-    );
-    (status, Html(html)).into_response()
-}
-
-/// Records the answer a signed accept/decline link carries, without a login.
-async fn answer_rsvp(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
-    let secret = store::invitations::secret(&state.db, rsvp::SECRET_NAME).await?;
-    let not_found = || {
-        page(
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This answer link is not valid; it may have been altered or mistyped.",
-        )
-    };
-    let Some(answer) = rsvp::verify(&secret, &token) else {
-        return Ok(not_found());
-    };
-    let Some(meeting) = store::meetings::find(&state.db, answer.meeting_id).await? else {
-        return Ok(not_found());
-    };
-    store::invitations::record_rsvp(
-        &state.db,
-        meeting.id,
-        answer.iso2.as_deref(),
-        &answer.email,
-        answer.answer.as_str(),
-    )
-    .await?;
-    store::audit::record(
-        &state.db,
-        AuditEntry::<(), _> {
-            actor: &format!("rsvp:{}", answer.email),
-            action: "invitation.answer",
-            subject_type: "meeting",
-            subject_id: meeting.id.to_string(),
-            before: None,
-            after: Some(&json!({"state": answer.iso2, "email": answer.email, "answer": answer.answer.as_str()})),
-        },
-    )
-    .await?;
-    let who = answer.iso2.as_deref().map_or_else(|| answer.email.clone(), |iso2| format!("The delegation of {iso2}"));
-    let verb = match answer.answer {
-        rsvp::Answer::Accepted => "accepts",
-        rsvp::Answer::Declined => "declines",
-    };
-    Ok(page(
-        StatusCode::OK,
-        "Thank you",
-        &format!(
-            "{who} {verb} the invitation to “{}”. You can change the answer with the other link in the message.",
-            meeting.title
-        ),
-    ))
 }

@@ -3,7 +3,8 @@
 //!
 //! Times come in as local date-times without offset plus the IANA zone of the place, and go out
 //! as RFC 3339 with the local offset plus the zone. Every change a calendar must show raises
-//! `sequence` and keeps `uid`, and is written to the audit log.
+//! `sequence` and keeps `uid`, and is written to the audit log in the same transaction as the
+//! update or cancellation mail it causes.
 
 use axum::{
     Json,
@@ -12,6 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, TransactionTrait as _};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -543,7 +545,7 @@ pub async fn create_and_store(state: &AppState, principal: &Principal, input: Me
     let mut row: meetings::ActiveModel = sea_orm::IntoActiveModel::into_active_model(candidate);
     row.id = sea_orm::ActiveValue::NotSet;
     let created = store::meetings::insert(&state.db, row).await?;
-    audit_meeting(state, principal, "meeting.create", &created, None, Some(&created), &warnings).await?;
+    audit_meeting(&state.db, principal, "meeting.create", &created, None, Some(&created), &warnings).await?;
     Ok(MeetingChange { meeting: meeting_out(created, &context), warnings })
 }
 
@@ -619,9 +621,7 @@ pub async fn update_and_store(
     let warnings = check_conflicts(state, &candidate, &context, patch.force).await?;
     candidate.sequence += 1;
     candidate.updated_at = Utc::now();
-    let saved = store::meetings::save(&state.db, candidate).await?;
-    audit_meeting(state, principal, "meeting.update", &saved, Some(&before), Some(&saved), &warnings).await?;
-    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
+    let saved = store_change(state, principal, "meeting.update", &before, candidate, &warnings).await?;
     Ok(MeetingChange { meeting: meeting_out(saved, &context), warnings })
 }
 
@@ -649,15 +649,32 @@ pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) 
     cancelled.status = CANCELLED.to_owned();
     cancelled.sequence += 1;
     cancelled.updated_at = Utc::now();
-    let saved = store::meetings::save(&state.db, cancelled).await?;
-    audit_meeting(state, principal, "meeting.cancel", &saved, Some(&before), Some(&saved), &[]).await?;
-    crate::mail::invitations::meeting_changed(&state.db, &state.config, &before, &saved).await?;
+    let saved = store_change(state, principal, "meeting.cancel", &before, cancelled, &[]).await?;
     let context = Context::load(&state.db).await?;
     Ok(meeting_out(saved, &context))
 }
 
-async fn audit_meeting(
+/// Saves a change to a stored meeting, records it in the audit log and queues the update or
+/// cancellation mail to those already invited, in one transaction: a calendar never shows a
+/// change whose mail was lost, nor is mail sent for a change that was not saved.
+async fn store_change(
     state: &AppState,
+    principal: &Principal,
+    action: &str,
+    before: &meetings::Model,
+    after: meetings::Model,
+    warnings: &[WarningOut],
+) -> ApiResult<meetings::Model> {
+    let txn = state.db.begin().await?;
+    let saved = store::meetings::save(&txn, after).await?;
+    audit_meeting(&txn, principal, action, &saved, Some(before), Some(&saved), warnings).await?;
+    crate::mail::invitations::meeting_changed(&txn, &state.config, before, &saved).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+async fn audit_meeting(
+    db: &impl ConnectionTrait,
     principal: &Principal,
     action: &str,
     meeting: &meetings::Model,
@@ -679,7 +696,7 @@ async fn audit_meeting(
         after["warnings"] = json!(warnings.iter().map(|w| &w.message).collect::<Vec<_>>());
     }
     store::audit::record(
-        &state.db,
+        db,
         AuditEntry {
             actor: &principal.actor,
             action,

@@ -57,7 +57,6 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     Router::new()
         .merge(health::router())
-        .merge(invitations::pages())
         .merge(openapi::router(openapi))
         .merge(feeds::public_router())
         .merge(api)

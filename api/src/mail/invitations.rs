@@ -206,10 +206,13 @@ pub async fn send(
 /// new SEQUENCE) or, when it was cancelled, a cancellation (METHOD:CANCEL) to everyone already
 /// invited. Returns how many messages were queued.
 ///
+/// Call it with the transaction that saves the change, so the change and its mail are stored
+/// together or not at all.
+///
 /// # Errors
 /// When the database does not answer.
 pub async fn meeting_changed(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     config: &Config,
     before: &meetings::Model,
     after: &meetings::Model,
@@ -230,7 +233,6 @@ pub async fn meeting_changed(
         .map(|recipient| (recipient.email.clone(), recipient))
         .collect();
     let now = Utc::now();
-    let txn = db.begin().await?;
     let mut queued = 0;
     for (email, row) in invited {
         let recipient = current.get(&email).cloned().unwrap_or_else(|| Recipient {
@@ -242,11 +244,10 @@ pub async fn meeting_changed(
             role: "former".into(),
         });
         let message = compose(config, &secret, &context, after, &recipient, kind, None, now);
-        if store::outbox::enqueue(&txn, message).await? {
+        if store::outbox::enqueue(db, message).await.context("queueing the updates failed")? {
             queued += 1;
         }
     }
-    txn.commit().await.context("queueing the updates failed")?;
     Ok(queued)
 }
 
@@ -356,8 +357,10 @@ fn compose(
     }
 }
 
-/// The meeting's local time, e.g. "2027-06-15 10:00–13:00 (Europe/Vienna)".
-fn when(meeting: &meetings::Model, zone: Tz, fr: bool) -> String {
+/// The meeting's local time in `zone`, e.g. "2027-06-15 10:00–13:00 (Europe/Vienna)", with
+/// dates written the French way when `fr`.
+#[must_use]
+pub fn when(meeting: &meetings::Model, zone: Tz, fr: bool) -> String {
     let local = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&zone);
     let (start, end) = (local(meeting.starts_at), local(meeting.ends_at));
     let date = if fr { "%d/%m/%Y" } else { "%Y-%m-%d" };

@@ -6,8 +6,10 @@
 //! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
 //! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
-//! - [`rsvp`]: signed one-click accept/decline links.
+//! - [`rsvp`]: signed accept/decline links (their pages are in `crate::web`);
+//! - [`accounts`]: the set-password link a new user gets.
 
+pub mod accounts;
 pub mod cli;
 pub mod invitations;
 pub mod message;

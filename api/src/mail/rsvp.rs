@@ -1,6 +1,7 @@
-//! Signed one-click accept/decline links: the token names the meeting, the answer and the
-//! recipient, and carries an HMAC-SHA256 over them with a server secret, so it can be neither
-//! forged nor altered (changing "decline" to "accept" breaks the signature).
+//! Signed accept/decline links: the token names the meeting, the answer and the recipient, and
+//! carries an HMAC-SHA256 over them with a server secret, so it can be neither forged nor
+//! altered (changing "decline" to "accept" breaks the signature). The pages the links open are
+//! in `crate::web`.
 //!
 //! HMAC is written out here (RFC 2104, a dozen lines over `sha2`) rather than adding a crate.
 

@@ -1,5 +1,6 @@
-//! The words of each message, in English and French: subject, plain text and HTML, rendered
-//! purely from a [`MeetingMail`]. One function per message kind; nothing here does IO.
+//! The words of each message: subject, plain text and HTML, rendered purely from a
+//! [`MeetingMail`] (in English and French) or a [`PasswordLinkMail`] (in English). Nothing here
+//! does IO.
 
 use std::fmt::Write as _;
 
@@ -118,6 +119,49 @@ pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
     Rendered { subject, text, html }
 }
 
+/// A user's one-time link to set their password.
+#[derive(Debug, Clone)]
+pub struct PasswordLinkMail {
+    pub display_name: String,
+    pub username: String,
+    pub url: String,
+    /// How many days the link works.
+    pub valid_days: i64,
+    /// For a new account; otherwise an organiser made a new link for an existing one.
+    pub new_account: bool,
+}
+
+/// Renders the set-password mail, in English: accounts are made by the Secretariat, whose
+/// working language it is, before Plenary knows the user's language.
+#[must_use]
+pub fn render_password_link(mail: &PasswordLinkMail) -> Rendered {
+    let intro = if mail.new_account {
+        "An account has been created for you on Plenary, the OSCE meeting calendar."
+    } else {
+        "An organiser has made a new link to set the password of your Plenary account; earlier links no longer work."
+    };
+    let greeting = format!("Dear {},", mail.display_name);
+    let when = format!("The link works once, for {} days.", mail.valid_days);
+    let ignore = "If you did not expect this message, you can ignore it.";
+    let text = format!(
+        "{greeting}\n\n{intro}\n\nUsername: {username}\n\nSet your password here:\n{url}\n\n{when} {ignore}\n\n— Plenary, OSCE\n",
+        username = mail.username,
+        url = mail.url,
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\"><p>{}</p><p>{}</p>\
+         <p>Username: <strong>{}</strong></p><p><a href=\"{url}\">Set your password</a></p><p>{url}</p>\
+         <p>{} {}</p><p>— Plenary, OSCE</p></body></html>",
+        escape(&greeting),
+        escape(intro),
+        escape(&mail.username),
+        escape(&when),
+        escape(ignore),
+        url = escape(&mail.url),
+    );
+    Rendered { subject: "Your Plenary account".into(), text, html }
+}
+
 /// Escapes text for HTML element content and attribute values.
 #[must_use]
 pub fn escape(text: &str) -> String {
@@ -160,6 +204,22 @@ mod tests {
         assert!(rendered.subject.starts_with("Invitation: Contact Group"));
         assert!(rendered.text.contains("La délégation de Austria est invitée"));
         assert!(rendered.text.contains("J’accepte: https://p.example/rsvp/a"));
+        assert!(rendered.html.contains("Anna &lt;Müller&gt;"));
+    }
+
+    #[test]
+    fn the_password_mail_has_the_link_in_both_parts_and_escapes_html() {
+        let rendered = render_password_link(&PasswordLinkMail {
+            display_name: "Anna <Müller>".into(),
+            username: "anna@at.example".into(),
+            url: "https://p.example/set-password/plp_x&y".into(),
+            valid_days: 7,
+            new_account: true,
+        });
+        assert_eq!(rendered.subject, "Your Plenary account");
+        assert!(rendered.text.contains("\nhttps://p.example/set-password/plp_x&y\n"));
+        assert!(rendered.text.contains("for 7 days"));
+        assert!(rendered.html.contains("href=\"https://p.example/set-password/plp_x&amp;y\""));
         assert!(rendered.html.contains("Anna &lt;Müller&gt;"));
     }
 

@@ -223,6 +223,20 @@ pub async fn for_meeting(db: &impl ConnectionTrait, meeting_id: i32) -> Result<V
         .await
 }
 
+/// The language of the latest message to `email` about `meeting_id`; `None` when none was sent.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str) -> Result<Option<String>, DbErr> {
+    let latest = outbox::Entity::find()
+        .filter(outbox::Column::MeetingId.eq(meeting_id))
+        .filter(outbox::Column::RecipientEmail.eq(email.to_lowercase()))
+        .order_by_desc(outbox::Column::Id)
+        .one(db)
+        .await?;
+    Ok(latest.map(|row| row.language))
+}
+
 /// How many messages wait for delivery (queued or being sent), for `meeting_id` or all.
 ///
 /// # Errors

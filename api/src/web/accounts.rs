@@ -1,6 +1,7 @@
 //! `/organiser/accounts`: user accounts for delegations' contact points (bound to a State) and
-//! organisers. A new account gets a one-time link to set its password, shown here (and mailed,
-//! once mail is in place); disabling an account ends its sessions at once.
+//! organisers. A new account gets a one-time link to set its password, e-mailed to its address
+//! through the outbox (shown here only when it cannot be mailed); disabling an account ends its
+//! sessions at once.
 
 use askama::Template;
 use axum::{
@@ -10,7 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
-use sea_orm::SqlErr;
+use sea_orm::{ConnectionTrait, SqlErr, TransactionTrait as _};
 use serde::Deserialize;
 
 use super::{
@@ -23,6 +24,7 @@ use crate::{
     auth::Role,
     db::entities::users,
     http::AppState,
+    mail,
     store::{self, meetings::Context},
 };
 
@@ -42,10 +44,14 @@ struct Account {
     is_self: bool,
 }
 
-/// A set-password link just made, to hand to its user.
+/// A set-password link just made, and how it reaches its user.
 struct NewLink {
     username: String,
-    url: String,
+    /// Queued in the outbox for the user's address.
+    mailed: bool,
+    /// The link itself, for the organiser to hand over, when mail cannot take it (see
+    /// [`issue_link`]).
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,8 +124,27 @@ async fn accounts(State(state): State<AppState>, c: Chrome, _user: OrganiserUser
     .await
 }
 
-fn link_url(state: &AppState, secret: &str) -> String {
-    format!("{}/set-password/{secret}", state.config.public_base())
+/// Makes a new set-password link for `user` and queues the mail that takes it to them, in the
+/// caller's transaction `db`.
+async fn issue_link(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user: &users::Model,
+    new_account: bool,
+) -> WebResult<NewLink> {
+    let secret = store::accounts::create_password_link(db, user.id, Utc::now()).await?;
+    let url = format!("{}/set-password/{secret}", state.config.public_base());
+    let message = mail::accounts::password_link_message(&state.config, user, &url, new_account);
+    let mailed = message.is_some();
+    if let Some(message) = message {
+        store::outbox::enqueue(db, message).await?;
+    }
+    // The organiser sees the link only when mail cannot take it: with it they could set the
+    // user's password and act as them, while a mailed link reaches only whoever holds the
+    // address. Without a mail server the mail waits in the outbox, and a username that is not
+    // an address (`admin`) cannot be mailed at all: then the page is the only way.
+    let shown = !mailed || state.config.smtp_url.is_none();
+    Ok(NewLink { username: user.username.clone(), mailed, url: shown.then_some(url) })
 }
 
 async fn create_account(
@@ -167,16 +192,19 @@ async fn create_account(
     if !errors.is_empty() {
         return page(&state, &c, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let created = match store::accounts::create_user(&state.db, &username, display_name, role, iso2.as_deref()).await {
+    // The account, its audit entry, its link and the mail with it are stored together or not at all.
+    let txn = state.db.begin().await?;
+    let created = match store::accounts::create_user(&txn, &username, display_name, role, iso2.as_deref()).await {
         Ok(created) => created,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
             errors.add("username", format!("There is already an account for {username}."));
             return page(&state, &c, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(error) => return Err(error.into()),
     };
     store::audit::record(
-        &state.db,
+        &txn,
         store::audit::AuditEntry::<(), _> {
             actor: &user.principal().actor,
             action: "user.create",
@@ -189,8 +217,8 @@ async fn create_account(
         },
     )
     .await?;
-    let secret = store::accounts::create_password_link(&state.db, created.id, Utc::now()).await?;
-    let new_link = NewLink { username: created.username, url: link_url(&state, &secret) };
+    let new_link = issue_link(&state, &txn, &created, true).await?;
+    txn.commit().await?;
     page(
         &state,
         &c,
@@ -277,8 +305,9 @@ async fn new_link(
     if account.disabled {
         return Err(WebError::Forbidden(format!("{} is disabled; enable the account first.", account.username)));
     }
-    let secret = store::accounts::create_password_link(&state.db, account.id, Utc::now()).await?;
-    let new_link = NewLink { username: account.username, url: link_url(&state, &secret) };
+    let txn = state.db.begin().await?;
+    let new_link = issue_link(&state, &txn, &account, false).await?;
+    txn.commit().await?;
     page(
         &state,
         &c,

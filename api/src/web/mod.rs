@@ -14,6 +14,7 @@ mod invitations;
 mod login;
 mod meeting;
 mod organiser;
+mod rsvp;
 pub mod session;
 mod subscriptions;
 mod views;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(delegation::router())
         .merge(subscriptions::router())
         .merge(invitations::router())
+        .merge(rsvp::router())
 }
 
 /// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else
