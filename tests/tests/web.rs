@@ -814,3 +814,36 @@ async fn an_organiser_previews_sends_invitations_and_watches_them_arrive() {
     worker.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_make_the_username_wait_even_with_the_right_one() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = client.get(format!("{}/login", app.base_url)).send().await.unwrap();
+    let cookie = set_cookies(&login).into_iter().find(|c| c.starts_with("plenary_csrf=")).expect("csrf cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = hidden_csrf(&login.text().await.unwrap());
+    let attempt = |password: &'static str| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        let app = &app;
+        async move {
+            post_form(app, "/login", &cookie, &[("csrf", &csrf), ("username", "Admin"), ("password", password)]).await
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("not the password").await.status(), 401);
+    }
+    let refused = attempt(ADMIN_PASSWORD).await;
+    assert_eq!(refused.status(), 429);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Too many failed attempts for this username. Wait 15 minutes"), "{page}");
+    // Unknown usernames are counted the same way, so the refusal does not tell which exist.
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let response =
+            post_form(&app, "/login", &cookie, &[("csrf", &csrf), ("username", "nobody"), ("password", "x")]).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 429]);
+    app.stop().await;
+}

@@ -1,8 +1,14 @@
 //! Logging in and out, and setting a password through a one-time link.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
 use askama::Template;
 use axum::{
-    Form, Router,
+    Extension, Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect},
@@ -26,6 +32,48 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(log_in))
         .route("/logout", post(log_out))
         .route("/set-password/{token}", get(set_password_page).post(set_password))
+        .layer(Extension(Arc::new(LoginThrottle::default())))
+}
+
+/// Failed logins allowed per username within [`THROTTLE_WINDOW`] before that username must wait.
+const MAX_FAILURES: usize = 10;
+const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Usernames remembered at most; past this, those with no recent failure are forgotten first.
+const MAX_TRACKED: usize = 10_000;
+
+/// Slows down password guessing: after [`MAX_FAILURES`] wrong passwords for one username within
+/// [`THROTTLE_WINDOW`], that username is refused until the oldest failure leaves the window.
+/// Kept by username, not by address, so guessing from many addresses is slowed too; it is kept
+/// per process (each replica counts its own), which bounds guessing without a shared store.
+/// Unknown usernames are counted alike, so the refusal says nothing about which accounts exist.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl LoginThrottle {
+    /// How long `username` must wait before trying again, if it must.
+    fn wait(&self, username: &str, now: Instant) -> Option<Duration> {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let recent = failures.get_mut(username)?;
+        recent.retain(|at| now.duration_since(*at) < THROTTLE_WINDOW);
+        if recent.len() < MAX_FAILURES {
+            return None;
+        }
+        recent.first().map(|oldest| THROTTLE_WINDOW.saturating_sub(now.duration_since(*oldest)))
+    }
+
+    fn failed(&self, username: &str, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= MAX_TRACKED && !failures.contains_key(username) {
+            failures.retain(|_, times| times.iter().any(|at| now.duration_since(*at) < THROTTLE_WINDOW));
+        }
+        failures.entry(username.to_owned()).or_default().push(now);
+    }
+
+    fn succeeded(&self, username: &str) {
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(username);
+    }
 }
 
 /// The shortest password accepted.
@@ -76,10 +124,24 @@ struct LoginForm {
 /// yet: it never says which part was wrong.
 const WRONG: &str = "The username and password do not match an account. Check both and try again.";
 
-async fn log_in(State(state): State<AppState>, c: Chrome, Form(form): Form<LoginForm>) -> WebResult {
+async fn log_in(
+    State(state): State<AppState>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    c: Chrome,
+    Form(form): Form<LoginForm>,
+) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let next = safe_next(form.next.as_deref());
     let username = form.username.trim().to_lowercase();
+    if let Some(wait) = throttle.wait(&username, Instant::now()) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let message = format!(
+            "Too many failed attempts for this username. Wait {minutes} minute{} and try again, or ask an organiser for a new password link.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let page = LoginPage { c: &c, next, username: form.username.clone(), error: Some(&message) };
+        return render_status(&c, StatusCode::TOO_MANY_REQUESTS, &page);
+    }
     let user = store::accounts::find_by_username(&state.db, &username).await?;
     let password = form.password;
     let (user, matches) = tokio::task::spawn_blocking(move || {
@@ -98,8 +160,10 @@ async fn log_in(State(state): State<AppState>, c: Chrome, Form(form): Form<Login
         )
     };
     let Some(user) = user.filter(|_| matches) else {
+        throttle.failed(&username, Instant::now());
         return refused(WRONG);
     };
+    throttle.succeeded(&username);
     if user.disabled {
         return refused("This account has been disabled. Ask an organiser if you need it again.");
     }
@@ -215,5 +279,31 @@ mod tests {
     fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_likely() {
         assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("", DUMMY_HASH));
+    }
+
+    #[test]
+    fn a_username_waits_after_too_many_failures_until_the_oldest_leaves_the_window() {
+        let throttle = LoginThrottle::default();
+        let start = Instant::now();
+        for i in 0..MAX_FAILURES {
+            assert_eq!(throttle.wait("admin", start), None, "attempt {i} is allowed");
+            throttle.failed("admin", start + Duration::from_secs(u64::try_from(i).unwrap()));
+        }
+        let later = start + Duration::from_secs(60);
+        assert_eq!(throttle.wait("admin", later), Some(THROTTLE_WINDOW - Duration::from_secs(60)));
+        assert_eq!(throttle.wait("someone.else", later), None, "other usernames are not affected");
+        assert_eq!(throttle.wait("admin", start + THROTTLE_WINDOW + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn a_success_clears_the_count() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        for _ in 0..MAX_FAILURES - 1 {
+            throttle.failed("admin", now);
+        }
+        throttle.succeeded("admin");
+        throttle.failed("admin", now);
+        assert_eq!(throttle.wait("admin", now), None);
     }
 }
