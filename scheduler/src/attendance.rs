@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     bodies::Body,
-    eligibility::invitees,
+    eligibility::{Adjustments, invitees, invitees_adjusted},
     states::{Delegation, PartnerGroup, StateKind},
 };
 
@@ -116,6 +116,8 @@ pub struct MeetingRules<'a> {
     pub room_capacity: Option<u32>,
     pub cancelled: bool,
     pub settings: Settings,
+    /// Organisers' changes to who is invited (guests, a closed session).
+    pub adjustments: &'a Adjustments,
 }
 
 impl MeetingRules<'_> {
@@ -325,11 +327,22 @@ fn count(n: usize) -> u32 {
 
 fn check_invited(meeting: &MeetingRules<'_>, delegations: &[Delegation], iso2: &str) -> Result<(), Refusal> {
     let date = meeting.local_date();
-    if invitees(meeting.body, delegations).iter().any(|invitee| invitee.delegation.iso2 == iso2) {
+    if invitees_adjusted(meeting.body, delegations, meeting.adjustments)
+        .iter()
+        .any(|invitee| invitee.delegation.iso2 == iso2)
+    {
         return Ok(());
     }
     let reason = match delegations.iter().find(|delegation| delegation.iso2 == iso2) {
         None => format!("{iso2} is neither a participating State nor a Partner for Co-operation on {date}"),
+        Some(delegation)
+            if invitees(meeting.body, delegations).iter().any(|invitee| invitee.delegation.iso2 == iso2) =>
+        {
+            format!(
+                "{} is a Partner for Co-operation, and this meeting is a closed session of the participating States",
+                delegation.name_en
+            )
+        }
         Some(delegation) => {
             let standing = match (delegation.kind, delegation.partner_group) {
                 (StateKind::Participating, _) => "a participating State",
@@ -421,8 +434,12 @@ mod tests {
             room_capacity: Some(420),
             cancelled: false,
             settings: Settings { capacity, ..Settings::default() },
+            adjustments: &NO_ADJUSTMENTS,
         }
     }
+
+    static NO_ADJUSTMENTS: Adjustments =
+        Adjustments { closed: false, guest_delegations: Vec::new(), officials: Vec::new() };
 
     fn early() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
@@ -535,6 +552,31 @@ mod tests {
         let unknown = decide(&med, Caller::Delegation, early(), &people, &[], ask("ZZ", "a@example.org", Seat::Main))
             .unwrap_err();
         assert!(unknown.to_string().contains("neither a participating State nor a Partner"), "{unknown}");
+    }
+
+    #[test]
+    fn guests_register_and_a_closed_session_leaves_the_partners_out() {
+        let people = delegations("2026-12-10");
+        let japan_as_guest = Adjustments { guest_delegations: vec!["JP".into()], ..Adjustments::default() };
+        let med = MeetingRules { body: body("CG-MED").unwrap(), adjustments: &japan_as_guest, ..pc(None) };
+        assert!(
+            decide(&med, Caller::Delegation, early(), &people, &[], ask("JP", "a@example.org", Seat::Main)).is_ok()
+        );
+
+        let closed = Adjustments { closed: true, ..Adjustments::default() };
+        let closed_pc = MeetingRules { adjustments: &closed, ..pc(None) };
+        let refusal =
+            decide(&closed_pc, Caller::Delegation, early(), &people, &[], ask("EG", "a@example.org", Seat::Main))
+                .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "EG is not invited to this meeting: Egypt is a Partner for Co-operation, and this meeting is a closed \
+             session of the participating States"
+        );
+        assert!(
+            decide(&closed_pc, Caller::Delegation, early(), &people, &[], ask("AT", "a@example.org", Seat::Main))
+                .is_ok()
+        );
     }
 
     #[test]

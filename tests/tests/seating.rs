@@ -491,3 +491,29 @@ async fn registered_names_are_written_on_their_seats_in_the_json_and_the_svg() {
     assert!(!svg.contains("Tanaka Ken"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn guests_are_seated_and_may_register_and_a_closed_session_seats_no_other_partners() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let id = meeting_in(&app, &token, "CG-ASIA", "HOFBURG-RATSAAL", "2027-03-12", ("15:00", "17:00")).await;
+    let settings = format!("/api/v1/meetings/{id}/invitation-settings");
+    expect_json(send(&app, Method::PUT, &settings, &token, json!({"guest_delegations": ["EG"]})).await, 200).await;
+    let partners = ring(&seating(&app, id).await, "partner");
+    assert_eq!(partners.len(), 6, "{partners:?}");
+    assert!(partners.contains(&"EG".to_owned()), "Egypt, a guest, has its seat: {partners:?}");
+    let egypt = app.delegation_token("EG").await;
+    let path = format!("/api/v1/meetings/{id}/registrations");
+    let registered = send(&app, Method::POST, &path, &egypt, registration("EG", "Amira Said", "main")).await;
+    expect_json(registered, 201).await;
+
+    let closed = json!({"closed": true, "guest_delegations": ["EG"]});
+    expect_json(send(&app, Method::PUT, &settings, &token, closed).await, 200).await;
+    assert_eq!(ring(&seating(&app, id).await, "partner"), ["EG"], "a closed session seats only its guests");
+    assert_eq!(ring(&seating(&app, id).await, "participating").len(), 57);
+    let japan = app.delegation_token("JP").await;
+    let refused = send(&app, Method::POST, &path, &japan, registration("JP", "Ken Sato", "main")).await;
+    let message = expect_error(refused, 403).await;
+    assert!(message.contains("closed session of the participating States"), "{message}");
+    app.stop().await;
+}

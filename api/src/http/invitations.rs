@@ -81,7 +81,7 @@ async fn list_invitees(State(state): State<AppState>, Path(id): Path<i32>) -> Ap
 
 async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings::Model) -> ApiResult<InviteesOut> {
     let context = Context::load(&state.db).await?;
-    let (invited, officials) = invitations::invitees(&state.db, &context, meeting).await?;
+    let (invited, officials) = store::invitations::invitees(&state.db, &context, meeting).await?;
     let date = store::meetings::local_date(meeting);
     let adjustments = store::invitations::adjustments(&state.db, meeting.id).await?;
     let body = store::meetings::body_of(meeting);

@@ -17,6 +17,7 @@ use chrono_tz::Tz;
 use scheduler::{
     attendance::{self, Caller, MeetingRules, Refusal, Seat, Settings, Status},
     bodies::Body,
+    eligibility::Adjustments,
     localtime::resolve_local,
     states::Delegation,
 };
@@ -218,6 +219,7 @@ struct Facts {
     zone: Tz,
     in_vienna: bool,
     room_capacity: Option<u32>,
+    adjustments: Adjustments,
 }
 
 impl Facts {
@@ -230,6 +232,7 @@ impl Facts {
             room_capacity: self.room_capacity,
             cancelled: self.meeting.status == CANCELLED,
             settings,
+            adjustments: &self.adjustments,
         }
     }
 
@@ -267,7 +270,15 @@ async fn facts(db: &DatabaseConnection, meeting: meetings::Model) -> ApiResult<F
                 .city
                 .as_deref()
                 .is_some_and(|c| c.eq_ignore_ascii_case("vienna") || c.eq_ignore_ascii_case("wien")));
-    Ok(Facts { room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()), meeting, body, zone, in_vienna })
+    let adjustments = store::invitations::adjustments(db, meeting.id).await?;
+    Ok(Facts {
+        room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()),
+        meeting,
+        body,
+        zone,
+        in_vienna,
+        adjustments,
+    })
 }
 
 fn refusal(refusal: Refusal) -> ApiError {

@@ -12,10 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
-use scheduler::{
-    eligibility::{Invitee, OfficialGuest, invitees_adjusted},
-    ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation},
-};
+use scheduler::ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
 use sha2::{Digest as _, Sha256};
 
@@ -33,24 +30,6 @@ use crate::{
         outbox::{CalendarPart, NewMessage},
     },
 };
-
-/// The meeting's invited delegations (body's rules, membership on its date, organisers'
-/// adjustments) and official guests.
-///
-/// # Errors
-/// When the database does not answer.
-pub async fn invitees(
-    db: &impl ConnectionTrait,
-    context: &Context,
-    meeting: &meetings::Model,
-) -> anyhow::Result<(Vec<Invitee>, Vec<OfficialGuest>)> {
-    let Some(body) = store::meetings::body_of(meeting) else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let adjustments = store::invitations::adjustments(db, meeting.id).await?;
-    let delegations = context.states.on(store::meetings::local_date(meeting));
-    Ok((invitees_adjusted(body, &delegations, &adjustments), adjustments.officials))
-}
 
 /// One person a message goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +57,7 @@ pub async fn recipients(
     context: &Context,
     meeting: &meetings::Model,
 ) -> anyhow::Result<Vec<Recipient>> {
-    let (invited, officials) = invitees(db, context, meeting).await?;
+    let (invited, officials) = store::invitations::invitees(db, context, meeting).await?;
     let codes: Vec<String> = invited.iter().map(|invitee| invitee.delegation.iso2.clone()).collect();
     let mut contacts: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for contact in store::contacts::with_roles(db, &codes, &config.mail.invite_roles).await? {

@@ -3,14 +3,17 @@
 use base64::Engine as _;
 use chrono::Utc;
 use rand::RngCore as _;
-use scheduler::eligibility::{Adjustments, OfficialGuest};
+use scheduler::eligibility::{Adjustments, Invitee, OfficialGuest, invitees_adjusted};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::db::entities::{invitation_settings, rsvps, server_secrets};
+use crate::{
+    db::entities::{invitation_settings, meetings, rsvps, server_secrets},
+    store::meetings::{Context, body_of, local_date},
+};
 
 #[derive(Default, Serialize, Deserialize)]
 struct Guests {
@@ -30,6 +33,24 @@ pub async fn adjustments(db: &impl ConnectionTrait, meeting_id: i32) -> Result<A
     };
     let guests: Guests = serde_json::from_str(&row.guests).unwrap_or_default();
     Ok(Adjustments { closed: row.closed, guest_delegations: guests.guest_delegations, officials: guests.officials })
+}
+
+/// The meeting's invited delegations (body's rules, membership on its date, organisers'
+/// adjustments) and official guests.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn invitees(
+    db: &impl ConnectionTrait,
+    context: &Context,
+    meeting: &meetings::Model,
+) -> Result<(Vec<Invitee>, Vec<OfficialGuest>), DbErr> {
+    let Some(body) = body_of(meeting) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let adjustments = adjustments(db, meeting.id).await?;
+    let delegations = context.states.on(local_date(meeting));
+    Ok((invitees_adjusted(body, &delegations, &adjustments), adjustments.officials))
 }
 
 /// Stores the organisers' changes to a meeting's list, replacing earlier ones.

@@ -2,8 +2,6 @@
 //! invited to, with its registrations for each (register, withdraw) through the same functions
 //! as the JSON API. Organisers can look at any delegation's page with `?state=XX`.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::{
     Form, Router,
@@ -11,11 +9,8 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use scheduler::{
-    attendance::{Seat, Status},
-    eligibility::invitees,
-};
+use chrono::{DateTime, TimeDelta, Utc};
+use scheduler::attendance::{Seat, Status};
 use serde::Deserialize;
 
 use super::{
@@ -212,15 +207,13 @@ async fn page(
     let now = Utc::now();
     let principal = user.principal();
     let rows = store::meetings::list(&state.db, Some(now - TimeDelta::hours(12)), Some(now + HORIZON), None).await?;
-    let mut on_date: HashMap<NaiveDate, Vec<scheduler::states::Delegation>> = HashMap::new();
     let mut meetings = Vec::new();
     let mut sent = sent;
     for row in rows.iter().filter(|row| row.status != CANCELLED) {
         let Some(body) = body_of(row) else { continue };
         let date = local_date(row);
-        let delegations = on_date.entry(date).or_insert_with(|| context.states.on(date));
-        let Some(invitee) = invitees(body, delegations).into_iter().find(|invitee| invitee.delegation.iso2 == iso2)
-        else {
+        let (invited, _officials) = store::invitations::invitees(&state.db, &context, row).await?;
+        let Some(invitee) = invited.into_iter().find(|invitee| invitee.delegation.iso2 == iso2) else {
             continue;
         };
         let registrations: Vec<_> = registrations_of(state, &principal, row.id)

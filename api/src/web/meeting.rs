@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
     attendance::{Seat, Status},
-    eligibility::{Reason, invitees},
+    eligibility::Reason,
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
 };
 use serde::Deserialize;
@@ -182,7 +182,8 @@ async fn page(
     let mut groups: Vec<InviteeGroup> = Vec::new();
     let mut invited_count = 0;
     if let Some(body) = body_of(&meeting) {
-        for invitee in invitees(body, &context.states.on(date)) {
+        let (invited, officials) = store::invitations::invitees(&state.db, &context, &meeting).await?;
+        for invitee in invited {
             invited_count += 1;
             let heading = match invitee.reason {
                 Reason::ParticipatingState => "Participating States",
@@ -198,6 +199,19 @@ async fn page(
                     names: vec![invitee.delegation.name_en],
                 }),
             }
+        }
+        if !officials.is_empty() {
+            groups.push(InviteeGroup {
+                heading: "Officials and organisations invited as guests",
+                reason: Reason::Guest.describe(body, date),
+                names: officials
+                    .into_iter()
+                    .map(|official| match official.organisation {
+                        Some(organisation) => format!("{} ({organisation})", official.name),
+                        None => official.name,
+                    })
+                    .collect(),
+            });
         }
     }
     let registrations = seat_counts(&store::attendance::active(&state.db, meeting.id).await?);
