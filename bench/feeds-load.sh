@@ -9,12 +9,15 @@
 # CPU 0 with taskset, so each server gets one core. Prints a table, then stops everything it
 # started. Installs wrk and nginx with apt-get when missing.
 #
-# Usage: bench/feeds-load.sh [seconds]     (PLENARY_BENCH_PORT / NGINX_BENCH_PORT to move ports)
+# Usage: bench/feeds-load.sh [seconds]     (PLENARY_BENCH_PORT / NGINX_BENCH_PORT to move ports;
+# CARGO_TARGET_DIR is honoured)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/services.sh
 
 duration="${1:-10}"
+# The machine's load before this script adds its own (the wrk runs themselves add about 2).
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 plenary_port="${PLENARY_BENCH_PORT:-18480}"
 nginx_port="${NGINX_BENCH_PORT:-18481}"
 server_cpu=1 load_cpu=0
@@ -27,6 +30,7 @@ command -v curl >/dev/null || apt_install curl
 
 echo "==> cargo build --release -p plenary"
 cargo build --release --locked -p plenary 2>&1 | tail -n 1
+plenary="${CARGO_TARGET_DIR:-target}/release/plenary"
 
 tmp=$(mktemp -d /tmp/plenary-feeds-bench.XXXXXX)
 plenary_pid="" nginx_pid=""
@@ -42,14 +46,14 @@ export PLENARY_ADMIN_PASSWORD="bench-password"
 # Request logging off on both sides (nginx: access_log off).
 export PLENARY_LOG=warn
 echo "==> Starting plenary on 127.0.0.1:$plenary_port (CPU $server_cpu)"
-taskset -c "$server_cpu" target/release/plenary serve --addr "127.0.0.1:$plenary_port" >"$tmp/plenary.log" 2>&1 &
+taskset -c "$server_cpu" "$plenary" serve --addr "127.0.0.1:$plenary_port" >"$tmp/plenary.log" 2>&1 &
 plenary_pid=$!
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$plenary_port/healthz" >/dev/null 2>&1 && break
   kill -0 "$plenary_pid" 2>/dev/null || { cat "$tmp/plenary.log"; exit 1; }
   sleep 0.5
 done
-token=$(target/release/plenary token create --role organiser)
+token=$("$plenary" token create --role organiser)
 feed_url=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d '{"scope": "delegation", "state": "AT"}' "http://127.0.0.1:$plenary_port/api/v1/feeds" | jq -r .url)
 feed_path=${feed_url#http://127.0.0.1:$plenary_port}
@@ -117,6 +121,7 @@ run_wrk plenary-304 "$feed_url" "$(conditional "$plenary_etag" plenary)"
 run_wrk nginx-304 "http://127.0.0.1:$nginx_port/feeds/feed.ics" "$(conditional "$nginx_etag" nginx)"
 
 echo
+echo "Load average (1, 5, 15 min): $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) after the wrk runs."
 echo "Feed: delegation of Austria, default window, $events events, $bytes bytes (identity)."
 awk -v goal200=0.6 -v goal304=0.8 '
   { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4 }
