@@ -18,6 +18,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Request, header},
+    serve::ListenerExt as _,
 };
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -130,5 +131,13 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    // Responses go out as soon as they are written (no Nagle delay behind a keep-alive
+    // client's delayed ACK). `into_make_service` hands each connection a cheap handle to the
+    // router rather than a deep copy of every route.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await
 }
