@@ -27,7 +27,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let new_admin_password = store::users::ensure_first_organiser(&db, config.admin_password.as_deref())
         .await
         .context("creating the first organiser account failed")?;
-    Ok(Prepared { state: AppState { db, config: Arc::new(config) }, new_admin_password })
+    Ok(Prepared {
+        state: AppState { db, config: Arc::new(config), feeds: crate::feeds::FeedCache::shared() },
+        new_admin_password,
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -19,7 +19,7 @@ use std::{
     io::Write as _,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -27,7 +27,7 @@ use std::{
 use anyhow::Context as _;
 use axum::{
     body::Bytes,
-    extract::Request,
+    extract::{Request, State},
     http::{HeaderValue, Method},
     middleware::Next,
     response::Response,
@@ -102,7 +102,7 @@ impl Window {
 #[derive(Debug)]
 pub struct RenderedFeed {
     /// What it was rendered from; a different version means render again.
-    version: DataVersion,
+    version: Arc<DataVersion>,
     pub body: Bytes,
     pub gzip: Bytes,
     /// Strong validators, one per representation (RFC 9110 §8.8.3): the identity bytes and the
@@ -113,16 +113,59 @@ pub struct RenderedFeed {
     pub tag: String,
     /// The latest change among the feed's events.
     pub last_modified: Option<DateTime<Utc>>,
+    /// The same as an HTTP date, formatted once rather than on every request.
+    pub last_modified_header: Option<HeaderValue>,
     pub events: usize,
 }
 
+/// What a feed shows apart from the window; feeds that show the same share one rendering.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CacheKey {
+struct ScopeKey {
     scope: String,
     iso2: Option<String>,
     body_code: Option<String>,
-    window: Window,
 }
+
+/// A live feed as remembered from the database, with its [`ScopeKey`] built once.
+#[derive(Debug)]
+pub struct LiveFeed {
+    pub model: feeds::Model,
+    key: ScopeKey,
+    /// When a fetch was last recorded (Unix seconds), kept here so that checking costs no query.
+    used_at: AtomicI64,
+}
+
+impl From<feeds::Model> for LiveFeed {
+    fn from(model: feeds::Model) -> Self {
+        let key = ScopeKey { scope: model.scope.clone(), iso2: model.iso2.clone(), body_code: model.body_code.clone() };
+        let used_at = AtomicI64::new(model.last_used_at.map_or(i64::MIN, |at| at.timestamp()));
+        Self { model, key, used_at }
+    }
+}
+
+impl LiveFeed {
+    /// Records that a feed was fetched, at most once a minute: on the hot path this is one atomic
+    /// load, and of the requests that find the minute over only one writes.
+    ///
+    /// # Errors
+    /// When the database refuses the change.
+    pub async fn touch(&self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
+        let now_secs = now.timestamp();
+        let last = self.used_at.load(Ordering::Relaxed);
+        if now_secs.saturating_sub(last) < TOUCH_EVERY_SECS
+            || self.used_at.compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return Ok(());
+        }
+        store::feeds::touch(db, self.model.id, now).await.inspect_err(|_| {
+            // Let the next request try again.
+            self.used_at.store(last, Ordering::Relaxed);
+        })
+    }
+}
+
+/// `last_used_at` is written at most this often per feed (and per replica).
+const TOUCH_EVERY_SECS: i64 = 60;
 
 /// How long a token lookup or a data fingerprint is trusted without asking the database, when
 /// no change went through this service meanwhile.
@@ -130,12 +173,15 @@ pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// Rendered feeds of one running service, keyed by what they show, and the lookups that decide
 /// whether they can be served again.
+///
+/// Values are behind `Arc`s and rendered feeds are found by window, then by a borrowed
+/// [`ScopeKey`]: serving a feed from the cache copies no string and allocates nothing.
 #[derive(Debug, Default)]
 pub struct FeedCache {
-    entries: Mutex<HashMap<CacheKey, Arc<RenderedFeed>>>,
+    entries: Mutex<HashMap<Window, HashMap<ScopeKey, Arc<RenderedFeed>>>>,
     /// Live feeds by token hash.
-    tokens: Mutex<HashMap<String, Remembered<feeds::Model>>>,
-    versions: Mutex<HashMap<Window, Remembered<DataVersion>>>,
+    tokens: Mutex<HashMap<String, Remembered<Arc<LiveFeed>>>>,
+    versions: Mutex<HashMap<Window, Remembered<Arc<DataVersion>>>>,
     /// Raised by every successful change through this service; a remembered lookup from an
     /// earlier generation is asked again.
     generation: AtomicU64,
@@ -191,93 +237,85 @@ impl FeedCache {
         insert_bounded(&mut lock(map), key, Remembered { value, at: Instant::now(), generation });
     }
 
-    fn get(&self, key: &CacheKey) -> Option<Arc<RenderedFeed>> {
-        lock(&self.entries).get(key).cloned()
+    fn get(&self, window: Window, key: &ScopeKey) -> Option<Arc<RenderedFeed>> {
+        lock(&self.entries).get(&window).and_then(|by_scope| by_scope.get(key)).cloned()
     }
 
-    fn put(&self, key: CacheKey, rendered: Arc<RenderedFeed>) {
-        insert_bounded(&mut lock(&self.entries), key, rendered);
+    fn put(&self, window: Window, key: ScopeKey, rendered: Arc<RenderedFeed>) {
+        let mut entries = lock(&self.entries);
+        if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&window) {
+            entries.clear();
+        }
+        insert_bounded(entries.entry(window).or_default(), key, rendered);
     }
 
     /// The live feed a token opens, if any.
     ///
     /// # Errors
     /// When the database does not answer.
-    pub async fn feed_by_token(&self, db: &impl ConnectionTrait, token: &str) -> Result<Option<feeds::Model>, DbErr> {
+    pub async fn feed_by_token(&self, db: &impl ConnectionTrait, token: &str) -> Result<Option<Arc<LiveFeed>>, DbErr> {
         let hash = hash_secret(token);
         if let Some(feed) = self.recall(&self.tokens, &hash) {
             return Ok(Some(feed));
         }
         // Read before asking, so a change during the query leaves the answer already stale.
         let generation = self.generation();
-        let feed = store::feeds::by_token_hash(db, &hash).await?;
+        let feed = store::feeds::by_token_hash(db, &hash).await?.map(|model| Arc::new(LiveFeed::from(model)));
         if let Some(feed) = &feed {
-            Self::remember(&self.tokens, hash, feed.clone(), generation);
+            Self::remember(&self.tokens, hash, Arc::clone(feed), generation);
         }
         Ok(feed)
     }
 
-    /// Records that a feed was fetched (at most once a minute).
-    ///
-    /// # Errors
-    /// When the database refuses the change.
-    pub async fn touch(&self, db: &impl ConnectionTrait, feed: &feeds::Model, now: DateTime<Utc>) -> Result<(), DbErr> {
-        if store::feeds::touch(db, feed, now).await? {
-            lock(&self.tokens).remove(&feed.token_hash);
-        }
-        Ok(())
-    }
-
-    async fn version(&self, db: &impl ConnectionTrait, window: Window) -> Result<DataVersion, DbErr> {
+    async fn version(&self, db: &impl ConnectionTrait, window: Window) -> Result<Arc<DataVersion>, DbErr> {
         if let Some(version) = self.recall(&self.versions, &window) {
             return Ok(version);
         }
         let generation = self.generation();
         let (from, to) = window.utc_range();
-        let version = store::feeds::data_version(db, from, to).await?;
-        Self::remember(&self.versions, window, version.clone(), generation);
+        let version = Arc::new(store::feeds::data_version(db, from, to).await?);
+        Self::remember(&self.versions, window, Arc::clone(&version), generation);
         Ok(version)
     }
 }
 
 /// Middleware: every successful change through the service (any method but GET, HEAD and
-/// OPTIONS) makes the [`FeedCache`] (from the request's extensions) ask the database again.
-pub async fn note_changes(request: Request, next: Next) -> Response {
+/// OPTIONS) makes the [`FeedCache`] ask the database again.
+pub async fn note_changes(State(cache): State<Arc<FeedCache>>, request: Request, next: Next) -> Response {
     let changes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let cache = changes.then(|| request.extensions().get::<Arc<FeedCache>>().cloned()).flatten();
     let response = next.run(request).await;
-    if let Some(cache) = cache
-        && (response.status().is_success() || response.status().is_redirection())
-    {
+    if changes && (response.status().is_success() || response.status().is_redirection()) {
         cache.note_change();
     }
     response
 }
 
 /// The feed `feed` shows over `window`, from the cache when nothing it depends on changed.
+/// `public_base` (for the meetings' links) is asked for only when the feed is rendered.
 ///
 /// # Errors
 /// When the database does not answer, or holds a scope, body or State this version does not know.
 pub async fn rendered(
     db: &impl ConnectionTrait,
     cache: &FeedCache,
-    feed: &feeds::Model,
+    live: &LiveFeed,
     window: Window,
-    public_base: &str,
+    public_base: impl FnOnce() -> String,
 ) -> anyhow::Result<Arc<RenderedFeed>> {
     let version = cache.version(db, window).await?;
-    let key =
-        CacheKey { scope: feed.scope.clone(), iso2: feed.iso2.clone(), body_code: feed.body_code.clone(), window };
-    if let Some(hit) = cache.get(&key).filter(|hit| hit.version == version) {
+    if let Some(hit) =
+        cache.get(window, &live.key).filter(|hit| Arc::ptr_eq(&hit.version, &version) || hit.version == version)
+    {
         return Ok(hit);
     }
+    let feed = &live.model;
     let (from, to) = window.utc_range();
     let context = Context::load(db).await?;
     let body_filter = if feed.scope == SCOPE_BODY { feed.body_code.as_deref() } else { None };
     let rows = store::meetings::list(db, Some(from), Some(to), body_filter).await?;
-    let (text, last_modified, events) = render(feed, window, &rows, &context, public_base)?;
+    let (text, last_modified, events) = render(feed, window, &rows, &context, &public_base())?;
     let rendered = Arc::new(finish(version, text, (last_modified, events))?);
-    cache.put(key, Arc::clone(&rendered));
+    cache.put(window, live.key.clone(), Arc::clone(&rendered));
     Ok(rendered)
 }
 
@@ -366,7 +404,11 @@ fn feed_meeting(
     })
 }
 
-fn finish(version: DataVersion, text: String, meta: (Option<DateTime<Utc>>, usize)) -> anyhow::Result<RenderedFeed> {
+fn finish(
+    version: Arc<DataVersion>,
+    text: String,
+    meta: (Option<DateTime<Utc>>, usize),
+) -> anyhow::Result<RenderedFeed> {
     let (last_modified, events) = meta;
     let digest = Sha256::digest(text.as_bytes());
     let tag: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
@@ -381,6 +423,10 @@ fn finish(version: DataVersion, text: String, meta: (Option<DateTime<Utc>>, usiz
         etag_gzip: HeaderValue::from_str(&format!("\"{tag}-gzip\"")).context("etag")?,
         tag,
         last_modified,
+        last_modified_header: last_modified
+            .map(|last| HeaderValue::from_str(&last.format("%a, %d %b %Y %H:%M:%S GMT").to_string()))
+            .transpose()
+            .context("last-modified")?,
         events,
     })
 }

@@ -9,13 +9,12 @@
 //! `If-None-Match` / `If-Modified-Since` answered with 304, gzip from bytes compressed once, and
 //! the rendered feed kept until its data changes ([`crate::feeds`]).
 
-use std::sync::Arc;
-
 use axum::{
-    Extension, Json, Router,
-    extract::{Path, Query, State},
+    Json, Router,
+    body::Body,
+    extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,7 +31,7 @@ use super::{
 use crate::{
     auth::Principal,
     db::entities::feeds,
-    feeds::{FeedCache, LONGEST_WINDOW_DAYS, RenderedFeed, SCOPE_ALL, SCOPE_BODY, SCOPE_DELEGATION, Window},
+    feeds::{LONGEST_WINDOW_DAYS, RenderedFeed, SCOPE_ALL, SCOPE_BODY, SCOPE_DELEGATION, Window},
     store::{self, audit::AuditEntry, feeds::NewFeed, meetings::body_codes},
 };
 
@@ -41,8 +40,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_feed, list_feeds)).routes(routes!(revoke_feed))
 }
 
-/// The public feed URLs. They need the service's [`FeedCache`] as an extension, with
-/// [`crate::feeds::note_changes`] in front of every route (see `http::router`).
+/// The public feed URLs. They read the service's [`crate::feeds::FeedCache`], which
+/// [`crate::feeds::note_changes`] in front of every other route keeps current (see
+/// `http::router`, which also gives these their own, lighter layers).
 pub fn public_router() -> Router<AppState> {
     Router::new().route("/feeds/{file}", get(get_feed))
 }
@@ -282,22 +282,31 @@ fn window(query: &FeedWindow, today: chrono::NaiveDate) -> ApiResult<Window> {
 
 /// The feed behind a secret URL, as iCalendar (`text/calendar`). Unknown and revoked tokens
 /// answer the same 404.
-async fn get_feed(
-    State(state): State<AppState>,
-    Extension(cache): Extension<Arc<FeedCache>>,
-    Path(file): Path<String>,
-    Query(query): Query<FeedWindow>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+///
+/// Calendar clients poll this far more than anything else is asked, so it reads the request in
+/// place (no copy of its headers, no query parsing when there is no query string).
+async fn get_feed(State(state): State<AppState>, Path(file): Path<String>, request: Request) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound("there is no feed at this address; it may have been revoked".into());
+    let query = match request.uri().query() {
+        None => None,
+        Some(_) => Some(
+            Query::<FeedWindow>::try_from_uri(request.uri())
+                .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?
+                .0,
+        ),
+    };
     let token = file.strip_suffix(".ics").ok_or_else(not_found)?;
+    let cache = &state.feeds;
     let feed = cache.feed_by_token(&state.db, token).await?.ok_or_else(not_found)?;
     let now = Utc::now();
-    let window = window(&query, now.date_naive())?;
-    cache.touch(&state.db, &feed, now).await?;
-    let rendered = crate::feeds::rendered(&state.db, &cache, &feed, window, &state.config.public_base()).await?;
-    let gzip = accepts_gzip(&headers);
-    Ok(respond(&rendered, &headers, gzip))
+    let window = match &query {
+        None => Window::default_for(now.date_naive()),
+        Some(query) => window(query, now.date_naive())?,
+    };
+    feed.touch(&state.db, now).await?;
+    let rendered = crate::feeds::rendered(&state.db, cache, &feed, window, || state.config.public_base()).await?;
+    let headers = request.headers();
+    Ok(respond(&rendered, headers, accepts_gzip(headers)))
 }
 
 fn respond(rendered: &RenderedFeed, request: &HeaderMap, gzip: bool) -> Response {
@@ -312,26 +321,30 @@ fn respond(rendered: &RenderedFeed, request: &HeaderMap, gzip: bool) -> Response
             .zip(rendered.last_modified)
             .is_some_and(|(since, last)| last.timestamp() <= since.timestamp()),
     };
-    let mut headers = HeaderMap::with_capacity(8);
+    let body = match (not_modified, gzip) {
+        (true, _) => Body::empty(),
+        (false, true) => Body::from(rendered.gzip.clone()),
+        (false, false) => Body::from(rendered.body.clone()),
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    // Room for these and the security headers the router adds: no growing.
+    headers.reserve(12);
     headers.insert(header::ETAG, etag.clone());
     headers.insert(header::CACHE_CONTROL, CACHE_CONTROL);
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Some(last) = rendered.last_modified
-        && let Ok(value) = HeaderValue::from_str(&last.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-    {
-        headers.insert(header::LAST_MODIFIED, value);
+    if let Some(last) = &rendered.last_modified_header {
+        headers.insert(header::LAST_MODIFIED, last.clone());
     }
     if not_modified {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
     }
     headers.insert(header::CONTENT_TYPE, CALENDAR);
-    let body = if gzip {
+    if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        rendered.gzip.clone()
-    } else {
-        rendered.body.clone()
-    };
-    (StatusCode::OK, headers, body).into_response()
+    }
+    response
 }
 
 /// Whether `If-None-Match` names this version, in either coding (weak comparison, as RFC 9110

@@ -96,21 +96,19 @@ pub async fn by_token_hash(db: &impl ConnectionTrait, token_hash: &str) -> Resul
         .await
 }
 
-/// Records that a feed was fetched, at most once a minute so polling clients do not turn reads
-/// into writes. Returns whether it wrote.
+/// Records that feed `id` was fetched at `now`. The caller limits how often
+/// ([`crate::feeds::LiveFeed::touch`]: once a minute), so polling clients do not turn reads into
+/// writes.
 ///
 /// # Errors
 /// When the database refuses the change.
-pub async fn touch(db: &impl ConnectionTrait, feed: &feeds::Model, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    if feed.last_used_at.is_some_and(|last| (now - last).num_seconds() < 60) {
-        return Ok(false);
-    }
+pub async fn touch(db: &impl ConnectionTrait, id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
     feeds::Entity::update_many()
         .col_expr(feeds::Column::LastUsedAt, Expr::value(now))
-        .filter(feeds::Column::Id.eq(feed.id))
+        .filter(feeds::Column::Id.eq(id))
         .exec(db)
         .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// A fingerprint of everything a feed over `[from, to)` (UTC starts) is rendered from that can
