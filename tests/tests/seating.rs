@@ -515,5 +515,9 @@ async fn guests_are_seated_and_may_register_and_a_closed_session_seats_no_other_
     let refused = send(&app, Method::POST, &path, &japan, registration("JP", "Ken Sato", "main")).await;
     let message = expect_error(refused, 403).await;
     assert!(message.contains("closed session of the participating States"), "{message}");
+    // The meeting page says so, and lists the guest.
+    let page = app.get(&format!("/meetings/{id}")).await.text().await.unwrap();
+    assert!(page.contains("<strong>closed session</strong>"), "the page names the closed session");
+    assert!(page.contains("Guests of this meeting") && page.contains("Egypt") && !page.contains("Japan"));
     app.stop().await;
 }

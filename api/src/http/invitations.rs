@@ -81,9 +81,8 @@ async fn list_invitees(State(state): State<AppState>, Path(id): Path<i32>) -> Ap
 
 async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings::Model) -> ApiResult<InviteesOut> {
     let context = Context::load(&state.db).await?;
-    let (invited, officials) = store::invitations::invitees(&state.db, &context, meeting).await?;
+    let (invited, adjustments) = store::invitations::invitees(&state.db, &context, meeting).await?;
     let date = store::meetings::local_date(meeting);
-    let adjustments = store::invitations::adjustments(&state.db, meeting.id).await?;
     let body = store::meetings::body_of(meeting);
     let mut out: Vec<InviteeOut> = invited
         .into_iter()
@@ -99,7 +98,7 @@ async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings:
             name_fr: invitee.delegation.name_fr,
         })
         .collect();
-    out.extend(officials.into_iter().map(|official| {
+    out.extend(adjustments.officials.iter().map(|official| {
         let name = match &official.organisation {
             Some(organisation) => format!("{} ({organisation})", official.name),
             None => official.name.clone(),

@@ -161,7 +161,7 @@ pub async fn seating_of(db: &DatabaseConnection, id: i32) -> ApiResult<SeatingOu
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("meeting {id} has an unknown body {}", meeting.body_code)))?;
     let context = Context::load(db).await?;
     let date = local_date(&meeting);
-    let (invitees, _officials) = store::invitations::invitees(db, &context, &meeting).await?;
+    let (invitees, _adjustments) = store::invitations::invitees(db, &context, &meeting).await?;
     let invited: Vec<_> = invitees.into_iter().map(|invitee| invitee.delegation).collect();
     let lot = lot_for(db, &context, body, date.year()).await?;
     let drawn_key = context

@@ -57,7 +57,8 @@ pub async fn recipients(
     context: &Context,
     meeting: &meetings::Model,
 ) -> anyhow::Result<Vec<Recipient>> {
-    let (invited, officials) = store::invitations::invitees(db, context, meeting).await?;
+    let (invited, adjustments) = store::invitations::invitees(db, context, meeting).await?;
+    let officials = adjustments.officials;
     let codes: Vec<String> = invited.iter().map(|invitee| invitee.delegation.iso2.clone()).collect();
     let mut contacts: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for contact in store::contacts::with_roles(db, &codes, &config.mail.invite_roles).await? {

@@ -36,7 +36,7 @@ pub async fn adjustments(db: &impl ConnectionTrait, meeting_id: i32) -> Result<A
 }
 
 /// The meeting's invited delegations (body's rules, membership on its date, organisers'
-/// adjustments) and official guests.
+/// adjustments), with the adjustments themselves (the official guests, a closed session).
 ///
 /// # Errors
 /// When the database does not answer.
@@ -44,13 +44,13 @@ pub async fn invitees(
     db: &impl ConnectionTrait,
     context: &Context,
     meeting: &meetings::Model,
-) -> Result<(Vec<Invitee>, Vec<OfficialGuest>), DbErr> {
-    let Some(body) = body_of(meeting) else {
-        return Ok((Vec::new(), Vec::new()));
-    };
+) -> Result<(Vec<Invitee>, Adjustments), DbErr> {
     let adjustments = adjustments(db, meeting.id).await?;
+    let Some(body) = body_of(meeting) else {
+        return Ok((Vec::new(), adjustments));
+    };
     let delegations = context.states.on(local_date(meeting));
-    Ok((invitees_adjusted(body, &delegations, &adjustments), adjustments.officials))
+    Ok((invitees_adjusted(body, &delegations, &adjustments), adjustments))
 }
 
 /// Stores the organisers' changes to a meeting's list, replacing earlier ones.

@@ -212,7 +212,7 @@ async fn page(
     for row in rows.iter().filter(|row| row.status != CANCELLED) {
         let Some(body) = body_of(row) else { continue };
         let date = local_date(row);
-        let (invited, _officials) = store::invitations::invitees(&state.db, &context, row).await?;
+        let (invited, _adjustments) = store::invitations::invitees(&state.db, &context, row).await?;
         let Some(invitee) = invited.into_iter().find(|invitee| invitee.delegation.iso2 == iso2) else {
             continue;
         };

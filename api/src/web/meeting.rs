@@ -109,6 +109,8 @@ struct MeetingPage<'a> {
     rooms: Vec<(String, String)>,
     registrations: Vec<SeatCount>,
     seating: Option<Seating>,
+    /// A closed session: the Partners the body would invite are left out.
+    closed: bool,
 }
 
 fn role_label(role: &str) -> &'static str {
@@ -181,8 +183,10 @@ async fn page(
     let date = local_date(&meeting);
     let mut groups: Vec<InviteeGroup> = Vec::new();
     let mut invited_count = 0;
+    let mut closed = false;
     if let Some(body) = body_of(&meeting) {
-        let (invited, officials) = store::invitations::invitees(&state.db, &context, &meeting).await?;
+        let (invited, adjustments) = store::invitations::invitees(&state.db, &context, &meeting).await?;
+        closed = adjustments.closed;
         for invitee in invited {
             invited_count += 1;
             let heading = match invitee.reason {
@@ -200,11 +204,12 @@ async fn page(
                 }),
             }
         }
-        if !officials.is_empty() {
+        if !adjustments.officials.is_empty() {
             groups.push(InviteeGroup {
                 heading: "Officials and organisations invited as guests",
                 reason: Reason::Guest.describe(body, date),
-                names: officials
+                names: adjustments
+                    .officials
                     .into_iter()
                     .map(|official| match official.organisation {
                         Some(organisation) => format!("{} ({organisation})", official.name),
@@ -252,6 +257,7 @@ async fn page(
         errors,
         registrations,
         seating,
+        closed,
     };
     render_status(c, status, &page)
 }
