@@ -319,6 +319,34 @@ pub async fn rendered(
     Ok(rendered)
 }
 
+/// What a feed row shows, as the pure feed code knows it.
+///
+/// # Errors
+/// When the row names a scope, State or body this version does not know.
+pub fn feed_scope<'a>(
+    scope: &str,
+    iso2: Option<&'a str>,
+    body_code: Option<&str>,
+    context: &'a Context,
+) -> anyhow::Result<FeedScope<'a>> {
+    Ok(match scope {
+        SCOPE_DELEGATION => {
+            let iso2 = iso2.context("a delegation feed without a State")?;
+            let state = context.states.states.iter().find(|state| state.iso2 == iso2);
+            FeedScope::Delegation {
+                iso2,
+                name_en: state.map(|state| state.name_en.as_str()).with_context(|| format!("unknown State {iso2}"))?,
+            }
+        }
+        SCOPE_BODY => {
+            let code = body_code.context("a body feed without a body")?;
+            FeedScope::Body(body(code).with_context(|| format!("unknown body {code}"))?)
+        }
+        SCOPE_ALL => FeedScope::All,
+        other => anyhow::bail!("unknown feed scope {other:?}"),
+    })
+}
+
 /// Loads nothing: filters `rows` to the feed's scope and window and renders them. Returns the
 /// text and the latest change among its events.
 fn render(
@@ -336,22 +364,7 @@ fn render(
             .find(|state| state.iso2 == iso2)
             .map_or_else(|| iso2.to_owned(), |state| state.name_en.clone())
     };
-    let scope = match feed.scope.as_str() {
-        SCOPE_DELEGATION => {
-            let iso2 = feed.iso2.as_deref().context("a delegation feed without a State")?;
-            let state = context.states.states.iter().find(|state| state.iso2 == iso2);
-            FeedScope::Delegation {
-                iso2,
-                name_en: state.map(|state| state.name_en.as_str()).with_context(|| format!("unknown State {iso2}"))?,
-            }
-        }
-        SCOPE_BODY => {
-            let code = feed.body_code.as_deref().context("a body feed without a body")?;
-            FeedScope::Body(body(code).with_context(|| format!("unknown body {code}"))?)
-        }
-        SCOPE_ALL => FeedScope::All,
-        other => anyhow::bail!("unknown feed scope {other:?}"),
-    };
+    let scope = feed_scope(&feed.scope, feed.iso2.as_deref(), feed.body_code.as_deref(), context)?;
     let mut on_date: HashMap<NaiveDate, Vec<Delegation>> = HashMap::new();
     let mut meetings = Vec::with_capacity(rows.len());
     for row in rows {

@@ -38,6 +38,16 @@ impl FeedScope<'_> {
         }
     }
 
+    /// What the feed shows, in words, for the pages that list subscriptions.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Delegation { name_en, .. } => format!("Meetings {name_en} is invited to"),
+            Self::Body(body) => format!("{} meetings", body.name_en),
+            Self::All => "Every meeting".to_owned(),
+        }
+    }
+
     /// Whether a meeting of `body` belongs in this feed; `delegations` are those taking part on
     /// the meeting's local date (only a delegation scope looks at them).
     #[must_use]
@@ -196,6 +206,12 @@ mod tests {
         );
         assert_eq!(FeedScope::Body(body("PC").unwrap()).calendar_name(), "Plenary — Permanent Council");
         assert_eq!(FeedScope::All.calendar_name(), "Plenary — all meetings");
+        assert_eq!(
+            FeedScope::Delegation { iso2: "AT", name_en: "Austria" }.describe(),
+            "Meetings Austria is invited to"
+        );
+        assert_eq!(FeedScope::Body(body("PC").unwrap()).describe(), "Permanent Council meetings");
+        assert_eq!(FeedScope::All.describe(), "Every meeting");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::{
     views::{BodyEntry, HOME_ZONE, StateOption, bodies, state_name, state_options},
 };
 use crate::{
-    feeds::{SCOPE_BODY, SCOPE_DELEGATION},
+    feeds::{SCOPE_BODY, SCOPE_DELEGATION, feed_scope},
     http::{
         ApiError, AppState,
         feeds::{FeedCreated, FeedIn, FeedOut, create_and_store, feed_out, revoke_and_store},
@@ -49,13 +49,8 @@ pub struct FeedRow {
 }
 
 /// What a feed shows, in words: "Meetings Austria is invited to", "Permanent Council meetings".
-fn label(context: &Context, scope: &str, iso2: Option<&str>, body_code: Option<&str>) -> String {
-    match (scope, iso2, body_code) {
-        (SCOPE_DELEGATION, Some(iso2), _) => format!("Meetings {} is invited to", state_name(context, iso2)),
-        (SCOPE_BODY, _, Some(code)) => scheduler::bodies::body(code)
-            .map_or_else(|| format!("{code} meetings"), |body| format!("{} meetings", body.name_en)),
-        _ => "Every meeting".to_owned(),
-    }
+fn label(context: &Context, feed: &FeedOut) -> WebResult<String> {
+    Ok(feed_scope(&feed.scope, feed.state.as_deref(), feed.body.as_deref(), context)?.describe())
 }
 
 fn when(at: DateTime<Utc>) -> String {
@@ -68,18 +63,18 @@ fn when(at: DateTime<Utc>) -> String {
 /// When the database does not answer.
 pub async fn feed_rows(state: &AppState, context: &Context, owner: Option<&str>) -> WebResult<Vec<FeedRow>> {
     let feeds = store::feeds::list(&state.db, owner).await?;
-    Ok(feeds.into_iter().map(feed_out).map(|feed| row(context, &feed)).collect())
+    feeds.into_iter().map(feed_out).map(|feed| row(context, &feed)).collect()
 }
 
-fn row(context: &Context, feed: &FeedOut) -> FeedRow {
-    FeedRow {
+fn row(context: &Context, feed: &FeedOut) -> WebResult<FeedRow> {
+    Ok(FeedRow {
         id: feed.id,
-        label: label(context, &feed.scope, feed.state.as_deref(), feed.body.as_deref()),
+        label: label(context, feed)?,
         owner: feed.owner.as_deref().map_or_else(|| "Organisers".to_owned(), |iso2| state_name(context, iso2)),
         created: when(feed.created_at),
         last_used: feed.last_used_at.map_or_else(|| "Not yet".to_owned(), when),
         revoked: feed.revoked_at.is_some(),
-    }
+    })
 }
 
 /// The create form's fields.
@@ -172,11 +167,7 @@ async fn subscribe(
     match create_and_store(&state, &user.principal(), &input).await {
         Ok(FeedCreated { feed, url, webcal_url }) => {
             let context = Context::load(&state.db).await?;
-            let created = NewLink {
-                label: label(&context, &feed.scope, feed.state.as_deref(), feed.body.as_deref()),
-                url,
-                webcal_url,
-            };
+            let created = NewLink { label: label(&context, &feed)?, url, webcal_url };
             page(&state, &c, &user, Some(created), form, FormErrors::default(), StatusCode::OK).await
         }
         Err(error) => {
@@ -217,7 +208,7 @@ async fn revoke(
     };
     let feed = revoke_and_store(&state, &user.principal(), id).await?;
     let context = Context::load(&state.db).await?;
-    let what = label(&context, &feed.scope, feed.state.as_deref(), feed.body.as_deref());
+    let what = label(&context, &feed)?;
     let flash = Flash::ok(format!(
         "The subscription “{what}” is revoked: calendars that use its link get nothing more from it."
     ));
