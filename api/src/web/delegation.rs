@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{
     Chrome, CurrentUser, Flash, WebError, WebResult,
-    forms::FormErrors,
+    forms::{FormErrors, capitalise},
     redirect_with, render_status,
     subscriptions::{FeedRow, feed_rows},
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
@@ -347,7 +347,7 @@ fn form_errors(error: ApiError) -> WebResult<FormErrors> {
     match error {
         ApiError::Forbidden(message) => {
             let mut errors = FormErrors::default();
-            errors.general.push(super::forms::capitalise(&message));
+            errors.general.push(capitalise(&message));
             Ok(errors)
         }
         other => FormErrors::from_api(other, &["name", "function", "email", "seat", "language"]),
@@ -376,7 +376,7 @@ async fn withdraw_attendee(
             Ok(redirect_with(&c, &to, &Flash { kind: "ok".into(), lines }))
         }
         Err(ApiError::Conflict { message, .. }) => {
-            let flash = Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&message)] };
+            let flash = Flash { kind: "error".into(), lines: vec![capitalise(&message)] };
             Ok(redirect_with(&c, "/delegation", &flash))
         }
         Err(error) => Err(error.into()),
@@ -430,9 +430,4 @@ async fn remove_contact_form(
     let removed = remove_contact(&state, &user.principal(), &iso2, id).await?;
     let flash = Flash::ok(format!("{} is removed from your contacts; they get no more invitations.", removed.name));
     Ok(redirect_with(&c, &format!("{}#contacts", page_of(&user, &iso2)), &flash))
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
