@@ -260,12 +260,7 @@ async fn a_new_contact_point_is_mailed_the_link_to_set_a_password() {
     browser.wait_for_text("main h1", "no longer works").await;
 
     // The mailed link sets the password, and the contact point logs in with it.
-    browser.client.goto(&second).await.expect("open the second link");
-    browser.wait_for_text("main h1", "Set your password").await;
-    browser.fill("#password", "a long and private passphrase").await;
-    browser.fill("#confirm", "a long and private passphrase").await;
-    browser.click("main form button[type=submit]").await;
-    browser.wait_for_text(".flash-ok", "Your password is set").await;
+    set_password_at(&browser, &second).await;
     browser.fill("#username", "anna.huber@bmeia.example").await;
     browser.fill("#password", "a long and private passphrase").await;
     browser.click("main form button[type=submit]").await;
@@ -450,23 +445,7 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     let pcs = app.get_json(&format!("/api/v1/meetings?body=PC&from={from}&to={to}"), 200).await;
     let id = pcs[0]["id"].as_i64().expect("a PC meeting in the next months");
 
-    let user = plenary::store::accounts::create_user(
-        &app.state.db,
-        "delegation.at@example.org",
-        "Maria Muster",
-        plenary::auth::Role::Delegation,
-        Some("AT"),
-    )
-    .await
-    .unwrap();
-    let secret = plenary::store::accounts::create_password_link(&app.state.db, user.id, now).await.unwrap();
-    let browser = Browser::start(&app.base_url).await;
-    browser.goto(&format!("/set-password/{secret}")).await;
-    browser.fill("#password", "a long and private passphrase").await;
-    browser.fill("#confirm", "a long and private passphrase").await;
-    browser.click("main form button[type=submit]").await;
-    browser.wait_for_text(".flash-ok", "Your password is set").await;
-    browser.log_in("delegation.at@example.org", "a long and private passphrase").await;
+    let browser = delegation_browser(&app, "AT", "delegation.at@example.org").await;
     browser.goto("/delegation").await;
 
     let section = format!("#registrations-{id}");
@@ -584,13 +563,19 @@ async fn delegation_browser(app: &TestApp, iso2: &str, username: &str) -> Browse
     let secret =
         plenary::store::accounts::create_password_link(&app.state.db, user.id, chrono::Utc::now()).await.unwrap();
     let browser = Browser::start(&app.base_url).await;
-    browser.goto(&format!("/set-password/{secret}")).await;
+    set_password_at(&browser, &format!("{}/set-password/{secret}", app.base_url)).await;
+    browser.log_in(username, "a long and private passphrase").await;
+    browser
+}
+
+/// Follows a set-password `link` and sets "a long and private passphrase".
+async fn set_password_at(browser: &Browser, link: &str) {
+    browser.client.goto(link).await.expect("open the link");
+    browser.wait_for_text("main h1", "Set your password").await;
     browser.fill("#password", "a long and private passphrase").await;
     browser.fill("#confirm", "a long and private passphrase").await;
     browser.click("main form button[type=submit]").await;
     browser.wait_for_text(".flash-ok", "Your password is set").await;
-    browser.log_in(username, "a long and private passphrase").await;
-    browser
 }
 
 #[tokio::test]
@@ -642,6 +627,12 @@ async fn a_delegation_subscribes_from_its_page_copies_the_link_and_revokes_it() 
     browser.wait_for_text(".flash-ok", "is revoked").await;
     browser.wait_for_text("#subscriptions table.feeds", "Revoked").await;
     assert_eq!(app.get(&path(&url)).await.status(), 404, "a revoked link serves nothing");
+
+    // A body's feed without the body is refused next to the field.
+    browser.goto("/subscriptions").await;
+    browser.click("input[name=scope][value=body]").await;
+    browser.click("form[action='/subscriptions'] button[type=submit]").await;
+    browser.wait_for_text("#body-error", "A body feed needs the body's code").await;
 
     // The meeting page offers its body's feed; a visitor is asked to log in first.
     let now = chrono::Utc::now().date_naive();
@@ -704,6 +695,10 @@ async fn a_delegation_manages_its_contacts_with_errors_next_to_the_field() {
     browser.click("#contacts table.contacts button[type=submit]").await;
     browser.wait_for_text(".flash-ok", "Jeanne Martin is removed").await;
     browser.wait_for_text("#contacts", "No contacts yet").await;
+
+    // Sending invitations is for organisers.
+    browser.goto("/organiser/meetings/1/invitations").await;
+    browser.wait_for_text("main", "This page is for organisers").await;
     browser.close().await;
     app.stop().await;
 }

@@ -109,6 +109,11 @@ pub fn feed_out(feed: feeds::Model) -> FeedOut {
     }
 }
 
+/// A field's text, with a blank one (an empty choice on a form) taken as missing.
+fn given(field: Option<&String>) -> Option<&str> {
+    field.map(|text| text.trim()).filter(|text| !text.is_empty())
+}
+
 /// Checks a request against the reference data; returns (scope, state, body) normalised.
 async fn validate(state: &AppState, input: &FeedIn) -> ApiResult<(&'static str, Option<String>, Option<&'static str>)> {
     let scope = match input.scope.as_str() {
@@ -119,7 +124,7 @@ async fn validate(state: &AppState, input: &FeedIn) -> ApiResult<(&'static str, 
             return Err(ApiError::Invalid(format!("scope: unknown scope {other:?}; expected delegation, body or all")));
         }
     };
-    let iso2 = match (scope, input.state.as_deref()) {
+    let iso2 = match (scope, given(input.state.as_ref())) {
         (SCOPE_DELEGATION, None) => {
             return Err(ApiError::Invalid("state: a delegation feed needs the State's ISO code".into()));
         }
@@ -135,7 +140,7 @@ async fn validate(state: &AppState, input: &FeedIn) -> ApiResult<(&'static str, 
         }
         (_, None) => None,
     };
-    let body = match (scope, input.body.as_deref()) {
+    let body = match (scope, given(input.body.as_ref())) {
         (SCOPE_BODY, None) => return Err(ApiError::Invalid("body: a body feed needs the body's code".into())),
         (SCOPE_BODY, Some(code)) => Some(
             scheduler::bodies::body(&code.trim().to_uppercase())
