@@ -26,7 +26,12 @@ pub struct TestApp {
 
 enum TestDatabase {
     Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another `TestApp`'s database, which that one removes.
+    Shared,
 }
 
 impl TestApp {
@@ -44,12 +49,26 @@ impl TestApp {
     /// When the database or the listener cannot be set up.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let (database, url) = TestDatabase::create().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-        let addr = listener.local_addr().expect("listener address");
         let mut config = Config::for_database(url);
-        config.addr = addr;
         config.admin_password = Some("test-admin-password".into());
         configure(&mut config);
+        Self::serve(database, config).await
+    }
+
+    /// A second replica of this service: another server, with its own connections, on the same
+    /// database (as `plenary serve` behind a load balancer). This `TestApp` removes the
+    /// database; stop the replica first.
+    ///
+    /// # Panics
+    /// When the listener cannot be set up or the service does not start.
+    pub async fn spawn_replica(&self) -> Self {
+        Self::serve(TestDatabase::Shared, Config::clone(&self.state.config)).await
+    }
+
+    async fn serve(database: TestDatabase, mut config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let addr = listener.local_addr().expect("listener address");
+        config.addr = addr;
         let prepared = plenary::app::prepare(config).await.expect("prepare the service");
         let state = prepared.state.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -127,7 +146,7 @@ impl Drop for TestApp {
         if self.shutdown.is_none() {
             return;
         }
-        let database = std::mem::replace(&mut self.database, TestDatabase::Sqlite(PathBuf::new()));
+        let database = std::mem::replace(&mut self.database, TestDatabase::Shared);
         let _ = std::thread::spawn(move || {
             if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 runtime.block_on(database.remove());
@@ -162,13 +181,11 @@ impl TestDatabase {
     async fn remove(&self) {
         match self {
             Self::Sqlite(path) => {
-                if path.as_os_str().is_empty() {
-                    return;
-                }
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
+            Self::Shared => {}
             Self::Postgres { admin_url, name } => {
                 if let Ok(admin) = plenary::db::connect(admin_url).await {
                     let _ = sea_orm::ConnectionTrait::execute_unprepared(

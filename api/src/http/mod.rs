@@ -131,12 +131,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Responses go out as soon as they are written (no Nagle delay behind a keep-alive
-    // client's delayed ACK). `into_make_service` hands each connection a cheap handle to the
-    // router rather than a deep copy of every route.
+    // client's delayed ACK). Each connection gets a cheap handle to the router rather than a
+    // deep copy of every route, and its peer address (`ConnectInfo`), which bounds failed
+    // logins per client address.
     let listener = listener.tap_io(|stream| {
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -14,6 +14,12 @@ use crate::{
 /// The outbox `kind` of the set-password mail.
 pub const PASSWORD_LINK: &str = "password_link";
 
+/// Whether set-password links can be mailed to `user`: their username is an e-mail address.
+#[must_use]
+pub fn mailable(user: &users::Model) -> bool {
+    user.username.parse::<Address>().is_ok()
+}
+
 /// The message that takes the set-password link `url` to `user`, whose username is their
 /// address; `None` when the username is not an e-mail address (such as the first
 /// administrator's `admin`).

@@ -77,7 +77,7 @@ pub fn verify(secret: &[u8], token: &str) -> Option<Rsvp> {
     Some(Rsvp { meeting_id, answer, iso2, email })
 }
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block = [0_u8; BLOCK];
     if key.len() > BLOCK {

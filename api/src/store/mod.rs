@@ -8,6 +8,7 @@ pub mod bodies;
 pub mod contacts;
 pub mod feeds;
 pub mod invitations;
+pub mod login_failures;
 pub mod meetings;
 pub mod outbox;
 pub mod reference;

@@ -2,6 +2,13 @@
 //! organisers. A new account gets a one-time link to set its password, e-mailed to its address
 //! through the outbox (shown here only when it cannot be mailed); disabling an account ends its
 //! sessions at once.
+//!
+//! Accounts have ranks: delegation < organiser < admin. An organiser acts on delegation
+//! accounts only; only an admin acts on organiser and admin accounts; nobody acts on their own
+//! account here. A set-password link lets whoever holds it become that user, so nobody is ever
+//! shown a link for an account of their own rank or above: such a link only goes by mail to
+//! the account's address, and when it cannot be mailed none is made. The page offers only what
+//! the server allows.
 
 use askama::Template;
 use axum::{
@@ -15,7 +22,7 @@ use sea_orm::{ConnectionTrait, SqlErr, TransactionTrait as _};
 use serde::Deserialize;
 
 use super::{
-    Chrome, Flash, OrganiserUser, WebError, WebResult,
+    Chrome, CurrentUser, Flash, OrganiserUser, WebError, WebResult,
     forms::FormErrors,
     redirect_with, render_status,
     views::{StateOption, state_name, state_options},
@@ -40,18 +47,44 @@ struct Account {
     user: users::Model,
     state_name: Option<String>,
     has_password: bool,
-    /// The organiser looking at the page: no buttons to disable themselves.
-    is_self: bool,
+    /// Whether the organiser looking at the page may act on it (see [`may_manage`]): the
+    /// buttons are shown only then.
+    may_manage: bool,
 }
 
-/// A set-password link just made, and how it reaches its user.
+/// A set-password link just made (or withheld), and how it reaches its user.
 struct NewLink {
     username: String,
     /// Queued in the outbox for the user's address.
     mailed: bool,
-    /// The link itself, for the organiser to hand over, when mail cannot take it (see
-    /// [`issue_link`]).
+    /// No mail server is configured: the mail waits in the outbox.
+    waiting: bool,
+    /// The link itself, for the organiser to hand over, when mail cannot take it and the
+    /// account ranks below the organiser (see [`issue_link`]).
     url: Option<String>,
+    /// No link was made: the account ranks with or above the organiser and cannot be mailed.
+    withheld: bool,
+}
+
+/// Delegation 0 < organiser 1 < admin 2. A role this version does not know ranks highest, so
+/// nobody but an admin acts on it.
+fn rank(role: &str) -> u8 {
+    match Role::parse(role) {
+        Some(Role::Delegation) => 0,
+        Some(Role::Organiser) => 1,
+        Some(Role::Admin) | None => 2,
+    }
+}
+
+/// Whether `viewer` may act on `account` (links, disabling, enabling): an admin on every
+/// account, an organiser on delegation accounts, nobody on their own.
+fn may_manage(viewer: &CurrentUser, account: &users::Model) -> bool {
+    account.id != viewer.id && (viewer.is_admin() || rank(&account.role) == 0)
+}
+
+/// Whether `viewer` may see a set-password link for `account`: only below their own rank.
+fn may_see_link(viewer: &CurrentUser, account: &users::Model) -> bool {
+    rank(&account.role) < rank(viewer.role.as_str())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,14 +122,13 @@ async fn page(
     status: StatusCode,
 ) -> WebResult {
     let context = Context::load(&state.db).await?;
-    let me = c.user.as_ref().map(|user| user.id);
     let accounts = store::accounts::list_users(&state.db)
         .await?
         .into_iter()
         .map(|user| Account {
             state_name: user.iso2.as_deref().map(|iso2| state_name(&context, iso2)),
             has_password: user.password_hash.is_some(),
-            is_self: Some(user.id) == me,
+            may_manage: c.user.as_ref().is_some_and(|viewer| may_manage(viewer, &user)),
             user,
         })
         .collect();
@@ -125,13 +157,20 @@ async fn accounts(State(state): State<AppState>, c: Chrome, _user: OrganiserUser
 }
 
 /// Makes a new set-password link for `user` and queues the mail that takes it to them, in the
-/// caller's transaction `db`.
+/// caller's transaction `db`, on behalf of `viewer`.
 async fn issue_link(
     state: &AppState,
     db: &impl ConnectionTrait,
+    viewer: &CurrentUser,
     user: &users::Model,
     new_account: bool,
 ) -> WebResult<NewLink> {
+    let may_see = may_see_link(viewer, user);
+    let waiting = state.config.smtp_url.is_none();
+    if !may_see && !mail::accounts::mailable(user) {
+        // Making one would only cancel the link the user may already have.
+        return Ok(NewLink { username: user.username.clone(), mailed: false, waiting, url: None, withheld: true });
+    }
     let secret = store::accounts::create_password_link(db, user.id, Utc::now()).await?;
     let url = format!("{}/set-password/{secret}", state.config.public_base());
     let message = mail::accounts::password_link_message(&state.config, user, &url, new_account);
@@ -142,9 +181,10 @@ async fn issue_link(
     // The organiser sees the link only when mail cannot take it: with it they could set the
     // user's password and act as them, while a mailed link reaches only whoever holds the
     // address. Without a mail server the mail waits in the outbox, and a username that is not
-    // an address (`admin`) cannot be mailed at all: then the page is the only way.
-    let shown = !mailed || state.config.smtp_url.is_none();
-    Ok(NewLink { username: user.username.clone(), mailed, url: shown.then_some(url) })
+    // an address cannot be mailed at all: then the page is the only way, and only for an
+    // account below the organiser's rank.
+    let shown = may_see && (!mailed || waiting);
+    Ok(NewLink { username: user.username.clone(), mailed, waiting, url: shown.then_some(url), withheld: false })
 }
 
 async fn create_account(
@@ -217,7 +257,7 @@ async fn create_account(
         },
     )
     .await?;
-    let new_link = issue_link(&state, &txn, &created, true).await?;
+    let new_link = issue_link(&state, &txn, &user, &created, true).await?;
     txn.commit().await?;
     page(
         &state,
@@ -236,20 +276,24 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn target(state: &AppState, id: i32) -> WebResult<users::Model> {
-    store::accounts::find_user(&state.db, id)
+/// The account `id`, when `viewer` may act on it (see [`may_manage`]).
+async fn target(state: &AppState, viewer: &CurrentUser, id: i32) -> WebResult<users::Model> {
+    let account = store::accounts::find_user(&state.db, id)
         .await?
-        .ok_or_else(|| WebError::NotFound(format!("There is no account {id}.")))
+        .ok_or_else(|| WebError::NotFound(format!("There is no account {id}.")))?;
+    if account.id == viewer.id {
+        return Err(WebError::Forbidden("You cannot change your own account here.".into()));
+    }
+    if !may_manage(viewer, &account) {
+        return Err(WebError::Forbidden(
+            "Only an administrator can act on organiser and administrator accounts.".into(),
+        ));
+    }
+    Ok(account)
 }
 
-async fn set_disabled(state: &AppState, c: &Chrome, user: &super::CurrentUser, id: i32, disabled: bool) -> WebResult {
-    let account = target(state, id).await?;
-    if account.id == user.id {
-        return Err(WebError::Forbidden("You cannot disable your own account.".into()));
-    }
-    if account.role == Role::Admin.as_str() && !user.is_admin() {
-        return Err(WebError::Forbidden("Only an administrator can change an administrator's account.".into()));
-    }
+async fn set_disabled(state: &AppState, c: &Chrome, user: &CurrentUser, id: i32, disabled: bool) -> WebResult {
+    let account = target(state, user, id).await?;
     store::accounts::set_disabled(&state.db, account.id, disabled).await?;
     store::audit::record(
         &state.db,
@@ -296,17 +340,17 @@ async fn enable(
 async fn new_link(
     State(state): State<AppState>,
     c: Chrome,
-    OrganiserUser(_user): OrganiserUser,
+    OrganiserUser(user): OrganiserUser,
     Path(id): Path<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    let account = target(&state, id).await?;
+    let account = target(&state, &user, id).await?;
     if account.disabled {
         return Err(WebError::Forbidden(format!("{} is disabled; enable the account first.", account.username)));
     }
     let txn = state.db.begin().await?;
-    let new_link = issue_link(&state, &txn, &account, false).await?;
+    let new_link = issue_link(&state, &txn, &user, &account, false).await?;
     txn.commit().await?;
     page(
         &state,

@@ -1,16 +1,20 @@
 //! Logging in and out, and setting a password through a one-time link.
+//!
+//! Password guessing is slowed without letting anyone lock the real user out (OWASP's device
+//! cookies, see [`super::device`]). A login from a browser holding a valid device cookie for
+//! the username is counted against that cookie alone; every other login is counted against
+//! the username and against the client's address (the TCP peer), and refused with a 429 page
+//! once either has too many recent failures. The counts are kept in the database
+//! ([`store::login_failures`]), so every replica sees the same. Usernames longer than any
+//! account's are refused before any lookup or hashing.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
-};
+use std::net::SocketAddr;
 
 use askama::Template;
 use axum::{
     Extension, Form, Router,
-    extract::{Path, Query, State},
-    http::StatusCode,
+    extract::{ConnectInfo, Path, Query, State},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
@@ -18,13 +22,13 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{
-    Chrome, CurrentUser, Flash, WebResult, redirect_with, render, render_status,
+    Chrome, CurrentUser, Flash, WebResult, device, redirect, redirect_with, render, render_status,
     session::{self, SESSION_COOKIE},
 };
 use crate::{
     auth::{hash_password, verify_password},
     http::AppState,
-    store,
+    store::{self, login_failures},
 };
 
 pub fn router() -> Router<AppState> {
@@ -32,60 +36,25 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(log_in))
         .route("/logout", post(log_out))
         .route("/set-password/{token}", get(set_password_page).post(set_password))
-        .layer(Extension(Arc::new(LoginThrottle::default())))
 }
 
-/// Failed logins allowed per username within [`THROTTLE_WINDOW`] before that username must wait.
-const MAX_FAILURES: usize = 10;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Usernames remembered at most; past this, those with no recent failure are forgotten first.
-const MAX_TRACKED: usize = 10_000;
-
-/// Slows down password guessing: after [`MAX_FAILURES`] wrong passwords for one username within
-/// [`THROTTLE_WINDOW`], that username is refused until the oldest failure leaves the window.
-/// Kept by username, not by address, so guessing from many addresses is slowed too; it is kept
-/// per process (each replica counts its own), which bounds guessing without a shared store.
-/// Unknown usernames are counted alike, so the refusal says nothing about which accounts exist.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl LoginThrottle {
-    /// How long `username` must wait before trying again, if it must.
-    fn wait(&self, username: &str, now: Instant) -> Option<Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let recent = failures.get_mut(username)?;
-        recent.retain(|at| now.duration_since(*at) < THROTTLE_WINDOW);
-        if recent.len() < MAX_FAILURES {
-            return None;
-        }
-        recent.first().map(|oldest| THROTTLE_WINDOW.saturating_sub(now.duration_since(*oldest)))
-    }
-
-    fn failed(&self, username: &str, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        if failures.len() >= MAX_TRACKED && !failures.contains_key(username) {
-            failures.retain(|_, times| times.iter().any(|at| now.duration_since(*at) < THROTTLE_WINDOW));
-        }
-        failures.entry(username.to_owned()).or_default().push(now);
-    }
-
-    fn succeeded(&self, username: &str) {
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(username);
-    }
-}
+/// Failed logins allowed within [`login_failures::WINDOW`] for one username from clients without its device
+/// cookie (they all share this count, so it bounds guessing from many addresses).
+const MAX_UNTRUSTED_FAILURES: usize = 10;
+/// Failed logins allowed within [`login_failures::WINDOW`] for one device cookie: the browser that holds it
+/// waits, nobody else does.
+const MAX_DEVICE_FAILURES: usize = 10;
+/// Failed logins allowed within [`login_failures::WINDOW`] from one client address without a device cookie,
+/// across usernames. Behind a reverse proxy every client has the proxy's address, so this is
+/// then a bound on all untrusted guessing together: high enough that a few people mistyping
+/// do not reach it, low enough that guessing across many usernames stays slow.
+const MAX_ADDRESS_FAILURES: usize = 100;
+/// Longest username looked at; longer ones are refused before any database work or hashing
+/// (the input policy allows no longer username).
+const MAX_USERNAME: usize = 100;
 
 /// The shortest password accepted.
 const MIN_PASSWORD: usize = 12;
-
-/// Where to go after logging in: only a path on this site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") => next.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -101,8 +70,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(c: Chrome, Query(query): Query<NextQuery>) -> WebResult {
-    let next = safe_next(query.next.as_deref());
+async fn login_page(State(state): State<AppState>, c: Chrome, Query(query): Query<NextQuery>) -> WebResult {
+    let next = redirect::local_or(query.next.as_deref(), &state.config.public_base(), "/");
     if c.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -124,24 +93,70 @@ struct LoginForm {
 /// yet: it never says which part was wrong.
 const WRONG: &str = "The username and password do not match an account. Check both and try again.";
 
+/// The address of the client's TCP connection; `unknown` when the service runs without it
+/// (a router called directly), which then counts every such client together.
+fn client_address(connect: Option<&ConnectInfo<SocketAddr>>) -> String {
+    connect.map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// The refusal of a throttled attempt, in words, with how long to wait. It reads the same for
+/// known and unknown usernames.
+fn throttled_message(refused: &login_failures::Refused) -> String {
+    let minutes = refused.wait.num_seconds().max(1).unsigned_abs().div_ceil(60);
+    let wait = format!("Wait {minutes} minute{} and try again", if minutes == 1 { "" } else { "s" });
+    if refused.key.starts_with("address:") {
+        format!(
+            "Too many failed attempts from your network address. {wait}. A browser you have logged in with before is not affected."
+        )
+    } else if refused.key.starts_with("device:") {
+        format!("Too many failed attempts for this username. {wait}, or ask an organiser for a new password link.")
+    } else {
+        format!(
+            "Too many failed attempts for this username. {wait}, or ask an organiser for a new password link. A browser you have logged in with before is not affected."
+        )
+    }
+}
+
 async fn log_in(
     State(state): State<AppState>,
-    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     c: Chrome,
     Form(form): Form<LoginForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    let next = safe_next(form.next.as_deref());
+    let next = redirect::local_or(form.next.as_deref(), &state.config.public_base(), "/");
     let username = form.username.trim().to_lowercase();
-    if let Some(wait) = throttle.wait(&username, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        let message = format!(
-            "Too many failed attempts for this username. Wait {minutes} minute{} and try again, or ask an organiser for a new password link.",
-            if minutes == 1 { "" } else { "s" }
-        );
-        let page = LoginPage { c: &c, next, username: form.username.clone(), error: Some(&message) };
-        return render_status(&c, StatusCode::TOO_MANY_REQUESTS, &page);
+    if username.chars().count() > MAX_USERNAME {
+        // No account has such a name; nothing is looked up, hashed or counted for it.
+        let message = format!("{WRONG} A username has at most {MAX_USERNAME} characters.");
+        let page = LoginPage { c: &c, next, username: String::new(), error: Some(&message) };
+        return render_status(&c, StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
+    let secret = store::invitations::secret(&state.db, device::SECRET_NAME).await?;
+    let trusted = session::cookie(&headers, device::COOKIE)
+        .and_then(|value| device::nonce_for(&secret, &value, &username))
+        .map(|nonce| format!("device:{nonce}"));
+    // A browser that logged in as this user before is counted on its own; everyone else is
+    // counted per username and per address.
+    let limits = match &trusted {
+        Some(device) => vec![login_failures::Limit { key: device.clone(), max_failures: MAX_DEVICE_FAILURES }],
+        None => vec![
+            login_failures::Limit { key: format!("user:{username}"), max_failures: MAX_UNTRUSTED_FAILURES },
+            login_failures::Limit {
+                key: format!("address:{}", client_address(connect.as_ref().map(|Extension(info)| info))),
+                max_failures: MAX_ADDRESS_FAILURES,
+            },
+        ],
+    };
+    let attempt = match login_failures::begin(&state.db, &limits, Utc::now()).await? {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            let message = throttled_message(&refused);
+            let page = LoginPage { c: &c, next, username: form.username.clone(), error: Some(&message) };
+            return render_status(&c, StatusCode::TOO_MANY_REQUESTS, &page);
+        }
+    };
     let user = store::accounts::find_by_username(&state.db, &username).await?;
     let password = form.password;
     let (user, matches) = tokio::task::spawn_blocking(move || {
@@ -159,17 +174,30 @@ async fn log_in(
             &LoginPage { c: &c, next: next.clone(), username: form.username.clone(), error: Some(message) },
         )
     };
+    // A wrong password leaves the attempt written down: it is a failure now.
     let Some(user) = user.filter(|_| matches) else {
-        throttle.failed(&username, Instant::now());
         return refused(WRONG);
     };
-    throttle.succeeded(&username);
+    // The user's and this browser's own failures are forgotten; the address's are not, or one
+    // account's owner could guess at others' between their own logins.
+    let mut clear = vec![format!("user:{username}")];
+    clear.extend(trusted);
+    login_failures::succeeded(&state.db, attempt, &clear).await?;
     if user.disabled {
         return refused("This account has been disabled. Ask an organiser if you need it again.");
     }
-    let (secret, _) = store::accounts::create_session(&state.db, user.id, Utc::now()).await?;
+    let (session_secret, _) = store::accounts::create_session(&state.db, user.id, Utc::now()).await?;
     let mut response = redirect_with(&c, &next, &Flash::ok(format!("Welcome, {}.", user.display_name)));
-    session::append_cookie(response.headers_mut(), &session::session_cookie(&secret, c.secure()));
+    session::append_cookie(response.headers_mut(), &session::session_cookie(&session_secret, c.secure()));
+    session::append_cookie(
+        response.headers_mut(),
+        &session::set_cookie(
+            device::COOKIE,
+            &device::issue(&secret, &username),
+            Some(device::LIFETIME.num_seconds()),
+            c.secure(),
+        ),
+    );
     Ok(response)
 }
 
@@ -268,42 +296,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/organiser?x=1")), "/organiser?x=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
     fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_likely() {
         assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("", DUMMY_HASH));
     }
 
     #[test]
-    fn a_username_waits_after_too_many_failures_until_the_oldest_leaves_the_window() {
-        let throttle = LoginThrottle::default();
-        let start = Instant::now();
-        for i in 0..MAX_FAILURES {
-            assert_eq!(throttle.wait("admin", start), None, "attempt {i} is allowed");
-            throttle.failed("admin", start + Duration::from_secs(u64::try_from(i).unwrap()));
-        }
-        let later = start + Duration::from_secs(60);
-        assert_eq!(throttle.wait("admin", later), Some(THROTTLE_WINDOW - Duration::from_secs(60)));
-        assert_eq!(throttle.wait("someone.else", later), None, "other usernames are not affected");
-        assert_eq!(throttle.wait("admin", start + THROTTLE_WINDOW + Duration::from_secs(1)), None);
-    }
-
-    #[test]
-    fn a_success_clears_the_count() {
-        let throttle = LoginThrottle::default();
-        let now = Instant::now();
-        for _ in 0..MAX_FAILURES - 1 {
-            throttle.failed("admin", now);
-        }
-        throttle.succeeded("admin");
-        throttle.failed("admin", now);
-        assert_eq!(throttle.wait("admin", now), None);
+    fn a_refusal_says_how_long_to_wait_in_whole_minutes() {
+        let refused =
+            |key: &str, seconds| login_failures::Refused { key: key.into(), wait: chrono::TimeDelta::seconds(seconds) };
+        assert!(throttled_message(&refused("user:admin", 900)).contains("Wait 15 minutes"));
+        assert!(throttled_message(&refused("user:admin", 61)).contains("Wait 2 minutes"));
+        assert!(throttled_message(&refused("device:x", 1)).contains("Wait 1 minute and"));
+        assert!(throttled_message(&refused("address:127.0.0.1", 30)).contains("network address"));
+        assert_eq!(
+            throttled_message(&refused("user:admin", 600)),
+            throttled_message(&refused("user:nobody", 600)),
+            "the same for any username"
+        );
     }
 }

@@ -201,16 +201,12 @@ async fn revoke(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     // Only a path on this site: a form must not be able to send the user elsewhere.
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
-        form.back.as_str()
-    } else {
-        "/subscriptions"
-    };
+    let back = super::redirect::local_or(Some(&form.back), &state.config.public_base(), "/subscriptions");
     let feed = revoke_and_store(&state, &user.principal(), id).await?;
     let context = Context::load(&state.db).await?;
     let what = label(&context, &feed)?;
     let flash = Flash::ok(format!(
         "The subscription “{what}” is revoked: calendars that use its link get nothing more from it."
     ));
-    Ok(redirect_with(&c, back, &flash))
+    Ok(redirect_with(&c, &back, &flash))
 }

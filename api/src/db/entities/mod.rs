@@ -9,6 +9,7 @@ pub mod chairmanships;
 pub mod contacts;
 pub mod feeds;
 pub mod invitation_settings;
+pub mod login_failures;
 pub mod meetings;
 pub mod memberships;
 pub mod outbox;
