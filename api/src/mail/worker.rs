@@ -354,4 +354,22 @@ mod tests {
         assert_eq!(backoff_ms(&settings, 4), 8_000);
         assert_eq!(backoff_ms(&settings, 40), 3_600_000);
     }
+
+    #[test]
+    fn a_heartbeat_tells_not_started_alive_stalled_and_stopped_apart() {
+        let heartbeat = Heartbeat::default();
+        assert_eq!(heartbeat.liveness(1_000, 100), Liveness::NotStarted);
+        heartbeat.beat();
+        let beat = heartbeat.0.last_ms.load(Ordering::Relaxed);
+        assert_eq!(heartbeat.clone().liveness(beat + 100, 100), Liveness::Alive { since_ms: 100 });
+        assert_eq!(heartbeat.liveness(beat + 101, 100), Liveness::Stalled { since_ms: 101 });
+        heartbeat.stopped();
+        assert_eq!(heartbeat.liveness(beat, 100), Liveness::Stopped);
+    }
+
+    #[test]
+    fn the_stall_limit_covers_a_batch_and_the_longest_pause() {
+        let settings = MailConfig { lease_ms: 120_000, poll_ms: 500, ..MailConfig::default() };
+        assert_eq!(stall_limit_ms(&settings), 150_000);
+    }
 }
