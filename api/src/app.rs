@@ -28,7 +28,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         .await
         .context("creating the first organiser account failed")?;
     Ok(Prepared {
-        state: AppState { db, config: Arc::new(config), feeds: crate::feeds::FeedCache::shared() },
+        state: AppState {
+            db,
+            config: Arc::new(config),
+            feeds: crate::feeds::FeedCache::shared(),
+            mail_worker: crate::mail::worker::Heartbeat::default(),
+        },
         new_admin_password,
     })
 }

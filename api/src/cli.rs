@@ -168,12 +168,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if worker.is_none() {
         tracing::warn!("no SMTP URL is configured: mail stays queued");
     }
-    let worker = worker.map(crate::mail::worker::Worker::spawn);
+    let heartbeat = prepared.state.mail_worker.clone();
+    let worker = worker.map(|worker| worker.with_heartbeat(heartbeat).spawn());
+    let purge = crate::mail::retention::spawn(prepared.state.db.clone(), prepared.state.config.mail.clone());
     let app = http::router(prepared.state);
     let served = http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
     if let Some(worker) = worker {
         worker.stop().await;
     }
+    purge.stop().await;
     served
 }
 

@@ -1,6 +1,7 @@
 //! The mail worker inside the real `plenary serve`: killed with SIGKILL halfway through a batch
 //! of 500 messages and restarted, it delivers every message, duplicating at most those that
-//! were in flight. Then a SIGTERM stops it gracefully.
+//! were in flight. Its `/readyz` sees the worker alive (the heartbeat `serve` shares). Then a
+//! SIGTERM stops it gracefully.
 //!
 //! Runs on a fresh SQLite file, or a fresh PostgreSQL database when
 //! `PLENARY_TEST_DATABASE_URL` is set; the SMTP server is `tests/python/smtp_sink.py`.
@@ -63,11 +64,13 @@ fn psql(url: &str, sql: &str) {
     assert!(status.success(), "psql failed: {sql}");
 }
 
-fn serve(database: &Database, smtp_url: &str) -> Child {
-    Command::new(BINARY)
+/// Starts `plenary serve`; returns it and the port it listens on.
+fn serve(database: &Database, smtp_url: &str) -> (Child, u16) {
+    let port = smtp::free_port();
+    let child = Command::new(BINARY)
         .arg("serve")
         .env("PLENARY_DATABASE_URL", &database.url)
-        .env("PLENARY_ADDR", format!("127.0.0.1:{}", smtp::free_port()))
+        .env("PLENARY_ADDR", format!("127.0.0.1:{port}"))
         .env("PLENARY_SMTP_URL", smtp_url)
         .env("PLENARY_ADMIN_PASSWORD", "crash-test")
         .env("PLENARY_MAIL_CONCURRENCY", CONCURRENCY.to_string())
@@ -76,7 +79,8 @@ fn serve(database: &Database, smtp_url: &str) -> Child {
         .env("PLENARY_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
-        .expect("start plenary serve")
+        .expect("start plenary serve");
+    (child, port)
 }
 
 /// How many times each Message-ID arrived.
@@ -125,7 +129,7 @@ async fn a_killed_service_delivers_everything_after_a_restart_duplicating_at_mos
 
     // Each message takes the SMTP server 10 ms, so the kill lands mid-batch.
     let sink = smtp::SmtpSink::start_slow(smtp::free_port(), None, 10);
-    let mut first = serve(&database, &sink.url());
+    let (mut first, _) = serve(&database, &sink.url());
     let until = Instant::now() + Duration::from_secs(120);
     while sink.messages().len() < MESSAGES / 4 {
         assert!(first.try_wait().unwrap().is_none(), "plenary serve exited early");
@@ -137,7 +141,7 @@ async fn a_killed_service_delivers_everything_after_a_restart_duplicating_at_mos
     let at_kill = sink.messages().len();
     assert!(at_kill < MESSAGES, "the batch was over before the kill ({at_kill} delivered); nothing was tested");
 
-    let mut second = serve(&database, &sink.url());
+    let (mut second, port) = serve(&database, &sink.url());
     let counts = loop {
         let counts = arrivals(&sink);
         if counts.len() >= MESSAGES {
@@ -155,6 +159,24 @@ async fn a_killed_service_delivers_everything_after_a_restart_duplicating_at_mos
         "{duplicates} duplicates; at most the {} messages claimed at the kill may arrive twice",
         2 * CONCURRENCY
     );
+
+    // The service's readiness sees its worker beating.
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    let ready = loop {
+        let answer = tokio::task::spawn_blocking({
+            let readyz = readyz.clone();
+            move || reqwest::blocking::get(readyz).ok().map(|response| (response.status().as_u16(), response.text()))
+        })
+        .await
+        .unwrap();
+        if let Some((200, Ok(body))) = answer {
+            break body;
+        }
+        assert!(Instant::now() < until, "/readyz never answered 200: {answer:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(ready["checks"]["mail_worker"]["status"], "ok", "{ready:#}");
 
     // A graceful stop: SIGTERM ends the worker and the server cleanly.
     signal::kill(Pid::from_raw(i32::try_from(second.id()).unwrap()), signal::Signal::SIGTERM).unwrap();

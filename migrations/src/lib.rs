@@ -25,6 +25,7 @@ mod m20261127_000008_create_seating;
 mod m20261127_000009_create_sessions;
 mod m20261127_190000_create_invitations;
 mod m20261128_000002_create_login_failures;
+mod m20261128_000003_add_outbox_retention;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_create_sessions::Migration),
             Box::new(m20261127_190000_create_invitations::Migration),
             Box::new(m20261128_000002_create_login_failures::Migration),
+            Box::new(m20261128_000003_add_outbox_retention::Migration),
         ]
     }
 }

@@ -1,12 +1,32 @@
-//! `GET /healthz`: 200 when the database answers, 503 when it does not.
+//! `GET /healthz` and `GET /readyz`.
+//!
+//! - `/healthz` (liveness, a stable interface): 200 when the database answers, 503 when not.
+//! - `/readyz` (readiness for a load balancer): 200 only when the database answers, every
+//!   migration this build knows is applied, and this process's mail worker beats (when an SMTP
+//!   URL is configured; without one there is no worker, reported as "not configured"); 503
+//!   with the reasons otherwise. It also reports the outbox: how many messages wait and for how
+//!   long the oldest has, "delayed" past `--mail-stale-after-secs`.
+//!
+//! ```json
+//! {"status": "not ready", "reasons": ["..."],
+//!  "checks": {"database": {"status": "ok"}, "migrations": {"status": "pending", "pending": ["..."]},
+//!             "mail_worker": {"status": "ok", "last_beat_ms_ago": 12},
+//!             "outbox": {"status": "delayed", "queued": 3, "oldest_queued_secs": 1200, "stale_after_secs": 900}}}
+//! ```
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use chrono::Utc;
+use migration::{Migrator, MigratorTrait as _};
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::{
+    mail::worker::{self, Liveness},
+    store::outbox,
+};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(check_health))
+    Router::new().route("/healthz", get(check_health)).route("/readyz", get(check_readiness))
 }
 
 async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
@@ -15,6 +35,91 @@ async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>
         Err(error) => {
             tracing::warn!(%error, "health check: the database does not answer");
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
+        }
+    }
+}
+
+async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mut reasons: Vec<String> = Vec::new();
+    let database_up = match state.db.ping().await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the database does not answer");
+            reasons.push("the database does not answer".into());
+            false
+        }
+    };
+    let database = json!({ "status": if database_up { "ok" } else { "unavailable" } });
+    let migrations = if database_up { check_migrations(&state, &mut reasons).await } else { unknown() };
+    let mail_worker = check_worker(&state, &mut reasons);
+    // A delayed outbox is reported but does not make the replica unready: taking web replicas
+    // out of the load balancer delivers no mail (the cause is the SMTP server, or a worker that
+    // the `mail_worker` check already counts), and would turn a mail delay into an outage.
+    let outbox = if database_up { report_outbox(&state).await } else { unknown() };
+    let ready = reasons.is_empty();
+    let body = json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "reasons": reasons,
+        "checks": { "database": database, "migrations": migrations, "mail_worker": mail_worker, "outbox": outbox },
+    });
+    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+fn unknown() -> Value {
+    json!({ "status": "unknown" })
+}
+
+async fn check_migrations(state: &AppState, reasons: &mut Vec<String>) -> Value {
+    match Migrator::get_pending_migrations_read_only(&state.db).await {
+        Ok(pending) if pending.is_empty() => json!({ "status": "ok" }),
+        Ok(pending) => {
+            let names: Vec<&str> = pending.iter().map(|migration| migration.name()).collect();
+            reasons.push(format!("{} migrations are not applied: {}", names.len(), names.join(", ")));
+            json!({ "status": "pending", "pending": names })
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness: cannot read the applied migrations");
+            reasons.push("the applied migrations cannot be read".into());
+            unknown()
+        }
+    }
+}
+
+fn check_worker(state: &AppState, reasons: &mut Vec<String>) -> Value {
+    if state.config.smtp_url.is_none() {
+        return json!({ "status": "not configured" });
+    }
+    let limit_ms = worker::stall_limit_ms(&state.config.mail);
+    match state.mail_worker.liveness(Utc::now().timestamp_millis(), limit_ms) {
+        Liveness::Alive { since_ms } => json!({ "status": "ok", "last_beat_ms_ago": since_ms }),
+        Liveness::Stalled { since_ms } => {
+            reasons.push(format!("the mail worker has not run for {} s", since_ms / 1_000));
+            json!({ "status": "stalled", "last_beat_ms_ago": since_ms })
+        }
+        Liveness::NotStarted | Liveness::Stopped => {
+            reasons.push("the mail worker is not running".into());
+            json!({ "status": "not running" })
+        }
+    }
+}
+
+async fn report_outbox(state: &AppState) -> Value {
+    let stale_after_secs = state.config.mail.stale_after_secs;
+    match outbox::backlog(&state.db).await {
+        Ok(backlog) => {
+            let oldest_secs =
+                backlog.oldest_queued_at.map(|queued| (Utc::now() - queued).num_seconds().max(0).unsigned_abs());
+            let delayed = oldest_secs.is_some_and(|age| age > stale_after_secs);
+            json!({
+                "status": if delayed { "delayed" } else { "ok" },
+                "queued": backlog.waiting,
+                "oldest_queued_secs": oldest_secs,
+                "stale_after_secs": stale_after_secs,
+            })
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness: cannot read the outbox");
+            unknown()
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Rendered calendar feeds and what decides whether they are still current.
     pub feeds: Arc<FeedCache>,
+    /// Beaten by this process's mail worker; `/readyz` reads it.
+    pub mail_worker: crate::mail::worker::Heartbeat,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -9,8 +9,13 @@
 //! └── application/ics; name="invite.ics"     (the same calendar, as an attachment)
 //! ```
 //! Without a calendar the message is `multipart/alternative` (text and HTML) or plain text.
+//!
+//! A row's header fields are checked before lettre sees them: lettre panics while formatting a
+//! display name with a line break in it (its `Display` fails inside `to_string`), and a line
+//! break in any header would be a header injection. A row that does not pass is an error, which
+//! the worker records as the message's failure.
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use lettre::{
     Message,
     message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
@@ -23,6 +28,18 @@ use crate::db::entities::outbox;
 /// # Errors
 /// When an address cannot be parsed or a header is malformed.
 pub fn build(row: &outbox::Model, from: &Mailbox) -> anyhow::Result<Message> {
+    check_header("the recipient's name", &row.recipient_name)?;
+    check_header("the subject", &row.subject)?;
+    if row.message_id.is_empty()
+        || !row.message_id.bytes().all(|byte| byte.is_ascii_graphic() && !matches!(byte, b'<' | b'>'))
+    {
+        bail!("the Message-ID {:?} is not a printable ASCII word", row.message_id);
+    }
+    if let Some(method) = &row.calendar_method
+        && (method.is_empty() || !method.bytes().all(|byte| byte.is_ascii_alphabetic()))
+    {
+        bail!("the calendar method {method:?} is not a word");
+    }
     let to = Mailbox::new(
         Some(row.recipient_name.clone()).filter(|name| !name.is_empty()),
         row.recipient_email.parse().with_context(|| format!("bad recipient address {:?}", row.recipient_email))?,
@@ -66,6 +83,18 @@ pub fn build(row: &outbox::Model, from: &Mailbox) -> anyhow::Result<Message> {
     Ok(message)
 }
 
+/// Refuses a header value with a line break or another control character (TAB aside, which
+/// headers allow), including Unicode's line and paragraph separators.
+fn check_header(what: &str, value: &str) -> anyhow::Result<()> {
+    if let Some(bad) = value.chars().find(|&c| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
+        bail!(
+            "{what} {value:?} contains the control character U+{:04X}, which a mail header cannot carry",
+            u32::from(bad)
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +124,8 @@ mod tests {
             sent_at: None,
             created_at: now,
             updated_at: now,
+            finished_at: None,
+            purged_at: None,
         }
     }
 
@@ -111,5 +142,33 @@ mod tests {
         let html = text.find("text/html").unwrap();
         let calendar = text.find("text/calendar").unwrap();
         assert!(plain < html && html < calendar, "parts in order of increasing richness");
+    }
+
+    /// Issue 12, item 1: lettre panicked formatting `To:` for a name with a line break.
+    #[test]
+    fn hostile_header_fields_are_errors_not_panics() {
+        let from: Mailbox = "Plenary <plenary@example.org>".parse().unwrap();
+        type Spoil = fn(&mut outbox::Model);
+        let cases: [(&str, Spoil); 9] = [
+            ("name", |row| row.recipient_name = "Eve\nX".into()),
+            ("name", |row| row.recipient_name = "Eve\r\nBcc: x@evil.example".into()),
+            ("name", |row| row.recipient_name = "Eve\u{0}".into()),
+            ("name", |row| row.recipient_name = "Eve\u{85}".into()),
+            ("subject", |row| row.subject = "Hi\r\nBcc: x@evil.example".into()),
+            ("subject", |row| row.subject = "Hi\u{2028}there".into()),
+            ("Message-ID", |row| row.message_id = "a b@plenary".into()),
+            ("method", |row| row.calendar_method = Some("REQUEST\r\nX: y".into())),
+            ("address", |row| row.recipient_email = "eve\n@de.example".into()),
+        ];
+        for (field, spoil) in cases {
+            let mut row = row();
+            spoil(&mut row);
+            let built = std::panic::catch_unwind(|| build(&row, &from).map(|message| message.formatted()));
+            let error = built.unwrap_or_else(|_| panic!("building panicked for a hostile {field}"));
+            assert!(error.is_err(), "a hostile {field} was accepted: {row:?}");
+        }
+        let mut tabbed = row();
+        tabbed.recipient_name = "Eve\tMüller".into();
+        build(&tabbed, &from).unwrap().formatted();
     }
 }

@@ -5,6 +5,8 @@
 //! - [`templates`]: subject, text and HTML of each message kind in English and French (pure);
 //! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
 //! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
+//! - [`supervisor`]: restarts a background task (the worker, the purge) that exits or panics;
+//! - [`retention`]: clears the bodies of old sent and failed messages;
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
 //! - [`rsvp`]: signed accept/decline links (their pages are in `crate::web`);
 //! - [`accounts`]: the set-password link a new user gets.
@@ -13,7 +15,9 @@ pub mod accounts;
 pub mod cli;
 pub mod invitations;
 pub mod message;
+pub mod retention;
 pub mod rsvp;
+pub mod supervisor;
 pub mod templates;
 pub mod worker;
 
@@ -58,6 +62,16 @@ pub struct MailConfig {
     /// leaves its messages to others after this. Keep it well above the send timeout.
     #[arg(long = "mail-lease-ms", env = "PLENARY_MAIL_LEASE_MS", default_value_t = 120_000, global = true)]
     pub lease_ms: u64,
+
+    /// After how many seconds a message still waiting for delivery makes `/readyz` report the
+    /// outbox as delayed.
+    #[arg(long = "mail-stale-after-secs", env = "PLENARY_MAIL_STALE_AFTER_SECS", default_value_t = 900, global = true)]
+    pub stale_after_secs: u64,
+
+    /// How many days the bodies of sent and failed messages are kept (they hold set-password
+    /// and RSVP links); after that only the delivery record stays.
+    #[arg(long = "mail-retention-days", env = "PLENARY_MAIL_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub retention_days: u32,
 }
 
 impl Default for MailConfig {
@@ -70,6 +84,8 @@ impl Default for MailConfig {
             poll_ms: 500,
             send_timeout_ms: 30_000,
             lease_ms: 120_000,
+            stale_after_secs: 900,
+            retention_days: 30,
         }
     }
 }

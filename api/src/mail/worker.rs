@@ -6,23 +6,40 @@
 //!   exponential backoff; permanent ones (5xx) are recorded as `failed` with the server's words.
 //! - A worker that crashes mid-batch loses nothing: its rows' leases run out and any worker
 //!   takes them over. At most the messages that were in flight can be delivered twice.
+//! - One message never stops the others (issue 12): a message that cannot be built is `failed`
+//!   with the reason, and handling each message runs under a panic guard, so a panic is recorded
+//!   against its message as `failed` too. A message claimed more than `max_attempts` times
+//!   without an outcome (its worker died each time, say by aborting) is given up as well.
+//! - The loop itself runs under [`supervisor`]: if it ever panics or ends, it is restarted.
+//!   A database that does not answer pauses it (longer each time, up to
+//!   [`MAX_DATABASE_PAUSE`]) until it answers again.
+//! - Each turn of the loop beats a [`Heartbeat`], which `/readyz` reads.
 //! - Without an SMTP URL there is no worker and mail stays queued.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
-use anyhow::Context as _;
-use chrono::Utc;
-use futures::StreamExt as _;
-use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
-use tokio::{sync::watch, task::JoinHandle};
-
-use super::{MailConfig, message};
+use super::{
+    MailConfig, message,
+    supervisor::{self, Supervised},
+};
 use crate::{
     config::Config,
     db::entities::outbox,
     store::outbox::{self as store, Outcome},
 };
+use anyhow::Context as _;
+use chrono::Utc;
+use futures::{FutureExt as _, StreamExt as _};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
+use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +50,17 @@ pub struct BatchReport {
     pub failed: usize,
 }
 
+/// The longest pause of a worker whose database does not answer, before it tries again.
+pub const MAX_DATABASE_PAUSE: Duration = Duration::from_secs(30);
+
+/// The wait before the supervisor restarts a worker loop that ended or panicked (doubling on
+/// each further restart).
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A fault injected by the test build into the handling of each message; see
+/// [`Worker::inject_fault`].
+type Fault = Arc<dyn Fn(&outbox::Model) + Send + Sync>;
+
 /// Delivers outbox rows through one SMTP server.
 #[derive(Clone)]
 pub struct Worker {
@@ -42,6 +70,8 @@ pub struct Worker {
     settings: MailConfig,
     /// Written into the rows this worker holds, so it only ever finishes its own claims.
     id: Arc<str>,
+    heartbeat: Heartbeat,
+    fault: Option<Fault>,
 }
 
 impl Worker {
@@ -62,7 +92,25 @@ impl Worker {
         let from: Mailbox =
             config.mail_from.parse().with_context(|| format!("the sender {:?} is not an address", config.mail_from))?;
         let id = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Ok(Some(Self { db, transport, from, settings, id: id.into() }))
+        Ok(Some(Self { db, transport, from, settings, id: id.into(), heartbeat: Heartbeat::default(), fault: None }))
+    }
+
+    /// The worker beats `heartbeat` on each turn of its loop (the service shares it with
+    /// `/readyz` through `AppState`).
+    #[must_use]
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// For the test suites only: runs `fault` at the start of handling each message, so a test
+    /// can make the handling of chosen messages panic. Nothing in the service calls it, so no
+    /// data can trigger it.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn inject_fault(mut self, fault: impl Fn(&outbox::Model) + Send + Sync + 'static) -> Self {
+        self.fault = Some(Arc::new(fault));
+        self
     }
 
     /// Claims one batch (as many messages as are sent at once), sends it and records the
@@ -80,7 +128,17 @@ impl Worker {
         let mut report = BatchReport { claimed: rows.len(), ..BatchReport::default() };
         let outcomes: Vec<(i64, Outcome)> = futures::stream::iter(rows)
             .map(|row| async move {
-                let outcome = self.deliver(&row).await;
+                // The panic guard: whatever goes wrong with one message stays with it. Nothing
+                // shared is left half-changed by an unwinding `deliver` (it only reads `self`
+                // and the row, and the pooled transport drops a connection it was using).
+                let outcome = match AssertUnwindSafe(self.deliver(&row)).catch_unwind().await {
+                    Ok(outcome) => outcome,
+                    Err(panic) => {
+                        let reason = supervisor::panic_message(&*panic);
+                        tracing::error!(id = row.id, panic = %reason, "handling a message panicked");
+                        Outcome::Failed { error: format!("handling the message panicked: {reason}") }
+                    }
+                };
                 (row.id, outcome)
             })
             .buffer_unordered(concurrency)
@@ -109,6 +167,20 @@ impl Worker {
     }
 
     async fn deliver(&self, row: &outbox::Model) -> Outcome {
+        // Each claim counts as an attempt and a temporary failure gives up at `max_attempts`,
+        // so a row claimed more often than that never got an outcome recorded: its worker died
+        // while handling it (an abort or a kill no panic guard catches). Do not try it again.
+        if row.attempts > self.settings.max_attempts {
+            return Outcome::Failed {
+                error: format!(
+                    "gave up after {} claims without an outcome (the worker handling it stopped each time)",
+                    row.attempts - 1
+                ),
+            };
+        }
+        if let Some(fault) = &self.fault {
+            fault(row);
+        }
         let message = match message::build(row, &self.from) {
             Ok(message) => message,
             Err(error) => return Outcome::Failed { error: format!("{error:#}") },
@@ -126,56 +198,128 @@ impl Worker {
         Outcome::Retry { error, retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts) }
     }
 
-    /// Delivers until `shutdown` completes; a batch in progress is finished first.
+    /// Delivers until `shutdown` completes; a batch in progress is finished first. A database
+    /// that does not answer pauses the loop; nothing else ends it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.id, "mail worker started");
+        let poll = Duration::from_millis(self.settings.poll_ms);
+        let mut failures: u32 = 0;
         loop {
-            let idle = match self.run_once().await {
-                Ok(report) => report.claimed == 0,
+            self.heartbeat.beat();
+            let pause = match self.run_once().await {
+                Ok(report) => {
+                    failures = 0;
+                    (report.claimed == 0).then_some(poll)
+                }
                 Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "mail worker");
-                    true
+                    failures = failures.saturating_add(1);
+                    let pause = poll.saturating_mul(1_u32 << failures.min(16)).min(MAX_DATABASE_PAUSE);
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "mail worker: pausing until the database answers"
+                    );
+                    Some(pause)
                 }
             };
-            if idle {
-                tokio::select! {
+            match pause {
+                Some(pause) => tokio::select! {
                     () = &mut shutdown => break,
-                    () = tokio::time::sleep(Duration::from_millis(self.settings.poll_ms)) => {}
+                    () = tokio::time::sleep(pause) => {}
+                },
+                None => {
+                    if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
+                        break;
+                    }
                 }
-            } else if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
-                break;
             }
         }
         if let Err(error) = store::release(&self.db, &self.id).await {
             tracing::warn!(%error, "could not release the mail worker's claims");
         }
+        self.heartbeat.stopped();
         tracing::info!(worker = %self.id, "mail worker stopped");
     }
 
-    /// Starts [`Worker::run`] on a task; stop it with [`WorkerHandle::stop`].
+    /// Starts [`Worker::run`] under a supervisor that restarts it if it ever ends or panics;
+    /// stop it with [`WorkerHandle::stop`].
     #[must_use]
     pub fn spawn(self) -> WorkerHandle {
-        let (stop, mut stopped) = watch::channel(false);
-        let join = tokio::spawn(self.run(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }));
-        WorkerHandle { stop, join }
+        WorkerHandle(supervisor::spawn("mail worker", RESTART_BACKOFF, move |shutdown| {
+            self.clone().run(shutdown.wait())
+        }))
     }
 }
 
-/// A running worker.
-pub struct WorkerHandle {
-    stop: watch::Sender<bool>,
-    join: JoinHandle<()>,
-}
+/// A running, supervised worker.
+pub struct WorkerHandle(Supervised);
 
 impl WorkerHandle {
     /// Asks the worker to stop after its current batch and waits for it.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.join.await;
+        self.0.stop().await;
     }
+}
+
+/// Shows whether the mail worker is alive: it beats on every turn of its loop. Cloning shares it.
+#[derive(Clone, Debug, Default)]
+pub struct Heartbeat(Arc<Beats>);
+
+#[derive(Debug, Default)]
+struct Beats {
+    /// Unix milliseconds of the last beat; 0 before the first.
+    last_ms: AtomicI64,
+    /// Between the first beat and a graceful stop.
+    running: AtomicBool,
+}
+
+/// What a [`Heartbeat`] says about its worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// It never beat: no worker was started (or not yet).
+    NotStarted,
+    /// It beat `since_ms` milliseconds ago, within the limit.
+    Alive { since_ms: i64 },
+    /// Its last beat is older than the limit: the loop hangs, or nothing restarts it.
+    Stalled { since_ms: i64 },
+    /// It was stopped.
+    Stopped,
+}
+
+impl Heartbeat {
+    fn beat(&self) {
+        self.0.last_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+        self.0.running.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) {
+        self.0.running.store(false, Ordering::Relaxed);
+    }
+
+    /// The worker's state at `now_ms`, counting it stalled when it has not beaten for more
+    /// than `limit_ms`.
+    #[must_use]
+    pub fn liveness(&self, now_ms: i64, limit_ms: i64) -> Liveness {
+        let last = self.0.last_ms.load(Ordering::Relaxed);
+        if last == 0 {
+            return Liveness::NotStarted;
+        }
+        if !self.0.running.load(Ordering::Relaxed) {
+            return Liveness::Stopped;
+        }
+        let since_ms = now_ms.saturating_sub(last).max(0);
+        if since_ms > limit_ms { Liveness::Stalled { since_ms } } else { Liveness::Alive { since_ms } }
+    }
+}
+
+/// How long a worker may go without beating before it counts as stalled: one turn of the loop
+/// is a batch, which must end within its lease (or its claims are lost anyway), plus the idle
+/// poll or the longest database pause.
+#[must_use]
+pub fn stall_limit_ms(settings: &MailConfig) -> i64 {
+    let pause = settings.poll_ms.max(u64::try_from(MAX_DATABASE_PAUSE.as_millis()).unwrap_or(u64::MAX));
+    i64::try_from(settings.lease_ms.saturating_add(pause)).unwrap_or(i64::MAX)
 }
 
 /// Milliseconds to wait after the `attempts`-th failed attempt: the base, doubled each time,
@@ -209,5 +353,23 @@ mod tests {
         assert_eq!(backoff_ms(&settings, 2), 2_000);
         assert_eq!(backoff_ms(&settings, 4), 8_000);
         assert_eq!(backoff_ms(&settings, 40), 3_600_000);
+    }
+
+    #[test]
+    fn a_heartbeat_tells_not_started_alive_stalled_and_stopped_apart() {
+        let heartbeat = Heartbeat::default();
+        assert_eq!(heartbeat.liveness(1_000, 100), Liveness::NotStarted);
+        heartbeat.beat();
+        let beat = heartbeat.0.last_ms.load(Ordering::Relaxed);
+        assert_eq!(heartbeat.clone().liveness(beat + 100, 100), Liveness::Alive { since_ms: 100 });
+        assert_eq!(heartbeat.liveness(beat + 101, 100), Liveness::Stalled { since_ms: 101 });
+        heartbeat.stopped();
+        assert_eq!(heartbeat.liveness(beat, 100), Liveness::Stopped);
+    }
+
+    #[test]
+    fn the_stall_limit_covers_a_batch_and_the_longest_pause() {
+        let settings = MailConfig { lease_ms: 120_000, poll_ms: 500, ..MailConfig::default() };
+        assert_eq!(stall_limit_ms(&settings), 150_000);
     }
 }

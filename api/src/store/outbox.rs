@@ -88,6 +88,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
         sent_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        finished_at: Set(None),
+        purged_at: Set(None),
         ..Default::default()
     };
     let result = outbox::Entity::insert(row)
@@ -174,6 +176,7 @@ pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: O
     update = match outcome {
         Outcome::Sent => update
             .col_expr(outbox::Column::Status, Expr::value(SENT))
+            .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
             .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None)),
         Outcome::Retry { error, retry_at_ms } => update
@@ -182,6 +185,7 @@ pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: O
             .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
         Outcome::Failed { error } => update
             .col_expr(outbox::Column::Status, Expr::value(FAILED))
+            .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
             .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
     };
     let result = update
@@ -247,4 +251,53 @@ pub async fn pending(db: &impl ConnectionTrait, meeting_id: Option<i32>) -> Resu
         query = query.filter(outbox::Column::MeetingId.eq(id));
     }
     query.count(db).await
+}
+
+/// Clears the bodies (text, HTML and calendar) of the messages sent or given up before
+/// `finished_before_ms` (Unix milliseconds) and records when, keeping the delivery record:
+/// recipient, kind, subject, status, attempts, `sent_at`, `last_error`, `message_id`. The bodies
+/// hold set-password and RSVP links, which should not outlive their use.
+///
+/// Returns how many messages were purged. Idempotent and safe on several replicas at once: one
+/// statement, and a purged row is never touched again.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn purge(db: &impl ConnectionTrait, finished_before_ms: i64) -> Result<u64, DbErr> {
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::TextBody, Expr::value(""))
+        .col_expr(outbox::Column::HtmlBody, Expr::value(Option::<String>::None))
+        .col_expr(outbox::Column::CalendarIcs, Expr::value(Option::<String>::None))
+        .col_expr(outbox::Column::PurgedAt, Expr::value(Some(Utc::now())))
+        .filter(outbox::Column::Status.is_in([SENT, FAILED]))
+        .filter(outbox::Column::FinishedAt.lt(finished_before_ms))
+        .filter(outbox::Column::PurgedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The messages waiting for delivery, for the readiness report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Queued or being sent.
+    pub waiting: u64,
+    /// When the oldest of them was queued.
+    pub oldest_queued_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// How many messages wait for delivery and since when the oldest waits.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<Backlog, DbErr> {
+    let waiting = pending(db, None).await?;
+    // Ids grow with time, so the lowest waiting id is the oldest message; ordering by
+    // `created_at` would compare timestamps, which SQLite stores as text.
+    let oldest = outbox::Entity::find()
+        .filter(outbox::Column::Status.is_in([QUEUED, SENDING]))
+        .order_by_asc(outbox::Column::Id)
+        .one(db)
+        .await?;
+    Ok(Backlog { waiting, oldest_queued_at: oldest.map(|row| row.created_at) })
 }

@@ -12,3 +12,4 @@
 //!   without a CDN, error shapes and secrets kept out of logs.
 
 mod accounts;
+mod mail;

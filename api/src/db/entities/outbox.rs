@@ -40,6 +40,12 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Unix milliseconds when the message was sent or given up (`None` while it waits); the
+    /// retention purge compares it.
+    pub finished_at: Option<i64>,
+    /// When the bodies (text, HTML, calendar) were cleared by the retention purge; the delivery
+    /// record stays.
+    pub purged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
