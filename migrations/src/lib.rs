@@ -24,6 +24,7 @@ mod m20261127_000007_create_outbox;
 mod m20261127_000008_create_seating;
 mod m20261127_000009_create_sessions;
 mod m20261127_190000_create_invitations;
+mod m20261128_000001_repair_text_fields;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_create_seating::Migration),
             Box::new(m20261127_000009_create_sessions::Migration),
             Box::new(m20261127_190000_create_invitations::Migration),
+            Box::new(m20261128_000001_repair_text_fields::Migration),
         ]
     }
 }

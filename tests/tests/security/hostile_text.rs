@@ -408,3 +408,74 @@ async fn hostile_attendee_names_are_refused_or_exported_safely_in_csv_and_svg() 
     }
     app.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rows stored before the policy
+
+/// The repair migration: rows stored before the policy (a contact named "Eve\nX", which made
+/// the mail worker panic; a title with ESC and an override; a decomposed, padded display name;
+/// a 400-character venue) are repaired, each repair audited with before and after.
+#[tokio::test]
+async fn the_repair_migration_fixes_and_audits_rows_stored_before_the_policy() {
+    use migration::MigratorTrait as _;
+    use plenary::db::entities::{audit_log, contacts, meetings, users};
+    use sea_orm::{ColumnTrait as _, QueryFilter as _, sea_query::Expr};
+
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    // Back to the migration before the repair; what follows is what the old code let in.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    assert!(!migration::Migrator::get_pending_migrations(db).await.unwrap().is_empty());
+    let token = app.organiser_token().await;
+    let id = meeting(&app, &token, json!({})).await["id"].as_i64().unwrap();
+    meetings::Entity::update_many()
+        .col_expr(meetings::Column::Title, Expr::value("Council\u{1b}[2J \u{202e}Session"))
+        .col_expr(meetings::Column::Venue, Expr::value("v".repeat(400)))
+        .filter(meetings::Column::Id.eq(i32::try_from(id).unwrap()))
+        .exec(db)
+        .await
+        .unwrap();
+    let eve =
+        plenary::store::contacts::create(db, "DE", "Eve\nX", "eve@de.example", "contact_point", "en").await.unwrap();
+    let fine =
+        plenary::store::contacts::create(db, "DE", "Adam", "adam@de.example", "contact_point", "en").await.unwrap();
+    let user = plenary::store::accounts::create_user(
+        db,
+        "jose@de.example",
+        "  Jose\u{301}  ",
+        plenary::auth::Role::Delegation,
+        Some("DE"),
+    )
+    .await
+    .unwrap();
+
+    migration::Migrator::up(db, None).await.unwrap();
+
+    let contact = |id| contacts::Entity::find_by_id(id).one(db);
+    assert_eq!(contact(eve.id).await.unwrap().unwrap().name, "Eve X");
+    assert_eq!(contact(fine.id).await.unwrap().unwrap().name, "Adam");
+    let repaired = meetings::Entity::find_by_id(i32::try_from(id).unwrap()).one(db).await.unwrap().unwrap();
+    assert_eq!(repaired.title, "Council [2J Session");
+    let venue = repaired.venue.unwrap();
+    assert_eq!(venue.chars().count(), 200);
+    assert!(venue.ends_with('…'));
+    assert_eq!(users::Entity::find_by_id(user.id).one(db).await.unwrap().unwrap().display_name, "José");
+
+    let audits = audit_log::Entity::find().filter(audit_log::Column::Actor.eq("migration")).all(db).await.unwrap();
+    assert_eq!(audits.len(), 4, "{audits:?}");
+    let eve_audit = audits
+        .iter()
+        .find(|a| a.subject_type == "contacts" && a.subject_id == eve.id.to_string())
+        .expect("Eve's repair audited");
+    let before: Value = serde_json::from_str(eve_audit.before.as_deref().unwrap()).unwrap();
+    let after: Value = serde_json::from_str(eve_audit.after.as_deref().unwrap()).unwrap();
+    assert_eq!((before["name"].as_str(), after["name"].as_str()), (Some("Eve\nX"), Some("Eve X")));
+    // The repaired contact's invitation builds.
+    expect_json(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
+        .await;
+    let from: lettre::message::Mailbox = "Plenary <plenary@osce.example>".parse().unwrap();
+    for row in outbox::Entity::find().all(db).await.unwrap() {
+        plenary::mail::message::build(&row, &from).unwrap();
+    }
+    app.stop().await;
+}
