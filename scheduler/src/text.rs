@@ -119,21 +119,29 @@ pub struct TextError {
     pub rule: Rule,
 }
 
-impl fmt::Display for TextError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = &self.field;
+impl TextError {
+    /// What is wrong, without the field's name ("must be on one line: it contains U+000A LINE
+    /// FEED"), for a message shown next to the field.
+    #[must_use]
+    pub fn reason(&self) -> String {
         match &self.rule {
-            Rule::Empty => write!(f, "{field} must not be empty"),
+            Rule::Empty => "must not be empty".to_owned(),
             Rule::ControlCharacter(c) if is_line_break(*c) => {
-                write!(f, "{field} must be on one line: it contains {}", describe(*c))
+                format!("must be on one line: it contains {}", describe(*c))
             }
             Rule::ControlCharacter(c) if is_bidi_control(*c) => {
-                write!(f, "{field} must not contain {}, which reverses the text after it", describe(*c))
+                format!("must not contain {}, which reverses the text after it", describe(*c))
             }
-            Rule::ControlCharacter(c) => write!(f, "{field} must not contain {}, a control character", describe(*c)),
-            Rule::TooLong { max } => write!(f, "{field} must be at most {max} characters long"),
-            Rule::InvalidEmail => write!(f, "{field} is not an e-mail address Plenary can send to"),
+            Rule::ControlCharacter(c) => format!("must not contain {}, a control character", describe(*c)),
+            Rule::TooLong { max } => format!("must be at most {max} characters long"),
+            Rule::InvalidEmail => "is not an e-mail address Plenary can send to".to_owned(),
         }
+    }
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.reason())
     }
 }
 

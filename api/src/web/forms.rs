@@ -42,11 +42,10 @@ impl FormErrors {
                 }
             }
             ApiError::Field(error) => {
-                let message = capitalise(&error.to_string());
                 if fields.contains(&error.field.as_str()) {
-                    errors.add(&error.field, message);
+                    errors.add(&error.field, capitalise(&error.reason()));
                 } else {
-                    errors.general.push(message);
+                    errors.general.push(capitalise(&error.to_string()));
                 }
             }
             ApiError::Invalid(message) | ApiError::BadRequest(message) => {
@@ -68,7 +67,7 @@ impl FormErrors {
             ApiError::Field(error) => {
                 let message = match error.rule {
                     Rule::Empty | Rule::InvalidEmail => hint.to_owned(),
-                    _ => capitalise(&error.to_string()),
+                    _ => capitalise(&error.reason()),
                 };
                 self.add(&error.field, message);
             }
@@ -124,6 +123,6 @@ mod tests {
         assert_eq!(errors.get("room"), Some("Room taken."));
         let refused = crate::validate::required("name", crate::validate::TextKind::PersonName, "Eve\nX").unwrap_err();
         let errors = FormErrors::from_api(refused, &["name", "email"]).unwrap();
-        assert_eq!(errors.get("name"), Some("Name must be on one line: it contains U+000A LINE FEED"));
+        assert_eq!(errors.get("name"), Some("Must be on one line: it contains U+000A LINE FEED"));
     }
 }

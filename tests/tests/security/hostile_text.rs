@@ -170,12 +170,12 @@ async fn the_account_form_places_the_refusal_next_to_the_field() {
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(
-        page.contains("id=\"name-error\">Display_name must not contain U+001B ESCAPE, a control character<"),
+        page.contains("id=\"name-error\">Must not contain U+001B ESCAPE, a control character<"),
         "next to its field: {page}"
     );
     let response = post(form(&format!("eve@{}example", "d.".repeat(50)), "Eve")).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("Username must be at most 100 characters long"));
+    assert!(response.text().await.unwrap().contains("id=\"username-error\">Must be at most 100 characters long<"));
     app.stop().await;
 }
 
@@ -265,7 +265,8 @@ fn askama_escape(text: &str) -> String {
     text.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }
 
-/// Contacts (name) → JSON read back and the invitation mail built from the outbox row.
+/// Contacts (name) and invited officials (name, organisation) → JSON read back and the
+/// invitation mail built from each outbox row.
 #[tokio::test]
 async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     let app = TestApp::spawn().await;
@@ -288,6 +289,38 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
         accepted += 1;
     }
     assert!(accepted > 0, "the generator should produce some acceptable names");
+    // Officials invited as guests: name and organisation, in the same mail run.
+    let mut officials = Vec::new();
+    for (index, text) in cases().into_iter().enumerate() {
+        for field in ["name", "organisation"] {
+            let mut official = json!({"name": "Secretary General", "organisation": "OSCE", "email": format!("o{index}.{field}@osce.example")});
+            official[field] = json!(text);
+            let settings = json!({"closed": false, "officials": [official]});
+            let path = format!("/api/v1/meetings/{id}/invitation-settings");
+            let response = send(&app, Method::PUT, &path, &token, settings).await;
+            if refused_or_stored(response, &format!("officials[0].{field}")).await.is_some() {
+                let mut kept = official.clone();
+                kept[field] = json!(nfc_trimmed(&text));
+                officials.push(kept);
+            }
+        }
+    }
+    let settings = json!({"closed": false, "officials": officials});
+    expect_json(
+        send(&app, Method::PUT, &format!("/api/v1/meetings/{id}/invitation-settings"), &token, settings).await,
+        200,
+    )
+    .await;
+    let read = app
+        .request(Method::GET, &format!("/api/v1/meetings/{id}/invitation-settings"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let read = expect_json(read, 200).await;
+    for (stored, sent) in read["officials"].as_array().unwrap().iter().zip(&officials) {
+        assert_eq!((&stored["name"], &stored["organisation"]), (&sent["name"], &sent["organisation"]));
+    }
     expect_json(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
         .await;
     let rows = outbox::Entity::find().all(&app.state.db).await.unwrap();
