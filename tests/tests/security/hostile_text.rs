@@ -271,7 +271,11 @@ fn askama_escape(text: &str) -> String {
 async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    let created = meeting(&app, &token, json!({})).await;
+    // A title the policy allows but every output must escape: markup, a formula, quotes, RTL
+    // script and emoji, in the subject and body of every invitation.
+    let title = "<script>\"x\"</script> =cmd|' /C calc'!A0; محمد 👩\u{200d}💻 Ёлка, \\";
+    let created = meeting(&app, &token, json!({"title": title})).await;
+    assert_eq!(created["title"], title);
     let id = created["id"].as_i64().unwrap();
     let mut accepted = 0;
     for (index, name) in cases().into_iter().enumerate() {
