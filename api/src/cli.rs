@@ -125,6 +125,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Invite { meeting } => crate::mail::cli::invite(cli.config, meeting).await,
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
+            // The label is shown on pages and in the audit log: the same input policy as every
+            // other text field, checked before any work.
+            let label = scheduler::text::required("--label", scheduler::text::Kind::Label, &label)?;
             let db = db::connect(&cli.config.database_url).await?;
             db::migrate(&db).await?;
             store::reference::load(&db, &scheduler::reference::ReferenceData::bundled()).await?;

@@ -13,4 +13,5 @@ pub mod feeds;
 pub mod http;
 pub mod mail;
 pub mod store;
+pub mod validate;
 pub mod web;

@@ -20,4 +20,5 @@ pub mod reference;
 pub mod seating;
 pub mod seating_svg;
 pub mod states;
+pub mod text;
 pub mod vtimezone;

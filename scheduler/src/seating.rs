@@ -859,8 +859,8 @@ fn count(n: usize) -> u32 {
 /// Writes the plan as CSV (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes
 /// or line breaks in double quotes, quotes doubled), one seat a row in seat-number order.
 ///
-/// Names come from registrations, so a text field starting with `=`, `+`, `-`, `@` or a tab is
-/// prefixed with an apostrophe, to keep spreadsheets from running it as a formula.
+/// Names come from registrations, so every cell goes through [`crate::text::csv_cell`], which
+/// keeps spreadsheets from running one as a formula.
 #[must_use]
 pub fn to_csv(plan: &SeatingPlan) -> String {
     let mut out = String::from("seat,place,behind_seat,x,y,angle,kind,delegation,label,occupant\r\n");
@@ -885,28 +885,15 @@ pub fn to_csv(plan: &SeatingPlan) -> String {
             format!("{:.3}", seat.y),
             format!("{:.1}", seat.angle),
             kind.to_owned(),
-            csv_text(seat.delegation.as_deref().unwrap_or_default()),
-            csv_text(&seat.label),
-            csv_text(seat.occupant.as_deref().unwrap_or_default()),
+            seat.delegation.clone().unwrap_or_default(),
+            seat.label.clone(),
+            seat.occupant.clone().unwrap_or_default(),
         ];
-        let quoted: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+        let quoted: Vec<String> = fields.iter().map(|field| crate::text::csv_cell(field)).collect();
         out.push_str(&quoted.join(","));
         out.push_str("\r\n");
     }
     out
-}
-
-/// Defuses text a spreadsheet would read as a formula.
-fn csv_text(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
-}
-
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub enum ApiError {
     /// 422: the request is readable but a value is not acceptable; the message names the field.
     #[error("{0}")]
     Invalid(String),
+    /// 422: a text field breaks the input policy ([`scheduler::text`]); `details` carries the
+    /// field and the rule, so a form can place the message next to its input.
+    #[error("{0}")]
+    Field(#[from] scheduler::text::TextError),
     /// 500: our fault; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -74,7 +78,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::Invalid(_) | Self::Field(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -95,6 +99,7 @@ impl IntoResponse for ApiError {
                 ("Something went wrong on our side; it has been logged.".to_owned(), None)
             }
             Self::Conflict { message, details } => (message, details),
+            Self::Field(error) => (error.to_string(), Some(crate::validate::details(&error))),
             other => (other.to_string(), None),
         };
         let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, details } })).into_response();

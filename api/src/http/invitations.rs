@@ -29,6 +29,7 @@ use crate::{
     db::entities::contacts,
     mail::{self, invitations},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
+    validate::{self, TextKind},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -186,14 +187,16 @@ async fn put_invitation_settings(
     let meeting = load_meeting(&state, id).await?;
     let mut officials = Vec::new();
     for (index, official) in input.officials.into_iter().enumerate() {
-        let name = official.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(ApiError::Invalid(format!("officials[{index}].name: must not be empty")));
-        }
-        let email = check_email(&format!("officials[{index}].email"), &official.email)?;
+        let name = validate::required(&format!("officials[{index}].name"), TextKind::PersonName, &official.name)?;
+        let organisation = validate::optional(
+            &format!("officials[{index}].organisation"),
+            TextKind::Organisation,
+            official.organisation.as_deref(),
+        )?;
+        let email = validate::email(&format!("officials[{index}].email"), &official.email)?;
         let language =
             check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
-        officials.push(OfficialGuest { name, organisation: official.organisation, email, language });
+        officials.push(OfficialGuest { name, organisation, email, language });
     }
     let adjustments = Adjustments {
         closed: input.closed,
@@ -265,14 +268,6 @@ impl From<contacts::Model> for ContactOut {
     }
 }
 
-fn check_email(field: &str, text: &str) -> ApiResult<String> {
-    let text = text.trim();
-    match text.parse::<lettre::Address>() {
-        Ok(address) if address.domain().contains('.') || address.domain() == "localhost" => Ok(text.to_lowercase()),
-        _ => Err(ApiError::Invalid(format!("{field}: {text:?} is not an e-mail address"))),
-    }
-}
-
 fn check_language(field: &str, text: &str) -> ApiResult<String> {
     if mail::LANGUAGES.contains(&text) {
         Ok(text.to_owned())
@@ -320,11 +315,8 @@ pub async fn add_contact(
     input: &ContactIn,
 ) -> ApiResult<ContactOut> {
     let iso2 = delegation(state, principal, iso2).await?;
-    let name = input.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::Invalid("name: must not be empty".into()));
-    }
-    let email = check_email("email", &input.email)?;
+    let name = validate::required("name", TextKind::PersonName, &input.name)?;
+    let email = validate::email("email", &input.email)?;
     if !mail::ROLES.contains(&input.role.as_str()) {
         return Err(ApiError::Invalid(format!(
             "role: must be one of {}, got {:?}",
@@ -333,7 +325,7 @@ pub async fn add_contact(
         )));
     }
     let language = check_language("language", &input.language)?;
-    let contact = match store::contacts::create(&state.db, &iso2, name, &email, &input.role, &language).await {
+    let contact = match store::contacts::create(&state.db, &iso2, &name, &email, &input.role, &language).await {
         Ok(contact) => contact,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(ApiError::conflict(format!("{iso2} already has a contact with the address {email}")));

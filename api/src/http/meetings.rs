@@ -32,6 +32,7 @@ use crate::{
         audit::AuditEntry,
         meetings::{CANCELLED, Context, SCHEDULED, body_codes},
     },
+    validate::{self, TextKind},
 };
 use scheduler::{
     bodies::{all_bodies, body},
@@ -400,8 +401,10 @@ fn instant(field: &str, local: NaiveDateTime, zone: Tz) -> ApiResult<DateTime<Ut
         .map_err(|error| ApiError::Invalid(format!("{field}: {error}")))
 }
 
-fn optional_text(value: Option<String>) -> Option<String> {
-    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+/// A meeting's optional place field (`room`, `venue`, `city`, `country`, `host`) under the
+/// input policy; blank is `None`.
+fn place(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    validate::optional(field, TextKind::Place, value)
 }
 
 /// Checks a candidate meeting's fields against the reference data and returns it normalised.
@@ -525,16 +528,16 @@ pub async fn create_and_store(state: &AppState, principal: &Principal, input: Me
         id: 0,
         uid: format!("{}@plenary", uuid::Uuid::new_v4()),
         plan_key: None,
-        body_code: input.body,
-        title: optional_text(input.title).unwrap_or(default_title),
+        body_code: validate::required("body", TextKind::Code, &input.body)?,
+        title: validate::optional("title", TextKind::Title, input.title.as_deref())?.unwrap_or(default_title),
         starts_at: start.timestamp(),
         ends_at: end.timestamp(),
         time_zone: zone.name().to_owned(),
-        room_code: optional_text(input.room),
-        venue: optional_text(input.venue),
-        city: optional_text(input.city),
-        country: optional_text(input.country),
-        host: optional_text(input.host),
+        room_code: place("room", input.room.as_deref())?,
+        venue: place("venue", input.venue.as_deref())?,
+        city: place("city", input.city.as_deref())?,
+        country: place("country", input.country.as_deref())?,
+        host: place("host", input.host.as_deref())?,
         status: SCHEDULED.to_owned(),
         sequence: 0,
         created_at: now,
@@ -595,22 +598,20 @@ pub async fn update_and_store(
     candidate.ends_at = instant("end", end_local, zone)?.timestamp();
     candidate.time_zone = zone.name().to_owned();
     if let Some(body) = patch.body {
-        candidate.body_code = body;
+        candidate.body_code = validate::required("body", TextKind::Code, &body)?;
     }
     if let Some(title) = patch.title {
-        candidate.title = title.trim().to_owned();
+        candidate.title = validate::required("title", TextKind::Title, &title)?;
     }
-    if let Some(room) = patch.room {
-        candidate.room_code = optional_text(Some(room));
-    }
-    for (field, value) in [
-        (&mut candidate.venue, patch.venue),
-        (&mut candidate.city, patch.city),
-        (&mut candidate.country, patch.country),
-        (&mut candidate.host, patch.host),
+    for (name, field, value) in [
+        ("room", &mut candidate.room_code, patch.room),
+        ("venue", &mut candidate.venue, patch.venue),
+        ("city", &mut candidate.city, patch.city),
+        ("country", &mut candidate.country, patch.country),
+        ("host", &mut candidate.host, patch.host),
     ] {
         if value.is_some() {
-            *field = optional_text(value);
+            *field = place(name, value.as_deref())?;
         }
     }
     let context = Context::load(&state.db).await?;

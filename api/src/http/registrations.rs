@@ -41,6 +41,7 @@ use crate::{
         attendance::{AttendanceError, retrying},
         meetings::CANCELLED,
     },
+    validate::{self, TextKind},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -337,39 +338,9 @@ fn caller(principal: &Principal, override_limits: bool) -> ApiResult<Caller> {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-fn clean_name(text: &str) -> ApiResult<String> {
-    let name = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.is_empty() {
-        return Err(ApiError::Invalid("name: must not be empty".into()));
-    }
-    if name.chars().count() > 200 {
-        return Err(ApiError::Invalid("name: at most 200 characters".into()));
-    }
-    Ok(name)
-}
-
+/// An attendee's function; it may be left blank.
 fn clean_function(text: &str) -> ApiResult<String> {
-    let function = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if function.chars().count() > 200 {
-        return Err(ApiError::Invalid("function: at most 200 characters".into()));
-    }
-    Ok(function)
-}
-
-/// A plausible address: one `@`, a local part, a domain with a dot, no spaces or brackets.
-fn clean_email(text: &str) -> ApiResult<String> {
-    let email = text.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..")
-        });
-    if valid { Ok(email) } else { Err(ApiError::Invalid(format!("email: {text:?} is not a valid e-mail address"))) }
+    Ok(validate::optional("function", TextKind::Function, Some(text))?.unwrap_or_default())
 }
 
 fn clean_language(text: Option<&str>) -> ApiResult<String> {
@@ -415,9 +386,9 @@ pub async fn register(
     let iso2 = input.state.trim().to_uppercase();
     principal.require_acting_for(&iso2)?;
     let caller = caller(principal, input.override_limits)?;
-    let name = clean_name(&input.name)?;
+    let name = validate::required("name", TextKind::PersonName, &input.name)?;
     let function = clean_function(&input.function)?;
-    let email = clean_email(&input.email)?;
+    let email = validate::email("email", &input.email)?;
     let language = clean_language(input.language.as_deref())?;
     let meeting = load_meeting(state, id).await?;
     let facts = facts(&state.db, meeting).await?;
@@ -886,7 +857,7 @@ pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) ->
             r.arrival.to_string(),
             r.overridden.to_string(),
         ];
-        text.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        text.push_str(&fields.iter().map(|f| scheduler::text::csv_cell(f)).collect::<Vec<_>>().join(","));
         text.push_str("\r\n");
     }
     Ok((
@@ -897,31 +868,4 @@ pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) ->
         text,
     )
         .into_response())
-}
-
-/// A CSV field, quoted when needed; a leading `=`, `+`, `-` or `@` is neutralised so a
-/// spreadsheet never runs a name as a formula.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
-    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn e_mail_addresses_are_checked_and_lower_cased() {
-        assert_eq!(clean_email(" Anna.Muster@BMEIA.gv.at ").unwrap(), "anna.muster@bmeia.gv.at");
-        for bad in ["", "anna", "anna@", "@x.org", "anna@localhost", "a b@x.org", "a@x..org", "a@b@x.org"] {
-            assert!(clean_email(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("Smith, John"), "\"Smith, John\"");
-        assert_eq!(csv_field("=HYPERLINK()"), "'=HYPERLINK()");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }

@@ -33,6 +33,7 @@ use crate::{
     http::AppState,
     mail,
     store::{self, meetings::Context},
+    validate::{self, TextKind},
 };
 
 pub fn router() -> Router<AppState> {
@@ -195,14 +196,24 @@ async fn create_account(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
-    let username = form.username.trim().to_lowercase();
-    let display_name = form.display_name.trim();
-    if !username.contains('@') || username.contains(char::is_whitespace) || username.len() < 3 {
-        errors.add("username", "Give the person's e-mail address; it is their username.");
-    }
-    if display_name.is_empty() {
-        errors.add("display_name", "Give the person's name, as it should appear on pages.");
-    }
+    // The username is the person's e-mail address, under the one e-mail rule and the login
+    // page's limit on usernames.
+    let username = match validate::email("username", &form.username)
+        .and_then(|address| validate::required("username", TextKind::Username, &address))
+    {
+        Ok(username) => username,
+        Err(error) => {
+            errors.place(error, "Give the person's e-mail address; it is their username.");
+            String::new()
+        }
+    };
+    let display_name = match validate::required("display_name", TextKind::PersonName, &form.display_name) {
+        Ok(name) => name,
+        Err(error) => {
+            errors.place(error, "Give the person's name, as it should appear on pages.");
+            String::new()
+        }
+    };
     let role = match form.role.as_str() {
         "delegation" | "" => Role::Delegation,
         "organiser" if user.is_admin() => Role::Organiser,
@@ -234,7 +245,7 @@ async fn create_account(
     }
     // The account, its audit entry, its link and the mail with it are stored together or not at all.
     let txn = state.db.begin().await?;
-    let created = match store::accounts::create_user(&txn, &username, display_name, role, iso2.as_deref()).await {
+    let created = match store::accounts::create_user(&txn, &username, &display_name, role, iso2.as_deref()).await {
         Ok(created) => created,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;

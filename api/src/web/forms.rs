@@ -1,10 +1,13 @@
 //! Showing errors next to the field they are about.
 //!
-//! The API's 422 messages start with the field they name (`start: must be ...`); a room clash is
-//! a 409 with `details.room`. [`FormErrors::from_api`] sorts them onto the form's fields, and
-//! keeps anything it cannot place as a message for the top of the form.
+//! A refusal by the input policy ([`ApiError::Field`]) names its field as a value, and lands
+//! next to that field. Other 422 messages start with the field they name (`start: must be ...`);
+//! a room clash is a 409 with `details.room`. [`FormErrors::from_api`] sorts them onto the
+//! form's fields, and keeps anything it cannot place as a message for the top of the form.
 
 use std::collections::BTreeMap;
+
+use scheduler::text::Rule;
 
 use crate::http::ApiError;
 
@@ -38,6 +41,13 @@ impl FormErrors {
                     errors.general.push(message);
                 }
             }
+            ApiError::Field(error) => {
+                if fields.contains(&error.field.as_str()) {
+                    errors.add(&error.field, capitalise(&error.reason()));
+                } else {
+                    errors.general.push(capitalise(&error.to_string()));
+                }
+            }
             ApiError::Invalid(message) | ApiError::BadRequest(message) => {
                 let placed = message.split_once(": ").filter(|(field, _)| fields.contains(field));
                 match placed {
@@ -48,6 +58,21 @@ impl FormErrors {
             other => return Err(other.into()),
         }
         Ok(errors)
+    }
+
+    /// Places a refusal of the input policy next to its field. An empty or malformed value gets
+    /// `hint` (what to type), every other rule its own message (what is wrong with the text).
+    pub fn place(&mut self, error: ApiError, hint: &str) {
+        match error {
+            ApiError::Field(error) => {
+                let message = match error.rule {
+                    Rule::Empty | Rule::InvalidEmail => hint.to_owned(),
+                    _ => capitalise(&error.reason()),
+                };
+                self.add(&error.field, message);
+            }
+            other => self.general.push(capitalise(&other.to_string())),
+        }
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
@@ -96,5 +121,8 @@ mod tests {
         let errors = FormErrors::from_api(clash, &["room"]).unwrap();
         assert!(errors.room_clash);
         assert_eq!(errors.get("room"), Some("Room taken."));
+        let refused = crate::validate::required("name", crate::validate::TextKind::PersonName, "Eve\nX").unwrap_err();
+        let errors = FormErrors::from_api(refused, &["name", "email"]).unwrap();
+        assert_eq!(errors.get("name"), Some("Must be on one line: it contains U+000A LINE FEED"));
     }
 }

@@ -12,4 +12,5 @@
 //!   without a CDN, error shapes and secrets kept out of logs.
 
 mod accounts;
+mod hostile_text;
 mod mail;
