@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::{
     Chrome, Flash, OrganiserUser, WebError, WebResult,
     forms::FormErrors,
+    params::PagePath,
     redirect_with, render_status,
     views::{StateOption, state_name, state_options},
 };
@@ -275,7 +276,7 @@ async fn disable(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -286,7 +287,7 @@ async fn enable(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -297,7 +298,7 @@ async fn new_link(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(_user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -9,7 +9,7 @@ use std::{
 use askama::Template;
 use axum::{
     Extension, Form, Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect},
     routing::{get, post},
@@ -18,7 +18,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{
-    Chrome, CurrentUser, Flash, WebResult, redirect_with, render, render_status,
+    Chrome, CurrentUser, Flash, WebResult,
+    params::{PagePath, PageQuery},
+    redirect_with, render, render_status,
     session::{self, SESSION_COOKIE},
 };
 use crate::{
@@ -101,7 +103,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(c: Chrome, Query(query): Query<NextQuery>) -> WebResult {
+async fn login_page(c: Chrome, PageQuery(query): PageQuery<NextQuery>) -> WebResult {
     let next = safe_next(query.next.as_deref());
     if c.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
@@ -208,7 +210,7 @@ struct SetPasswordPage<'a> {
     error: Option<String>,
 }
 
-async fn set_password_page(State(state): State<AppState>, c: Chrome, Path(token): Path<String>) -> WebResult {
+async fn set_password_page(State(state): State<AppState>, c: Chrome, PagePath(token): PagePath<String>) -> WebResult {
     let user = store::accounts::password_link_user(&state.db, &token, Utc::now()).await?;
     let status = if user.is_some() { StatusCode::OK } else { StatusCode::GONE };
     render_status(&c, status, &SetPasswordPage { c: &c, username: user.map(|user| user.username), token, error: None })
@@ -227,7 +229,7 @@ struct SetPasswordForm {
 async fn set_password(
     State(state): State<AppState>,
     c: Chrome,
-    Path(token): Path<String>,
+    PagePath(token): PagePath<String>,
     Form(form): Form<SetPasswordForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -14,6 +14,7 @@ mod invitations;
 mod login;
 mod meeting;
 mod organiser;
+mod params;
 mod rsvp;
 pub mod session;
 mod subscriptions;
