@@ -10,3 +10,4 @@
 //! - `accounts`: account ranks, one-time links, redirects after login and login throttling.
 //! - `exposure`: what anonymous visitors see (seating plans without names), the API reference
 //!   without a CDN, error shapes and secrets kept out of logs.
+mod exposure;
