@@ -70,6 +70,22 @@ impl Principal {
     }
 }
 
+/// The cookie carrying a logged-in session's secret (see `web::session`).
+pub const SESSION_COOKIE: &str = "plenary_session";
+
+/// The value of cookie `name`, if the request has it.
+#[must_use]
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
 /// A new random secret with a readable prefix (`plt_` for API tokens, `plf_` for feeds).
 #[must_use]
 pub fn new_secret(prefix: &str) -> String {

@@ -145,6 +145,43 @@ pub enum PlateNames {
     EnglishAndFrench,
 }
 
+/// Who a plan is drawn for, which decides whether it names the people seated.
+///
+/// Registered people's names are personal data that only those who take part in Plenary may
+/// read (anonymous callers get 401 on the registrations themselves); the delegations' plates,
+/// the chairs' and officials' roles are public. This is the one place the choice is made:
+/// [`plan_seating`] asks it for every name it would write on a seat and for every name a
+/// [`SeatingError`] would quote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Occupants {
+    /// Anyone, including visitors who are not logged in: plates and roles, no names.
+    #[default]
+    Hidden,
+    /// Delegations, organisers and the command line: the registered names too.
+    Named,
+}
+
+impl Occupants {
+    /// The name to write on a seat taken by `name`: the name, or nothing.
+    #[must_use]
+    pub fn seat_name(self, name: &str) -> Option<String> {
+        match self {
+            Self::Named => Some(name.to_owned()),
+            Self::Hidden => None,
+        }
+    }
+
+    /// How a message refers to `name`, registered for `iso2`.
+    #[must_use]
+    pub fn refer_to(self, name: &str, iso2: &str) -> String {
+        match self {
+            Self::Named => name.to_owned(),
+            Self::Hidden => format!("an attendee of {iso2}"),
+        }
+    }
+}
+
 /// Everything a seating plan is made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatingRequest {
@@ -158,6 +195,8 @@ pub struct SeatingRequest {
     pub attendees: Vec<Attendee>,
     pub rules: SeatingRules,
     pub plate_names: PlateNames,
+    /// Whether the plan (and its errors) may name the people seated.
+    pub occupants: Occupants,
 }
 
 /// The plan-wide failures; each message says what to change.
@@ -629,7 +668,8 @@ fn splitmix64(seed: u64) -> u64 {
 /// [`SeatingError::InvitedTwice`] for a State listed twice; [`SeatingError::LotNotParticipating`]
 /// when the lot is not an invited participating State; [`SeatingError::NotInvited`] for a chair
 /// or an attendee of a State not invited; [`SeatingError::MainSeatTakenTwice`] and
-/// [`SeatingError::OverQuota`] for registrations the seats cannot hold.
+/// [`SeatingError::OverQuota`] for registrations the seats cannot hold. With
+/// [`Occupants::Hidden`], neither the plan nor these errors name anyone.
 pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<SeatingPlan, SeatingError> {
     if request.head.is_empty() {
         return Err(SeatingError::NoChair);
@@ -676,7 +716,7 @@ pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<Sea
             SeatKind::Chair,
             format!("{} ({holder})", chair.role),
             delegation.map(|d| (d.iso2.clone(), d.kind)),
-            chair.name.clone(),
+            chair.name.as_deref().and_then(|name| request.occupants.seat_name(name)),
         ));
     }
     for official in &rules.officials {
@@ -729,6 +769,7 @@ pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<Sea
                 delegation,
                 names,
                 &registrations,
+                request.occupants,
             ));
         } else {
             seats.push(seat_at(number, SeatPlace::MainTable, position, SeatKind::Vacant));
@@ -738,7 +779,7 @@ pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<Sea
         let row = layout.partner_row(partners.len(), rules.seats_behind);
         for (index, (delegation, position)) in partners.iter().zip(&row).enumerate() {
             let seat = seat_at(layout.main.len() + index, SeatPlace::PartnerRow, position, SeatKind::Delegation);
-            seats.push(delegation_seat(seat, delegation, names, &registrations));
+            seats.push(delegation_seat(seat, delegation, names, &registrations, request.occupants));
         }
     }
 
@@ -754,7 +795,10 @@ pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<Sea
                 delegation: seat.delegation.clone(),
                 state_kind: seat.state_kind,
                 label: seat.label.clone(),
-                occupant: usize::try_from(row - 1).ok().and_then(|i| names_behind.get(i)).cloned(),
+                occupant: usize::try_from(row - 1)
+                    .ok()
+                    .and_then(|i| names_behind.get(i))
+                    .and_then(|name| request.occupants.seat_name(name)),
                 ..seat_at(number, SeatPlace::Behind, &at, SeatKind::Adviser)
             });
         }
@@ -771,13 +815,20 @@ pub fn plan_seating(request: &SeatingRequest, layout: &RoomLayout) -> Result<Sea
     })
 }
 
-/// A delegation's own seat, with its head of delegation's name when registered.
-fn delegation_seat(seat: Seat, delegation: &Delegation, names: PlateNames, registrations: &Registrations) -> Seat {
+/// A delegation's own seat, with its head of delegation's name when registered and `occupants`
+/// allows names.
+fn delegation_seat(
+    seat: Seat,
+    delegation: &Delegation,
+    names: PlateNames,
+    registrations: &Registrations,
+    occupants: Occupants,
+) -> Seat {
     Seat {
         delegation: Some(delegation.iso2.clone()),
         state_kind: Some(delegation.kind),
         label: plate_name(delegation, names),
-        occupant: registrations.main(&delegation.iso2).map(str::to_owned),
+        occupant: registrations.main(&delegation.iso2).and_then(|name| occupants.seat_name(name)),
         ..seat
     }
 }
@@ -806,7 +857,7 @@ impl Registrations {
     ) -> Result<Self, SeatingError> {
         let mut by_delegation: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
         for attendee in &request.attendees {
-            invited(&attendee.iso2, attendee.name.clone())?;
+            invited(&attendee.iso2, request.occupants.refer_to(&attendee.name, &attendee.iso2))?;
             let index = match by_delegation.iter().position(|(iso2, _, _)| *iso2 == attendee.iso2) {
                 Some(index) => index,
                 None => {
@@ -820,8 +871,8 @@ impl Registrations {
                     if let Some(first) = main {
                         return Err(SeatingError::MainSeatTakenTwice {
                             iso2: iso2.clone(),
-                            first: first.clone(),
-                            second: attendee.name.clone(),
+                            first: request.occupants.refer_to(first, iso2),
+                            second: request.occupants.refer_to(&attendee.name, iso2),
                         });
                     }
                     *main = Some(attendee.name.clone());
@@ -921,6 +972,7 @@ pub(crate) mod tests {
             attendees: Vec::new(),
             rules: SeatingRules { officials: vec!["Secretary General".into()], ..SeatingRules::default() },
             plate_names: PlateNames::English,
+            occupants: Occupants::Named,
         }
     }
 
@@ -1013,6 +1065,7 @@ pub(crate) mod tests {
                         attendees,
                         rules,
                         plate_names,
+                        occupants: Occupants::Named,
                     };
                     (request, layout_for("Room", seats, shape), needed)
                 },
@@ -1279,6 +1332,40 @@ pub(crate) mod tests {
         assert_eq!(behind_de[0].occupant.as_deref(), Some("Bernd Christ"));
         assert_eq!(behind_de[1].occupant, None);
         assert_eq!(seat(seat_of(&plan, "JP")).occupant, None, "a plate without a registered head of delegation");
+    }
+
+    #[test]
+    fn a_plan_for_anyone_has_the_same_plates_and_no_names() {
+        let mut named = request(invited_on("2026-11-27"), "CH", "AT");
+        named.head[0].name = Some("A. Swiss".into());
+        named.attendees = vec![
+            Attendee { iso2: "DE".into(), name: "Anna Berger".into(), seat: AttendeeSeat::Main },
+            Attendee { iso2: "DE".into(), name: "Bernd Christ".into(), seat: AttendeeSeat::Behind },
+        ];
+        let hidden = SeatingRequest { occupants: Occupants::Hidden, ..named.clone() };
+        let layout = RoomLayout::for_room(&room("Neuer Saal"));
+        let (with_names, without) = (plan_seating(&named, &layout).unwrap(), plan_seating(&hidden, &layout).unwrap());
+        assert_eq!(with_names.all_seats().filter(|seat| seat.occupant.is_some()).count(), 3);
+        assert!(without.all_seats().all(|seat| seat.occupant.is_none()));
+        let plates = |plan: &SeatingPlan| plan.all_seats().map(|seat| seat.label.clone()).collect::<Vec<_>>();
+        assert_eq!(plates(&with_names), plates(&without));
+        assert_eq!(to_csv(&without).matches("Anna Berger").count(), 0);
+
+        let twice = SeatingRequest {
+            attendees: vec![
+                Attendee { iso2: "FR".into(), name: "Un Secret".into(), seat: AttendeeSeat::Main },
+                Attendee { iso2: "FR".into(), name: "Deux Secret".into(), seat: AttendeeSeat::Main },
+            ],
+            ..hidden.clone()
+        };
+        let message = plan_seating(&twice, &layout).unwrap_err().to_string();
+        assert!(message.contains("FR") && !message.contains("Secret"), "{message}");
+        let stranger = SeatingRequest {
+            attendees: vec![Attendee { iso2: "ZZ".into(), name: "Nobody Secret".into(), seat: AttendeeSeat::Main }],
+            ..hidden
+        };
+        let message = plan_seating(&stranger, &layout).unwrap_err().to_string();
+        assert!(message.contains("ZZ") && !message.contains("Secret"), "{message}");
     }
 
     #[test]

@@ -450,7 +450,13 @@ async fn registered_names_are_written_on_their_seats_in_the_json_and_the_svg() {
         .unwrap();
     assert!(withdraw.status().is_success(), "{}", withdraw.status());
 
-    let plan = seating(&app, id).await;
+    // Names are for callers who take part in Plenary (a token or a session); see the security
+    // suite's `exposure` module for what anonymous visitors see.
+    let plan = expect_json(
+        app.request(Method::GET, &format!("/api/v1/meetings/{id}/seating")).bearer_auth(&japan).send().await.unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(plan["rules"]["seats_behind"], 3);
     let own = |iso2: &str| {
         seats(&plan).iter().find(|s| s["kind"] == "delegation" && s["delegation"] == iso2).unwrap().clone()
@@ -465,7 +471,15 @@ async fn registered_names_are_written_on_their_seats_in_the_json_and_the_svg() {
     assert_eq!(behind("JP"), [json!("Sato Hanako"), Value::Null, Value::Null]);
     assert!(seats(&plan).iter().all(|s| s["occupant"] != "Tanaka Ken"));
 
-    let svg = app.get(&format!("/api/v1/meetings/{id}/seating.svg")).await.text().await.unwrap();
+    let svg = app
+        .request(Method::GET, &format!("/api/v1/meetings/{id}/seating.svg"))
+        .bearer_auth(&japan)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let document = roxmltree::Document::parse(&svg).unwrap();
     let plate_of = |seat: &Value| {
         document

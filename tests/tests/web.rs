@@ -514,8 +514,20 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
         loaded = again.as_bool() == Some(true);
     }
     assert!(loaded, "the seating plan picture loads without a token");
-    let svg = app.get(&src).await.text().await.unwrap();
+    // The picture names people to logged-in visitors (the browser sends its session cookie),
+    // never to anonymous ones (issue 12, item 4).
+    let session = browser.client.get_named_cookie("plenary_session").await.expect("a session");
+    let svg = app
+        .request(reqwest::Method::GET, &src)
+        .header("cookie", format!("plenary_session={}", session.value()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(svg.contains("Anna Huber"), "the head of delegation is on the plan");
+    assert!(!app.get(&src).await.text().await.unwrap().contains("Anna Huber"), "but not for anonymous visitors");
 
     // The attendance list as CSV through the session (a link cannot send a bearer token):
     // refused to the delegation, given to an organiser.

@@ -1,16 +1,23 @@
-//! Extractors that turn every malformed request into an [`ApiError`] in the JSON error shape,
-//! and the bearer-token [`Principal`] every protected endpoint asks for.
+//! Extractors that turn every malformed request into an [`ApiError`] in the JSON error shape
+//! ([`ApiJson`], [`ApiPath`], [`ApiQuery`]: every handler uses them instead of axum's own, whose
+//! rejections are plain text), the bearer-token [`Principal`] every protected endpoint asks for,
+//! and the [`Audience`] of public reads that show more to people who take part in Plenary.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    extract::{
+        FromRequest, FromRequestParts, Path, Query, RawPathParams, Request,
+        path::ErrorKind,
+        rejection::{JsonRejection, PathRejection},
+    },
     http::request::Parts,
 };
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
+use scheduler::seating::Occupants;
 use serde::de::DeserializeOwned;
 
 use super::{AppState, error::ApiError};
 use crate::{
-    auth::{Principal, Role},
+    auth::{Principal, Role, SESSION_COOKIE, cookie},
     store,
 };
 
@@ -43,6 +50,150 @@ where
     }
 }
 
+/// `axum::extract::Path`, but a path parameter that does not parse is answered with a 400 in
+/// Plenary's error shape naming the parameter (`/api/v1/meetings/abc`: "path parameter `id`
+/// must be a whole number, got \"abc\"").
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::BadRequest(PathProblem::of(parts, state, rejection).await.to_string())),
+        }
+    }
+}
+
+/// Why a path parameter was refused, naming it: shared by [`ApiPath`] and the pages' own
+/// extractor, which word it for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProblem {
+    /// The parameter as the route names it (`id`), or `None` when the route has none to name.
+    pub name: Option<String>,
+    /// What it was given, percent-decoded, when that is known.
+    pub value: Option<String>,
+    /// What it must be ("a whole number"), or why it cannot be read.
+    pub expected: String,
+}
+
+impl PathProblem {
+    /// The problem behind `rejection`, with the parameter's name looked up in the route's
+    /// parameters when the rejection gives only its position (or nothing, for a single one).
+    pub async fn of<S: Send + Sync>(parts: &mut Parts, state: &S, rejection: PathRejection) -> Self {
+        let names: Vec<String> = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map(|params| params.iter().map(|(name, _)| name.to_owned()).collect())
+            .unwrap_or_default();
+        let PathRejection::FailedToDeserializePathParams(error) = rejection else {
+            return Self { name: None, value: None, expected: rejection.body_text() };
+        };
+        match error.into_kind() {
+            ErrorKind::ParseError { value, expected_type } => {
+                Self { name: names.first().cloned(), value: Some(value), expected: describe_type(expected_type) }
+            }
+            ErrorKind::ParseErrorAtIndex { index, value, expected_type } => {
+                Self { name: names.get(index).cloned(), value: Some(value), expected: describe_type(expected_type) }
+            }
+            ErrorKind::ParseErrorAtKey { key, value, expected_type } => {
+                Self { name: Some(key), value: Some(value), expected: describe_type(expected_type) }
+            }
+            ErrorKind::DeserializeError { key, value, message } => {
+                Self { name: Some(key), value: Some(value), expected: message }
+            }
+            ErrorKind::InvalidUtf8InPathParam { key } => {
+                Self { name: Some(key), value: None, expected: "valid UTF-8 text".to_owned() }
+            }
+            other => Self { name: None, value: None, expected: other.to_string() },
+        }
+    }
+}
+
+impl std::fmt::Display for PathProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.name, &self.value) {
+            (Some(name), Some(value)) => write!(f, "path parameter `{name}` must be {}, got {value:?}", self.expected),
+            (Some(name), None) => write!(f, "path parameter `{name}` must be {}", self.expected),
+            (None, _) => write!(f, "this address's parameters cannot be read: {}", self.expected),
+        }
+    }
+}
+
+/// A Rust type name as a person would say what is expected.
+fn describe_type(expected_type: &str) -> String {
+    match expected_type.rsplit("::").next().unwrap_or(expected_type) {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, zero or more".to_owned(),
+        "bool" => "`true` or `false`".to_owned(),
+        "String" | "str" | "char" => "text".to_owned(),
+        other => format!("a value of type {other}"),
+    }
+}
+
+/// `axum::extract::Query`, but a query string that does not fit is answered with a 400 in
+/// Plenary's error shape, with serde's message (which names the parameter, e.g. "duplicate
+/// field `from`").
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri).map(|Query(value)| Self(value)).map_err(|rejection| {
+            ApiError::BadRequest(format!(
+                "the query string does not fit: {}",
+                rejection.body_text().trim_start_matches("Failed to deserialize query string: ")
+            ))
+        })
+    }
+}
+
+/// Who a public read is for: [`Occupants::Named`] for a request with a valid bearer token (any
+/// role) or a logged-in session, [`Occupants::Hidden`] for anyone else. An unknown or revoked
+/// token on a public read is not an error: the caller simply sees what everyone sees.
+pub struct Audience(pub Occupants);
+
+impl FromRequestParts<AppState> for Audience {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer_token(parts)
+            && store::tokens::authenticate(&state.db, token).await?.is_some()
+        {
+            return Ok(Self(Occupants::Named));
+        }
+        if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE)
+            && store::accounts::session_user(&state.db, &secret, Utc::now()).await?.is_some()
+        {
+            return Ok(Self(Occupants::Named));
+        }
+        Ok(Self(Occupants::Hidden))
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC
+/// 9110, section 11.1).
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
 /// Parses a `YYYY-MM-DD` query parameter, naming it in the error.
 ///
 /// # Errors
@@ -57,18 +208,10 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("this endpoint needs `Authorization: Bearer <token>`".into()))?;
-        // The scheme is case-insensitive (RFC 9110, section 11.1).
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
+        if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+            return Err(ApiError::Unauthorized("this endpoint needs `Authorization: Bearer <token>`".into()));
+        }
+        let token = bearer_token(parts)
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must read `Bearer <token>`".into()))?;
         store::tokens::authenticate(&state.db, token)
             .await?
@@ -109,5 +252,19 @@ impl Principal {
                 own.as_deref().unwrap_or("no State")
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_problem_names_the_parameter_and_what_it_must_be() {
+        let problem =
+            PathProblem { name: Some("id".into()), value: Some("abc".into()), expected: describe_type("i32") };
+        assert_eq!(problem.to_string(), "path parameter `id` must be a whole number, got \"abc\"");
+        assert_eq!(describe_type("u64"), "a whole number, zero or more");
+        assert_eq!(describe_type("alloc::string::String"), "text");
     }
 }

@@ -12,7 +12,7 @@
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Path, Query, Request, State},
+    extract::{Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
     routing::get,
@@ -26,7 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, parse_date_param},
+    extract::{ApiJson, ApiPath, parse_date_param},
 };
 use crate::{
     auth::Principal,
@@ -206,12 +206,12 @@ async fn list_feeds(State(state): State<AppState>, principal: Principal) -> ApiR
 
 /// Revokes a feed: its URL answers 404 from now on. Revoking a revoked feed changes nothing.
 #[utoipa::path(delete, path = "/feeds/{id}", tag = "feeds", security(("bearer" = [])), params(("id" = i32, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such feed, or not one this caller may revoke")))]
 async fn revoke_feed(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<StatusCode> {
     revoke_and_store(&state, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -221,18 +221,14 @@ async fn revoke_feed(
 /// it; returns the feed as it was. Revoking a revoked feed changes nothing.
 ///
 /// # Errors
-/// 404 for an unknown feed, 403 for someone else's.
+/// 404 for an unknown feed, and the same 404 (same message) for a feed this caller may not
+/// revoke, so a delegation learns nothing about other delegations' feeds, not even that one
+/// exists or whose it is.
 pub async fn revoke_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<FeedOut> {
-    let feed =
-        store::feeds::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no feed {id}")))?;
-    if !principal.is_organiser() && (feed.owner_iso2.is_none() || feed.owner_iso2 != principal.state) {
-        return Err(ApiError::Forbidden(format!(
-            "feed {id} belongs to {}; this token may revoke only its own delegation's feeds",
-            feed.owner_iso2
-                .as_deref()
-                .map_or_else(|| "the organisers".to_owned(), |owner| format!("the delegation of {owner}"))
-        )));
-    }
+    let feed = store::feeds::find(&state.db, id)
+        .await?
+        .filter(|feed| principal.is_organiser() || (feed.owner_iso2.is_some() && feed.owner_iso2 == principal.state))
+        .ok_or_else(|| ApiError::NotFound(format!("there is no feed {id}")))?;
     if feed.revoked_at.is_none() {
         store::feeds::revoke(&state.db, id, Utc::now()).await?;
         audit(state, principal, "feed.revoke", &feed).await?;
@@ -290,7 +286,11 @@ fn window(query: &FeedWindow, today: chrono::NaiveDate) -> ApiResult<Window> {
 ///
 /// Calendar clients poll this far more than anything else is asked, so it reads the request in
 /// place (no copy of its headers, no query parsing when there is no query string).
-async fn get_feed(State(state): State<AppState>, Path(file): Path<String>, request: Request) -> ApiResult<Response> {
+async fn get_feed(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<String>,
+    request: Request,
+) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound("there is no feed at this address; it may have been revoked".into());
     let query = match request.uri().query() {
         None => None,

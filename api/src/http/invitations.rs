@@ -2,11 +2,7 @@
 //! delegations' contacts, sending (preview, send, resend) and delivery status (with the answers
 //! given through the links of `crate::web::rsvp`).
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use scheduler::{
     eligibility::{Adjustments, OfficialGuest, Reason, unknown_guests},
@@ -21,7 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, Organiser},
+    extract::{ApiJson, ApiPath, Organiser},
     meetings::load_meeting,
 };
 use crate::{
@@ -75,7 +71,7 @@ pub struct InviteesOut {
 /// organisers' adjustments, each with the reason (public).
 #[utoipa::path(get, path = "/meetings/{id}/invitees", tag = "invitations", params(("id" = i32, Path)),
     responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody)))]
-async fn list_invitees(State(state): State<AppState>, Path(id): Path<i32>) -> ApiResult<Json<InviteesOut>> {
+async fn list_invitees(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<InviteesOut>> {
     let meeting = load_meeting(&state, id).await?;
     Ok(Json(invitees_out(&state, &meeting).await?))
 }
@@ -153,7 +149,7 @@ pub struct OfficialIn {
 async fn get_invitation_settings(
     State(state): State<AppState>,
     Organiser(_organiser): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<InvitationSettings>> {
     load_meeting(&state, id).await?;
     let adjustments = store::invitations::adjustments(&state.db, id).await?;
@@ -181,7 +177,7 @@ async fn get_invitation_settings(
 async fn put_invitation_settings(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<InvitationSettings>,
 ) -> ApiResult<Json<InviteesOut>> {
     let meeting = load_meeting(&state, id).await?;
@@ -296,7 +292,7 @@ async fn delegation(state: &AppState, principal: &Principal, iso2: &str) -> ApiR
 async fn create_contact(
     State(state): State<AppState>,
     principal: Principal,
-    Path(iso2): Path<String>,
+    ApiPath(iso2): ApiPath<String>,
     ApiJson(input): ApiJson<ContactIn>,
 ) -> ApiResult<(StatusCode, Json<ContactOut>)> {
     Ok((StatusCode::CREATED, Json(add_contact(&state, &principal, &iso2, &input).await?)))
@@ -354,7 +350,7 @@ pub async fn add_contact(
 async fn list_contacts(
     State(state): State<AppState>,
     principal: Principal,
-    Path(iso2): Path<String>,
+    ApiPath(iso2): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ContactOut>>> {
     Ok(Json(contacts_of(&state, &principal, &iso2).await?))
 }
@@ -375,7 +371,7 @@ pub async fn contacts_of(state: &AppState, principal: &Principal, iso2: &str) ->
 async fn delete_contact(
     State(state): State<AppState>,
     principal: Principal,
-    Path((iso2, id)): Path<(String, i32)>,
+    ApiPath((iso2, id)): ApiPath<(String, i32)>,
 ) -> ApiResult<StatusCode> {
     remove_contact(&state, &principal, &iso2, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -471,7 +467,7 @@ fn recipient_out(recipient: invitations::Recipient, status: &'static str) -> Rec
 async fn send_invitations(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<SendIn>,
 ) -> ApiResult<Json<SendOut>> {
     Ok(Json(send_and_store(&state, &principal, id, &input).await?))
@@ -555,7 +551,7 @@ pub struct DeliveriesOut {
 async fn list_invitations(
     State(state): State<AppState>,
     Organiser(_organiser): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<DeliveriesOut>> {
     Ok(Json(deliveries(&state, id).await?))
 }

@@ -6,11 +6,7 @@
 //! `sequence` and keeps `uid`, and is written to the audit log in the same transaction as the
 //! update or cancellation mail it causes.
 
-use axum::{
-    Json,
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, TransactionTrait as _};
@@ -22,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, Organiser, parse_date_param},
+    extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
 use crate::{
     auth::Principal,
@@ -274,7 +270,7 @@ pub struct MeetingFilter {
     responses((status = 200, body = [MeetingOut]), (status = 400, body = ErrorBody)))]
 async fn list_meetings(
     State(state): State<AppState>,
-    Query(filter): Query<MeetingFilter>,
+    ApiQuery(filter): ApiQuery<MeetingFilter>,
 ) -> ApiResult<Json<Vec<MeetingOut>>> {
     let from = filter.from.as_deref().map(|text| parse_date_param("from", text)).transpose()?;
     let to = filter.to.as_deref().map(|text| parse_date_param("to", text)).transpose()?;
@@ -326,7 +322,7 @@ pub async fn load_meeting(state: &AppState, id: i32) -> ApiResult<meetings::Mode
 /// One meeting.
 #[utoipa::path(get, path = "/meetings/{id}", tag = "meetings", params(("id" = i32, Path)),
     responses((status = 200, body = MeetingOut), (status = 404, body = ErrorBody)))]
-async fn get_meeting(State(state): State<AppState>, Path(id): Path<i32>) -> ApiResult<Json<MeetingOut>> {
+async fn get_meeting(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<MeetingOut>> {
     let meeting = load_meeting(&state, id).await?;
     let context = Context::load(&state.db).await?;
     Ok(Json(meeting_out(meeting, &context)))
@@ -560,7 +556,7 @@ pub async fn create_and_store(state: &AppState, principal: &Principal, input: Me
 async fn update_meeting(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
     ApiJson(patch): ApiJson<MeetingPatch>,
 ) -> ApiResult<Json<MeetingChange>> {
     Ok(Json(update_and_store(&state, &principal, id, patch).await?))
@@ -632,7 +628,7 @@ pub async fn update_and_store(
 async fn cancel_meeting(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<MeetingOut>> {
     Ok(Json(cancel_and_store(&state, &principal, id).await?))
 }

@@ -9,6 +9,7 @@ mod health;
 pub mod invitations;
 pub mod meetings;
 mod openapi;
+pub mod redact;
 mod reference;
 pub mod registrations;
 pub mod seating;
@@ -54,9 +55,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `GET /feeds/{token}.ics` is polled by every subscribed calendar and answered from memory, so
 /// it skips the layers it does not need: no compression (its bodies are gzipped once when
 /// rendered), no timeout (it waits on nothing but the rare database lookup), no request id or
-/// request span (its path is a secret, better kept out of logs; internal errors are still logged
-/// by [`ApiError`]), and no [`crate::feeds::note_changes`] (a GET changes nothing). It keeps the
-/// panic guard and the security headers.
+/// request span (internal errors are still logged by [`ApiError`]), and no
+/// [`crate::feeds::note_changes`] (a GET changes nothing). It keeps the panic guard and the
+/// security headers.
+///
+/// Every other request's span names its path through [`redact::path`], so the secrets of RSVP
+/// and set-password links (and of a feed address that reaches this stack) never reach a log.
 pub fn router(state: AppState) -> Router {
     let feeds = feeds::public_router()
         .method_not_allowed_fallback(method_not_allowed)
@@ -87,7 +91,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                     let id = request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                    let path = redact::path(request.uri().path());
+                    tracing::info_span!("request", id, method = %request.method(), %path)
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(catch_panic())

@@ -1,11 +1,7 @@
 //! The public reference endpoints: States and Partners on a date, Chairmanships with their
 //! Troika, bodies; and recording a newly agreed Chairmanship (organisers).
 
-use axum::{
-    Json,
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::{Datelike as _, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, Organiser, parse_date_param},
+    extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
 use crate::store::{self, audit::AuditEntry};
 
@@ -49,7 +45,10 @@ pub struct OnDate {
 /// the Partners in protocol order.
 #[utoipa::path(get, path = "/states", tag = "reference", params(OnDate),
     responses((status = 200, body = [StateOut]), (status = 400, body = ErrorBody, description = "malformed date")))]
-async fn list_states(State(state): State<AppState>, Query(query): Query<OnDate>) -> ApiResult<Json<Vec<StateOut>>> {
+async fn list_states(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OnDate>,
+) -> ApiResult<Json<Vec<StateOut>>> {
     let date = match query.on.as_deref() {
         Some(text) => parse_date_param("on", text)?,
         None => Utc::now().date_naive(),
@@ -93,7 +92,7 @@ pub struct MembershipOut {
 /// One State by its ISO code, with its memberships over time.
 #[utoipa::path(get, path = "/states/{iso2}", tag = "reference", params(("iso2" = String, Path, description = "ISO 3166-1 alpha-2 code")),
     responses((status = 200, body = StateDetail), (status = 404, body = ErrorBody)))]
-async fn get_state(State(state): State<AppState>, Path(iso2): Path<String>) -> ApiResult<Json<StateDetail>> {
+async fn get_state(State(state): State<AppState>, ApiPath(iso2): ApiPath<String>) -> ApiResult<Json<StateDetail>> {
     let iso2 = iso2.to_uppercase();
     let row = store::reference::state(&state.db, &iso2)
         .await?
@@ -170,7 +169,7 @@ pub struct ChairmanshipIn {
 async fn set_chairmanship(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(year): Path<i32>,
+    ApiPath(year): ApiPath<i32>,
     ApiJson(body): ApiJson<ChairmanshipIn>,
 ) -> ApiResult<StatusCode> {
     if !(1975..=2100).contains(&year) {

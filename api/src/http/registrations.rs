@@ -8,7 +8,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -30,7 +30,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, Organiser},
+    extract::{ApiJson, ApiPath, Organiser},
     meetings::load_meeting,
 };
 use crate::{
@@ -366,7 +366,7 @@ fn clean_language(text: Option<&str>) -> ApiResult<String> {
 async fn create_registration(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<RegistrationIn>,
 ) -> ApiResult<(StatusCode, Json<RegistrationOut>)> {
     Ok((StatusCode::CREATED, Json(register(&state, &principal, id, input).await?)))
@@ -465,7 +465,7 @@ async fn register_once(
 async fn list_registrations(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<Vec<RegistrationOut>>> {
     Ok(Json(registrations_of(&state, &principal, id).await?))
 }
@@ -524,7 +524,7 @@ async fn load_registration(state: &AppState, principal: &Principal, id: i64) -> 
 async fn update_registration(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<RegistrationPatch>,
 ) -> ApiResult<Json<RegistrationOut>> {
     let caller = caller(&principal, patch.override_limits)?;
@@ -597,7 +597,7 @@ async fn change_once(
 async fn withdraw_registration(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<WithdrawalOut>> {
     Ok(Json(withdraw(&state, &principal, id).await?))
 }
@@ -665,7 +665,7 @@ async fn withdraw_once(
 async fn put_attendance_settings(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<SettingsIn>,
 ) -> ApiResult<Json<SettingsOut>> {
     let meeting = load_meeting(&state, id).await?;
@@ -758,7 +758,7 @@ async fn settings_once(
 async fn get_attendance(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<AttendanceOut>> {
     Ok(Json(attendance_list(&state, &principal, id).await?))
 }
@@ -831,7 +831,7 @@ async fn attendance_list(state: &AppState, principal: &Principal, id: i32) -> Ap
 async fn get_attendance_csv(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(id): Path<i32>,
+    ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Response> {
     attendance_csv(&state, &principal, id).await
 }

@@ -10,7 +10,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -23,7 +23,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AppState,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, Organiser},
+    extract::{ApiJson, ApiPath, Audience, Organiser},
 };
 use crate::{
     auth::Principal,
@@ -40,7 +40,7 @@ use scheduler::{
     chairs::Chair as DerivedChair,
     reference::Room,
     seating::{
-        Attendee, AttendeeSeat, Chair, Lot, OFFICIALS, PlateNames, RoomLayout, SeatingPlan, SeatingRequest,
+        Attendee, AttendeeSeat, Chair, Lot, OFFICIALS, Occupants, PlateNames, RoomLayout, SeatingPlan, SeatingRequest,
         SeatingRules, TableShape, draw_lot, known_official, layout_for, lot_pool, plan_seating, ring_start, to_csv,
     },
     seating_svg::render_svg,
@@ -95,7 +95,8 @@ pub struct SeatingOut {
     #[schema(value_type = Object)]
     pub rules: SeatingRules,
     /// The plan: `head` (chairs, then officials), then `seats` (the main table, any Partners'
-    /// row, the adviser seats), each with its position, label and registered occupant.
+    /// row, the adviser seats), each with its position, label and registered occupant (null
+    /// for anonymous callers).
     #[schema(value_type = Object)]
     pub plan: SeatingPlan,
 }
@@ -130,31 +131,42 @@ pub struct SeatingRulesIn {
 // ---------------------------------------------------------------------------------------------
 // The plan
 
-/// A meeting's seating plan (public, like other meeting reads).
+/// A meeting's seating plan (public, like other meeting reads). Registered people's names
+/// (`occupant`) are given only to a request with a valid bearer token (any role) or a logged-in
+/// session; anyone else sees the plates and roles with every `occupant` null.
 #[utoipa::path(get, path = "/meetings/{id}/seating", tag = "seating", params(("id" = i32, Path)),
     responses((status = 200, body = SeatingOut), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "the room's main table is too small, or the registrations do not fit")))]
-async fn get_seating(State(state): State<AppState>, Path(id): Path<i32>) -> ApiResult<Json<SeatingOut>> {
-    Ok(Json(seating_of(&state.db, id).await?))
+async fn get_seating(
+    State(state): State<AppState>,
+    Audience(occupants): Audience,
+    ApiPath(id): ApiPath<i32>,
+) -> ApiResult<Json<SeatingOut>> {
+    Ok(Json(seating_of(&state.db, id, occupants).await?))
 }
 
-/// A meeting's seating plan as a printable A3 SVG picture (public).
+/// A meeting's seating plan as a printable A3 SVG picture (public; names as for the JSON plan).
 #[utoipa::path(get, path = "/meetings/{id}/seating.svg", tag = "seating", params(("id" = i32, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-async fn get_seating_svg(State(state): State<AppState>, Path(id): Path<i32>) -> ApiResult<Response> {
-    let seating = seating_of(&state.db, id).await?;
+async fn get_seating_svg(
+    State(state): State<AppState>,
+    Audience(occupants): Audience,
+    ApiPath(id): ApiPath<i32>,
+) -> ApiResult<Response> {
+    let seating = seating_of(&state.db, id, occupants).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], render_svg(&seating.plan)).into_response())
 }
 
-/// Plans the seating of meeting `id`, drawing its body's lot for the year if none is drawn yet.
-/// Shared by the API and the command line.
+/// Plans the seating of meeting `id`, drawing its body's lot for the year if none is drawn yet,
+/// naming the people seated only when `occupants` says so. Shared by the API, the pages and the
+/// command line.
 ///
 /// # Errors
 /// 404 for an unknown meeting; 422 when the room's main table is too small (the message names
 /// the room, its seats and the seats needed) or the registrations do not fit their seats; 500
 /// when the database fails.
-pub async fn seating_of(db: &DatabaseConnection, id: i32) -> ApiResult<SeatingOut> {
+pub async fn seating_of(db: &DatabaseConnection, id: i32, occupants: Occupants) -> ApiResult<SeatingOut> {
     let meeting =
         store::meetings::find(db, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no meeting {id}")))?;
     let body = body(&meeting.body_code)
@@ -187,6 +199,7 @@ pub async fn seating_of(db: &DatabaseConnection, id: i32) -> ApiResult<SeatingOu
         attendees,
         rules: rules.clone(),
         plate_names: PlateNames::English,
+        occupants,
     };
     let mut plan = plan_seating(&request, &layout).map_err(|error| ApiError::Invalid(error.to_string()))?;
     let lot = lot_out(lot, &context);
@@ -207,12 +220,13 @@ pub enum SeatingFormat {
     Csv,
 }
 
-/// Meeting `id`'s seating plan written as `format`.
+/// Meeting `id`'s seating plan written as `format`, with the registered names: the command line
+/// is an organisers' tool.
 ///
 /// # Errors
 /// As [`seating_of`].
 pub async fn render(db: &DatabaseConnection, id: i32, format: SeatingFormat) -> ApiResult<String> {
-    let seating = seating_of(db, id).await?;
+    let seating = seating_of(db, id, Occupants::Named).await?;
     Ok(match format {
         SeatingFormat::Svg => render_svg(&seating.plan),
         SeatingFormat::Json => {
@@ -364,7 +378,7 @@ fn known_body(code: &str) -> ApiResult<&'static Body> {
 async fn redraw_lot(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path((code, year)): Path<(String, i32)>,
+    ApiPath((code, year)): ApiPath<(String, i32)>,
 ) -> ApiResult<Json<LotOut>> {
     Ok(Json(redraw(&state, &principal, &code, year).await?))
 }
@@ -444,7 +458,7 @@ fn rules_out(
     responses((status = 200, body = SeatingRulesOut), (status = 404, body = ErrorBody)))]
 async fn get_seating_rules(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<SeatingRulesOut>> {
     let body = known_body(&code)?;
     let (rules, row) = rules_for(&state.db, body).await?;
@@ -487,7 +501,7 @@ fn validate_rules(input: SeatingRulesIn) -> ApiResult<SeatingRules> {
 async fn put_seating_rules(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<SeatingRulesIn>,
 ) -> ApiResult<Json<SeatingRulesOut>> {
     let body = known_body(&code)?;

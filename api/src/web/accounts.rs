@@ -13,7 +13,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use super::{
     Chrome, CurrentUser, Flash, OrganiserUser, WebError, WebResult,
     forms::FormErrors,
+    params::PagePath,
     redirect_with, render_status,
     views::{StateOption, state_name, state_options},
 };
@@ -330,7 +331,7 @@ async fn disable(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -341,7 +342,7 @@ async fn enable(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -352,7 +353,7 @@ async fn new_link(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 
 use axum::{
     Router,
-    extract::Path,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -15,6 +14,7 @@ use axum::{
 use rust_embed::RustEmbed;
 use sha2::{Digest as _, Sha256};
 
+use super::params::PagePath;
 use crate::http::AppState;
 
 #[derive(RustEmbed)]
@@ -54,7 +54,7 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-async fn static_file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+async fn static_file(PagePath(path): PagePath<String>, headers: HeaderMap) -> Response {
     let Some(file) = Static::get(&path) else {
         return (StatusCode::NOT_FOUND, "There is no such file.").into_response();
     };

@@ -2,17 +2,15 @@
 //! keys, through a small script) to the months before and after.
 
 use askama::Template;
-use axum::{
-    Router,
-    extract::{Query, State},
-    routing::get,
-};
+use axum::{Router, extract::State, routing::get};
 use chrono::{Datelike as _, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use scheduler::bodies::body;
 use serde::Deserialize;
 
 use super::{
-    Chrome, WebResult, render,
+    Chrome, WebResult,
+    params::PageQuery,
+    render,
     views::{BodyEntry, HOME_ZONE, MeetingItem, bodies},
 };
 use crate::{
@@ -80,7 +78,7 @@ fn link(month: NaiveDate, agenda: bool, body: &str) -> String {
     link
 }
 
-async fn calendar(State(state): State<AppState>, c: Chrome, Query(query): Query<CalendarQuery>) -> WebResult {
+async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): PageQuery<CalendarQuery>) -> WebResult {
     let today = Utc::now().with_timezone(&HOME_ZONE).date_naive();
     let this_month = today.with_day(1).unwrap_or(today);
     let mut problems = Vec::new();

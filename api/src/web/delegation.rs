@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{
     Chrome, CurrentUser, Flash, WebError, WebResult,
     forms::{FormErrors, capitalise},
+    params::{PagePath, PageQuery},
     redirect_with, render_status,
     subscriptions::{FeedRow, feed_rows},
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
@@ -150,7 +151,7 @@ async fn delegation(
     State(state): State<AppState>,
     c: Chrome,
     user: CurrentUser,
-    Query(query): Query<DelegationQuery>,
+    PageQuery(query): PageQuery<DelegationQuery>,
 ) -> WebResult {
     let iso2 = if user.is_organiser() {
         query.state.map(|iso2| iso2.trim().to_uppercase()).filter(|iso2| !iso2.is_empty())
@@ -300,7 +301,7 @@ async fn register_attendee(
     State(state): State<AppState>,
     c: Chrome,
     user: CurrentUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<RegistrationForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -364,7 +365,7 @@ async fn withdraw_attendee(
     State(state): State<AppState>,
     c: Chrome,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(form): Form<WithdrawForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -422,7 +423,7 @@ async fn remove_contact_form(
     State(state): State<AppState>,
     c: Chrome,
     user: CurrentUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<RemoveContactForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -7,15 +7,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use askama::Template;
-use axum::{
-    Form, Router,
-    extract::{Path, State},
-    routing::get,
-};
+use axum::{Form, Router, extract::State, routing::get};
 use serde::Deserialize;
 
 use super::{
-    Chrome, Flash, OrganiserUser, WebError, WebResult, forms::capitalise, redirect_with, render, views::MeetingItem,
+    Chrome, Flash, OrganiserUser, WebError, WebResult, forms::capitalise, params::PagePath, redirect_with, render,
+    views::MeetingItem,
 };
 use crate::{
     http::{
@@ -111,7 +108,7 @@ async fn invitations_page(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
 ) -> WebResult {
     let meeting = load_meeting(&state, id).await?;
     let context = Context::load(&state.db).await?;
@@ -164,7 +161,7 @@ async fn send(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<SendForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -209,7 +206,7 @@ async fn status_fragment(
     State(state): State<AppState>,
     c: Chrome,
     _user: OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
 ) -> WebResult {
     render(&c, &StatusFragment { status: Status::new(deliveries(&state, id).await?) })
 }

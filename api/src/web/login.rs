@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::{
     Extension, Form, Router,
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect},
     routing::{get, post},
@@ -22,7 +22,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{
-    Chrome, CurrentUser, Flash, WebResult, device, redirect, redirect_with, render, render_status,
+    Chrome, CurrentUser, Flash, WebResult, device,
+    params::{PagePath, PageQuery},
+    redirect, redirect_with, render, render_status,
     session::{self, SESSION_COOKIE},
 };
 use crate::{
@@ -70,7 +72,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(State(state): State<AppState>, c: Chrome, Query(query): Query<NextQuery>) -> WebResult {
+async fn login_page(State(state): State<AppState>, c: Chrome, PageQuery(query): PageQuery<NextQuery>) -> WebResult {
     let next = redirect::local_or(query.next.as_deref(), &state.config.public_base(), "/");
     if c.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
@@ -236,7 +238,7 @@ struct SetPasswordPage<'a> {
     error: Option<String>,
 }
 
-async fn set_password_page(State(state): State<AppState>, c: Chrome, Path(token): Path<String>) -> WebResult {
+async fn set_password_page(State(state): State<AppState>, c: Chrome, PagePath(token): PagePath<String>) -> WebResult {
     let user = store::accounts::password_link_user(&state.db, &token, Utc::now()).await?;
     let status = if user.is_some() { StatusCode::OK } else { StatusCode::GONE };
     render_status(&c, status, &SetPasswordPage { c: &c, username: user.map(|user| user.username), token, error: None })
@@ -255,7 +257,7 @@ struct SetPasswordForm {
 async fn set_password(
     State(state): State<AppState>,
     c: Chrome,
-    Path(token): Path<String>,
+    PagePath(token): PagePath<String>,
     Form(form): Form<SetPasswordForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

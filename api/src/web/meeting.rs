@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -16,12 +16,14 @@ use scheduler::{
     attendance::{Seat, Status},
     eligibility::Reason,
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
+    seating::Occupants,
 };
 use serde::Deserialize;
 
 use super::{
     Chrome, Flash, OrganiserUser, WebError, WebResult,
     forms::{FormErrors, capitalise},
+    params::PagePath,
     redirect_with, render_status,
     views::{MeetingItem, local, state_name, zone_city},
 };
@@ -161,7 +163,7 @@ async fn load(state: &AppState, id: &str) -> WebResult<meetings::Model> {
     store::meetings::find(&state.db, id).await?.ok_or_else(|| WebError::NotFound(format!("There is no meeting {id}.")))
 }
 
-async fn meeting_page(State(state): State<AppState>, c: Chrome, Path(id): Path<String>) -> WebResult {
+async fn meeting_page(State(state): State<AppState>, c: Chrome, PagePath(id): PagePath<String>) -> WebResult {
     if let Some(id) = id.strip_suffix(".ics") {
         let meeting = load(&state, id).await?;
         return ics(&state, &meeting).await;
@@ -223,7 +225,10 @@ async fn page(
     let seating = if meeting.status == CANCELLED {
         None
     } else {
-        Some(match seating_of(&state.db, meeting.id).await {
+        // The picture comes from the API with this visitor's session cookie, which names the
+        // people seated for the same visitors as this does.
+        let occupants = if c.user.is_some() { Occupants::Named } else { Occupants::Hidden };
+        Some(match seating_of(&state.db, meeting.id, occupants).await {
             Ok(seating) => Seating::Plan {
                 svg_url: format!("/api/v1/meetings/{}/seating.svg", meeting.id),
                 lot_note: seating.plan.lot_note,
@@ -281,7 +286,7 @@ async fn edit_meeting(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     Form(form): Form<EditForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
@@ -329,7 +334,7 @@ async fn cancel_meeting(
     State(state): State<AppState>,
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -15,6 +15,7 @@ mod invitations;
 mod login;
 mod meeting;
 mod organiser;
+mod params;
 mod redirect;
 mod rsvp;
 pub mod session;

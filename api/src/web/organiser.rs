@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{
     Chrome, Flash, OrganiserUser, WebResult,
     forms::FormErrors,
+    params::PagePath,
     redirect_with, render_status,
     views::{BodyEntry, HOME_ZONE, MeetingItem, StateOption, bodies, state_options},
 };
@@ -213,7 +214,7 @@ async fn create_meeting(
 async fn attendance_csv(
     State(state): State<AppState>,
     OrganiserUser(user): OrganiserUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
 ) -> WebResult {
     Ok(crate::http::registrations::attendance_csv(&state, &user.principal(), id).await?)
 }

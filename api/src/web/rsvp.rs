@@ -11,7 +11,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::Response,
     routing::{get, post},
@@ -22,7 +22,7 @@ use sea_orm::TransactionTrait as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Chrome, WebError, WebResult, render_status};
+use super::{Chrome, WebError, WebResult, params::PagePath, render_status};
 use crate::{
     db::entities::meetings,
     http::AppState,
@@ -170,7 +170,7 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
 }
 
 /// What a link would record, with the button that records it.
-async fn confirm_answer(State(state): State<AppState>, c: Chrome, Path(token): Path<String>) -> WebResult {
+async fn confirm_answer(State(state): State<AppState>, c: Chrome, PagePath(token): PagePath<String>) -> WebResult {
     let link = match open_link(&state, &c, &token).await? {
         Ok(link) => link,
         Err(closed) => return Ok(closed),

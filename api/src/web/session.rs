@@ -22,7 +22,9 @@ use crate::{
     store::{self, accounts::SESSION_LIFETIME},
 };
 
-pub const SESSION_COOKIE: &str = "plenary_session";
+// The JSON API recognises sessions too (a logged-in visitor's seating plan names people), so
+// the session cookie's name and reader live with the other credentials in `auth`.
+pub use crate::auth::{SESSION_COOKIE, cookie};
 pub const CSRF_COOKIE: &str = "plenary_csrf";
 pub const FLASH_COOKIE: &str = "plenary_flash";
 
@@ -250,19 +252,6 @@ impl FromRequestParts<AppState> for Chrome {
             secure,
         })
     }
-}
-
-/// The value of cookie `name`, if the request has it.
-#[must_use]
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, path `/`, `Secure` over https.

@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::{
     Chrome, CurrentUser, Flash, WebResult,
     forms::{FormErrors, capitalise},
+    params::PagePath,
     redirect_with, render_status,
     views::{BodyEntry, HOME_ZONE, StateOption, bodies, state_name, state_options},
 };
@@ -196,7 +197,7 @@ async fn revoke(
     State(state): State<AppState>,
     c: Chrome,
     user: CurrentUser,
-    Path(id): Path<i32>,
+    PagePath(id): PagePath<i32>,
     Form(form): Form<RevokeForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;

@@ -12,5 +12,6 @@
 //!   without a CDN, error shapes and secrets kept out of logs.
 
 mod accounts;
+mod exposure;
 mod hostile_text;
 mod mail;
