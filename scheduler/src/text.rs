@@ -121,9 +121,17 @@ pub struct TextError {
 
 impl TextError {
     /// What is wrong, without the field's name ("must be on one line: it contains U+000A LINE
-    /// FEED"), for a message shown next to the field.
+    /// FEED", "this is not an e-mail address …"), for a message shown next to the field.
     #[must_use]
     pub fn reason(&self) -> String {
+        match self.rule {
+            Rule::InvalidEmail => format!("this {}", self.predicate()),
+            _ => self.predicate(),
+        }
+    }
+
+    /// What is wrong, as the rest of a sentence that starts with the field's name.
+    fn predicate(&self) -> String {
         match &self.rule {
             Rule::Empty => "must not be empty".to_owned(),
             Rule::ControlCharacter(c) if is_line_break(*c) => {
@@ -141,7 +149,7 @@ impl TextError {
 
 impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.reason())
+        write!(f, "{} {}", self.field, self.predicate())
     }
 }
 
@@ -339,6 +347,18 @@ mod tests {
         let error = required("name", Kind::PersonName, "Eve\nX").unwrap_err();
         assert_eq!(error.rule, Rule::ControlCharacter('\n'));
         assert_eq!(error.to_string(), "name must be on one line: it contains U+000A LINE FEED");
+    }
+
+    #[test]
+    fn a_reason_reads_on_its_own_next_to_the_field() {
+        let error = email("email", "not an address").unwrap_err();
+        assert_eq!(error.to_string(), "email is not an e-mail address Plenary can send to");
+        assert_eq!(error.reason(), "this is not an e-mail address Plenary can send to");
+        let error = required("name", Kind::PersonName, " ").unwrap_err();
+        assert_eq!(
+            (error.to_string().as_str(), error.reason().as_str()),
+            ("name must not be empty", "must not be empty")
+        );
     }
 
     #[test]
