@@ -206,6 +206,13 @@ fn token_create_prints_one_line_and_refuses_what_it_cannot_do() {
 
     let bad_role = run(plenary(&database).args(["token", "create", "--role", "emperor"]));
     assert!(!bad_role.status.success());
+
+    // The input policy holds on the command line too (issue 12): a label is one line of text.
+    let hostile = run(plenary(&database).args(["token", "create", "--role", "organiser", "--label", "ops\u{1b}[2J"]));
+    assert!(!hostile.status.success());
+    let stderr = String::from_utf8_lossy(&hostile.stderr);
+    assert!(stderr.contains("--label") && stderr.contains("U+001B ESCAPE"), "{stderr}");
+    assert!(hostile.stdout.is_empty());
 }
 
 #[test]
