@@ -341,7 +341,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
 }
 
 /// Meetings (title, venue, city) → JSON read back, the meeting page (escaped) and a calendar
-/// feed parsed back with the `icalendar` crate.
+/// feed parsed back with the `icalendar` crate (the title in SUMMARY, venue and city in LOCATION).
 #[tokio::test]
 async fn hostile_meeting_fields_are_refused_or_shown_intact_in_json_html_and_ical() {
     let app = TestApp::spawn().await;
@@ -366,8 +366,8 @@ async fn hostile_meeting_fields_are_refused_or_shown_intact_in_json_html_and_ica
             assert_eq!(page.status(), 200);
             let page = page.text().await.unwrap();
             assert!(page.contains(&askama_escape(&expected)), "{field} {expected:?} not shown escaped");
-            if field == "title" {
-                assert!(!expected.contains('<') || !page.contains(&expected), "raw markup on the page");
+            assert!(!expected.contains('<') || !page.contains(&expected), "raw markup on the page");
+            {
                 let ics = app.get(&feed_path).await.text().await.unwrap();
                 let unfolded = icalendar::parser::unfold(&ics);
                 let calendar = icalendar::parser::read_calendar(&unfolded).expect("the feed parses");
@@ -377,12 +377,18 @@ async fn hostile_meeting_fields_are_refused_or_shown_intact_in_json_html_and_ica
                     .iter()
                     .find(|c| c.name == "VEVENT" && c.find_prop("UID").is_some_and(|p| p.val.as_str() == uid))
                     .expect("the meeting in the feed");
-                // The parser unescapes; the summary is the title, after the body's code.
-                let summary = event.find_prop("SUMMARY").unwrap().val.to_string();
-                assert!(
-                    summary == expected || summary.ends_with(&format!(" — {expected}")),
-                    "{summary:?} for {expected:?}"
-                );
+                // The parser unescapes; the summary is the title, after the body's code, and the
+                // location lists venue and city.
+                if field == "title" {
+                    let summary = event.find_prop("SUMMARY").unwrap().val.to_string();
+                    assert!(
+                        summary == expected || summary.ends_with(&format!(" — {expected}")),
+                        "{summary:?} for {expected:?}"
+                    );
+                } else {
+                    let location = event.find_prop("LOCATION").expect("a LOCATION").val.to_string();
+                    assert!(location.contains(&expected), "{field}: {location:?} for {expected:?}");
+                }
             }
         }
     }
