@@ -12,6 +12,7 @@ pub mod db;
 pub mod feeds;
 pub mod http;
 pub mod mail;
+pub mod params;
 pub mod store;
 pub mod validate;
 pub mod web;

@@ -9,7 +9,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use super::WebError;
-use crate::http::extract::PathProblem;
+use crate::params::PathProblem;
 
 /// `axum::extract::Path` for pages.
 pub struct PagePath<T>(pub T);
