@@ -174,8 +174,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let heartbeat = prepared.state.mail_worker.clone();
     let worker = worker.map(|worker| worker.with_heartbeat(heartbeat).spawn());
     let purge = crate::mail::retention::spawn(prepared.state.db.clone(), prepared.state.config.mail.clone());
-    let app = http::router(prepared.state);
-    let served = http::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
+    let app = app::router(prepared.state);
+    let served = app::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
     if let Some(worker) = worker {
         worker.stop().await;
     }

@@ -13,6 +13,7 @@ pub mod feeds;
 pub mod http;
 pub mod mail;
 pub mod params;
+pub mod service;
 pub mod store;
 pub mod validate;
 pub mod web;

@@ -9,7 +9,7 @@ pub mod browser;
 
 use std::path::PathBuf;
 
-use plenary::{auth::Role, config::Config, http::AppState};
+use plenary::{app::AppState, auth::Role, config::Config};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -72,9 +72,9 @@ impl TestApp {
         let prepared = plenary::app::prepare(config).await.expect("prepare the service");
         let state = prepared.state.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let app = plenary::http::router(prepared.state);
+        let app = plenary::app::router(prepared.state);
         let server = tokio::spawn(async move {
-            plenary::http::serve(listener, app, async {
+            plenary::app::serve(listener, app, async {
                 let _ = stopped.await;
             })
             .await

@@ -1,18 +1,26 @@
-//! The one error type every handler returns, and its JSON shape.
+//! The one error type every JSON handler returns, and its JSON shape.
 //!
-//! Use [`ApiError`] in `http` and `web` handlers; `store` functions return `DbErr` or
-//! `anyhow::Error`, which become [`ApiError::Internal`] through `?`; binaries and background
-//! jobs use `anyhow` with context. Internal errors are logged with their cause and answered with
-//! a generic message, never with the cause.
+//! Use cases return [`service::Error`], which becomes an [`ApiError`] through `?` (the mapping
+//! is [`From<service::Error>`] below: one place decides each variant's status and `details`);
+//! what only the edge knows (an unreadable body, a missing token) is an [`ApiError`] directly.
+//! The pages have their own error (`web::WebError`); binaries and background jobs use `anyhow`
+//! with context. Internal errors are logged with their cause and answered with a generic
+//! message, never with the cause.
 
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use scheduler::{
+    attendance::Refusal,
+    text::{self, TextError},
+};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
+
+use crate::service::{self, ConflictKind};
 
 /// Every failure a client can see.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +49,7 @@ pub enum ApiError {
     /// 422: a text field breaks the input policy ([`scheduler::text`]); `details` carries the
     /// field and the rule, so a form can place the message next to its input.
     #[error("{0}")]
-    Field(#[from] scheduler::text::TextError),
+    Field(#[from] TextError),
     /// 500: our fault; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -90,6 +98,69 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<service::Error> for ApiError {
+    fn from(error: service::Error) -> Self {
+        if let Some(text) = error.as_text_error() {
+            return Self::Field(text);
+        }
+        match error {
+            invalid @ service::Error::Invalid { .. } => Self::Invalid(invalid.to_string()),
+            service::Error::Conflict { kind, message } => conflict(kind, message),
+            service::Error::Refused(reason) => refusal(reason),
+            service::Error::NotFound(message) => Self::NotFound(message),
+            service::Error::Forbidden(message) => Self::Forbidden(message),
+            service::Error::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+fn conflict(kind: ConflictKind, message: String) -> ApiError {
+    match kind {
+        ConflictKind::RoomTaken(clash) => ApiError::Conflict {
+            message: format!("{message} Send \"force\": true to book it anyway."),
+            details: Some(json!({
+                "room": clash.room,
+                "other_meeting": clash.other_id.parse::<i32>().ok(),
+                "other_title": clash.other_label,
+                "other_start": clash.other_start,
+                "other_end": clash.other_end,
+            })),
+        },
+        ConflictKind::AlreadyRegistered => {
+            ApiError::Conflict { message, details: Some(json!({ "reason": "already_registered" })) }
+        }
+        ConflictKind::State => ApiError::conflict(message),
+    }
+}
+
+/// A refused registration: 403 when the delegation is not invited, else 409 with the reason
+/// and what a client needs to act on it.
+fn refusal(refusal: Refusal) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        Refusal::NotInvited { .. } => ApiError::Forbidden(message),
+        Refusal::Cancelled => ApiError::Conflict { message, details: Some(json!({ "reason": "cancelled" })) },
+        Refusal::AlreadyRegistered { id, .. } => {
+            ApiError::Conflict { message, details: Some(json!({ "reason": "already_registered", "registration": id })) }
+        }
+        Refusal::PastDeadline { deadline } => ApiError::Conflict {
+            message,
+            details: Some(json!({
+                "reason": "past_deadline",
+                "deadline": deadline.to_rfc3339(),
+                "time_zone": deadline.timezone().name(),
+            })),
+        },
+        Refusal::MainSeatTaken { holder, .. } => {
+            ApiError::Conflict { message, details: Some(json!({ "reason": "main_seat_taken", "holder": holder })) }
+        }
+        Refusal::OverQuota { quota, holders, .. } => ApiError::Conflict {
+            message,
+            details: Some(json!({ "reason": "over_quota", "quota": quota, "holders": holders })),
+        },
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -99,7 +170,7 @@ impl IntoResponse for ApiError {
                 ("Something went wrong on our side; it has been logged.".to_owned(), None)
             }
             Self::Conflict { message, details } => (message, details),
-            Self::Field(error) => (error.to_string(), Some(crate::validate::details(&error))),
+            Self::Field(error) => (error.to_string(), Some(text_details(&error))),
             other => (other.to_string(), None),
         };
         let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, details } })).into_response();
@@ -112,5 +183,30 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `details` of a refusal by the input policy: the field, the rule's name and what the rule
+/// needs to be read.
+fn text_details(error: &TextError) -> Value {
+    let mut details = json!({"field": error.field, "rule": error.rule.code()});
+    match &error.rule {
+        text::Rule::ControlCharacter(c) => details["code_point"] = json!(format!("U+{:04X}", u32::from(*c))),
+        text::Rule::TooLong { max } => details["max"] = json!(max),
+        text::Rule::Empty | text::Rule::InvalidEmail => {}
+    }
+    details
+}
+
 /// The result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{self, TextKind};
+
+    #[test]
+    fn a_refused_text_names_field_rule_and_character() {
+        let refused = validate::required("name", TextKind::PersonName, "Eve\nX").unwrap_err();
+        let ApiError::Field(error) = ApiError::from(refused) else { panic!("not a field error") };
+        assert_eq!(text_details(&error), json!({"field": "name", "rule": "control_character", "code_point": "U+000A"}));
+    }
+}

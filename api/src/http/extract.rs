@@ -11,7 +11,8 @@ use chrono::{NaiveDate, Utc};
 use scheduler::seating::Occupants;
 use serde::de::DeserializeOwned;
 
-use super::{AppState, error::ApiError};
+use super::error::ApiError;
+use crate::app::AppState;
 use crate::{
     auth::{Principal, Role, SESSION_COOKIE, cookie},
     params::PathProblem,

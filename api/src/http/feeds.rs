@@ -24,10 +24,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, parse_date_param},
 };
+use crate::app::AppState;
 use crate::{
     auth::Principal,
     db::entities::feeds,

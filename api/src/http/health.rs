@@ -19,7 +19,7 @@ use chrono::Utc;
 use migration::{Migrator, MigratorTrait as _};
 use serde_json::{Value, json};
 
-use super::AppState;
+use crate::app::AppState;
 use crate::{
     mail::worker::{self, Liveness},
     store::outbox,

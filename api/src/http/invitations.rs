@@ -15,11 +15,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Organiser},
-    meetings::load_meeting,
 };
+use crate::app::AppState;
 use crate::{
     auth::Principal,
     db::entities::contacts,
@@ -72,7 +71,7 @@ pub struct InviteesOut {
 #[utoipa::path(get, path = "/meetings/{id}/invitees", tag = "invitations", params(("id" = i32, Path)),
     responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody)))]
 async fn list_invitees(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<InviteesOut>> {
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     Ok(Json(invitees_out(&state, &meeting).await?))
 }
 
@@ -151,7 +150,7 @@ async fn get_invitation_settings(
     Organiser(_organiser): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<InvitationSettings>> {
-    load_meeting(&state, id).await?;
+    crate::service::meetings::load(&state.db, id).await?;
     let adjustments = store::invitations::adjustments(&state.db, id).await?;
     Ok(Json(InvitationSettings {
         closed: adjustments.closed,
@@ -180,7 +179,7 @@ async fn put_invitation_settings(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<InvitationSettings>,
 ) -> ApiResult<Json<InviteesOut>> {
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let mut officials = Vec::new();
     for (index, official) in input.officials.into_iter().enumerate() {
         let name = validate::required(&format!("officials[{index}].name"), TextKind::PersonName, &official.name)?;
@@ -479,7 +478,7 @@ async fn send_invitations(
 /// # Errors
 /// 404 for an unknown meeting, 409 for a cancelled or past one.
 pub async fn send_and_store(state: &AppState, principal: &Principal, id: i32, input: &SendIn) -> ApiResult<SendOut> {
-    let meeting = load_meeting(state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     invitations::check_sendable(&meeting, Utc::now()).map_err(|error| ApiError::conflict(error.to_string()))?;
     let smtp_configured = state.config.smtp_url.is_some();
     if input.preview {
@@ -562,7 +561,7 @@ async fn list_invitations(
 /// # Errors
 /// 404 for an unknown meeting.
 pub async fn deliveries(state: &AppState, id: i32) -> ApiResult<DeliveriesOut> {
-    load_meeting(state, id).await?;
+    crate::service::meetings::load(&state.db, id).await?;
     let answers: std::collections::HashMap<String, String> = store::invitations::rsvps(&state.db, id)
         .await?
         .into_iter()

@@ -16,10 +16,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
+use crate::app::AppState;
+use crate::service::{self, ConflictKind};
 use crate::{
     auth::Principal,
     db::entities::meetings,
@@ -314,16 +315,11 @@ async fn list_meetings(
 /// Loads a meeting or answers 404 naming the id.
 ///
 /// # Errors
-/// 404 when there is no such meeting.
-pub async fn load_meeting(state: &AppState, id: i32) -> ApiResult<meetings::Model> {
-    store::meetings::find(&state.db, id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no meeting {id}")))
-}
-
 /// One meeting.
 #[utoipa::path(get, path = "/meetings/{id}", tag = "meetings", params(("id" = i32, Path)),
     responses((status = 200, body = MeetingOut), (status = 404, body = ErrorBody)))]
 async fn get_meeting(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<MeetingOut>> {
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = service::meetings::load(&state.db, id).await?;
     let context = Context::load(&state.db).await?;
     Ok(Json(meeting_out(meeting, &context)))
 }
@@ -400,7 +396,7 @@ fn instant(field: &str, local: NaiveDateTime, zone: Tz) -> ApiResult<DateTime<Ut
 /// A meeting's optional place field (`room`, `venue`, `city`, `country`, `host`) under the
 /// input policy; blank is `None`.
 fn place(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
-    validate::optional(field, TextKind::Place, value)
+    Ok(validate::optional(field, TextKind::Place, value)?)
 }
 
 /// Checks a candidate meeting's fields against the reference data and returns it normalised.
@@ -477,16 +473,8 @@ async fn check_conflicts(
     let mut warnings: Vec<WarningOut> = conflicts.warnings.into_iter().map(WarningOut::from).collect();
     if let Some(clash) = conflicts.room_clashes.first() {
         if !force {
-            return Err(ApiError::Conflict {
-                message: format!("{} Send \"force\": true to book it anyway.", clash.message),
-                details: Some(json!({
-                    "room": clash.room,
-                    "other_meeting": clash.other_id.parse::<i32>().ok(),
-                    "other_title": clash.other_label,
-                    "other_start": clash.other_start,
-                    "other_end": clash.other_end,
-                })),
-            });
+            let kind = ConflictKind::RoomTaken(Box::new(clash.clone()));
+            return Err(service::Error::Conflict { kind, message: clash.message.clone() }.into());
         }
         warnings.extend(conflicts.room_clashes.iter().map(|clash| WarningOut {
             kind: "room_clash_forced".into(),
@@ -573,7 +561,7 @@ pub async fn update_and_store(
     id: i32,
     patch: MeetingPatch,
 ) -> ApiResult<MeetingChange> {
-    let before = load_meeting(state, id).await?;
+    let before = service::meetings::load(&state.db, id).await?;
     if before.status == CANCELLED {
         return Err(ApiError::conflict(format!(
             "meeting {id} is cancelled; create a new meeting instead of changing it"
@@ -638,7 +626,7 @@ async fn cancel_meeting(
 /// # Errors
 /// 404 for an unknown meeting; 409 when it is already cancelled.
 pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<MeetingOut> {
-    let before = load_meeting(state, id).await?;
+    let before = service::meetings::load(&state.db, id).await?;
     if before.status == CANCELLED {
         return Err(ApiError::conflict(format!("meeting {id} is already cancelled")));
     }

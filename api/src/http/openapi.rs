@@ -25,7 +25,7 @@ use utoipa::{
     },
 };
 
-use super::AppState;
+use crate::app::AppState;
 
 /// Where the vendored files are served (the version is in the path, so a cached copy is never
 /// the wrong version for its integrity hash).

@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
+use crate::app::AppState;
 use crate::store::{self, audit::AuditEntry};
 
 pub fn router() -> OpenApiRouter<AppState> {

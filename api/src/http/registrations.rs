@@ -15,7 +15,7 @@ use axum::{
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
-    attendance::{self, Caller, MeetingRules, Refusal, Seat, Settings, Status},
+    attendance::{self, Caller, MeetingRules, Seat, Settings, Status},
     bodies::Body,
     eligibility::Adjustments,
     localtime::resolve_local,
@@ -28,11 +28,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Organiser},
-    meetings::load_meeting,
 };
+use crate::app::AppState;
 use crate::{
     auth::Principal,
     db::entities::{attendance_settings, meetings, registrations, rooms},
@@ -282,46 +281,9 @@ async fn facts(db: &DatabaseConnection, meeting: meetings::Model) -> ApiResult<F
     })
 }
 
-fn refusal(refusal: Refusal) -> ApiError {
-    let message = refusal.to_string();
-    match refusal {
-        Refusal::NotInvited { .. } => ApiError::Forbidden(message),
-        Refusal::Cancelled => ApiError::Conflict { message, details: Some(json!({ "reason": "cancelled" })) },
-        Refusal::AlreadyRegistered { id, .. } => {
-            ApiError::Conflict { message, details: Some(json!({ "reason": "already_registered", "registration": id })) }
-        }
-        Refusal::PastDeadline { deadline } => ApiError::Conflict {
-            message,
-            details: Some(json!({
-                "reason": "past_deadline",
-                "deadline": deadline.to_rfc3339(),
-                "time_zone": deadline.timezone().name(),
-            })),
-        },
-        Refusal::MainSeatTaken { holder, .. } => {
-            ApiError::Conflict { message, details: Some(json!({ "reason": "main_seat_taken", "holder": holder })) }
-        }
-        Refusal::OverQuota { quota, holders, .. } => ApiError::Conflict {
-            message,
-            details: Some(json!({ "reason": "over_quota", "quota": quota, "holders": holders })),
-        },
-    }
-}
-
 impl From<AttendanceError> for ApiError {
     fn from(error: AttendanceError) -> Self {
-        match error {
-            AttendanceError::Refused(reason) => refusal(reason),
-            AttendanceError::NotFound(message) => Self::NotFound(message),
-            AttendanceError::Conflict(message) => Self::conflict(message),
-            AttendanceError::Db(error) => match error.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict {
-                    message: "this attendee is already registered for the meeting".into(),
-                    details: Some(json!({ "reason": "already_registered" })),
-                },
-                _ => Self::Internal(error.into()),
-            },
-        }
+        crate::service::Error::from(error).into()
     }
 }
 
@@ -390,7 +352,7 @@ pub async fn register(
     let function = clean_function(&input.function)?;
     let email = validate::email("email", &input.email)?;
     let language = clean_language(input.language.as_deref())?;
-    let meeting = load_meeting(state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let facts = facts(&state.db, meeting).await?;
     let delegations =
         store::reference::states_and_memberships(&state.db).await?.on(facts.rules(Settings::default()).local_date());
@@ -404,7 +366,7 @@ pub async fn register(
 /// # Errors
 /// 404 for an unknown meeting; 500 when the database fails.
 pub async fn limits_of(state: &AppState, id: i32) -> ApiResult<Limits> {
-    let meeting = load_meeting(state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let settings = store::attendance::settings_of(store::attendance::settings(&state.db, id).await?.as_ref());
     Ok(facts(&state.db, meeting).await?.limits(settings))
 }
@@ -476,7 +438,7 @@ async fn list_registrations(
 /// # Errors
 /// 404 for an unknown meeting; 500 when the database fails.
 pub async fn registrations_of(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Vec<RegistrationOut>> {
-    load_meeting(state, id).await?;
+    crate::service::meetings::load(&state.db, id).await?;
     let rows = store::attendance::all(&state.db, id).await?;
     let positions = positions(&rows);
     Ok(rows
@@ -530,7 +492,7 @@ async fn update_registration(
     let caller = caller(&principal, patch.override_limits)?;
     let function = patch.function.as_deref().map(clean_function).transpose()?;
     let existing = load_registration(&state, &principal, id).await?;
-    let meeting = load_meeting(&state, existing.meeting_id).await?;
+    let meeting = crate::service::meetings::load(&state.db, existing.meeting_id).await?;
     let facts = facts(&state.db, meeting).await?;
     let change = Change { id, function, seat: patch.seat };
     let row = retrying(|| change_once(&state.db, &facts, &principal, caller, &change)).await?;
@@ -609,7 +571,7 @@ async fn withdraw_registration(
 /// database fails.
 pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> ApiResult<WithdrawalOut> {
     let existing = load_registration(state, principal, id).await?;
-    let meeting = load_meeting(state, existing.meeting_id).await?;
+    let meeting = crate::service::meetings::load(&state.db, existing.meeting_id).await?;
     let facts = facts(&state.db, meeting).await?;
     let (row, promoted) = retrying(|| withdraw_once(&state.db, &facts, principal, id)).await?;
     Ok(WithdrawalOut {
@@ -668,7 +630,7 @@ async fn put_attendance_settings(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<SettingsIn>,
 ) -> ApiResult<Json<SettingsOut>> {
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let facts = facts(&state.db, meeting).await?;
     let deadline = match input.deadline.as_deref() {
         Some(text) => {
@@ -764,7 +726,7 @@ async fn get_attendance(
 }
 
 async fn attendance_list(state: &AppState, principal: &Principal, id: i32) -> ApiResult<AttendanceOut> {
-    let meeting = load_meeting(state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let facts = facts(&state.db, meeting).await?;
     let settings = store::attendance::settings_of(store::attendance::settings(&state.db, id).await?.as_ref());
     let rows = store::attendance::active(&state.db, id).await?;

@@ -21,10 +21,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Audience, Organiser},
 };
+use crate::app::AppState;
 use crate::{
     auth::Principal,
     db::entities::{meetings, seating_lots},

@@ -29,9 +29,9 @@ use super::{
     views::{StateOption, state_name, state_options},
 };
 use crate::{
+    app::AppState,
     auth::Role,
     db::entities::users,
-    http::AppState,
     mail,
     store::{self, meetings::Context},
     validate::{self, TextKind},

@@ -15,7 +15,7 @@ use rust_embed::RustEmbed;
 use sha2::{Digest as _, Sha256};
 
 use super::params::PagePath;
-use crate::http::AppState;
+use crate::app::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "../frontend/static"]

@@ -14,7 +14,7 @@ use super::{
     views::{BodyEntry, HOME_ZONE, MeetingItem, bodies},
 };
 use crate::{
-    http::AppState,
+    app::AppState,
     store::{self, meetings::Context},
 };
 

@@ -22,8 +22,9 @@ use super::{
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
 };
 use crate::{
+    app::AppState,
     http::{
-        ApiError, AppState,
+        ApiError,
         invitations::{ContactIn, ContactOut, add_contact, contacts_of, remove_contact},
         registrations::{RegistrationIn, RegistrationOut, limits_of, register, registrations_of, withdraw},
     },

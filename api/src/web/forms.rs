@@ -1,15 +1,21 @@
 //! Showing errors next to the field they are about.
 //!
-//! A refusal by the input policy ([`ApiError::Field`]) names its field as a value, and lands
-//! next to that field. Other 422 messages start with the field they name (`start: must be ...`);
-//! a room clash is a 409 with `details.room`. [`FormErrors::from_api`] sorts them onto the
-//! form's fields, and keeps anything it cannot place as a message for the top of the form.
+//! A use case's [`service::Error::Invalid`] names its field, and lands next to that field; a
+//! room clash ([`ConflictKind::RoomTaken`]) lands on the room. [`FormErrors::from_service`]
+//! sorts them onto the form's fields, and keeps anything it cannot place as a message for the
+//! top of the form.
+//!
+//! [`FormErrors::from_api`] does the same for the JSON edge's functions the pages still call
+//! while they move into [`crate::service`].
 
 use std::collections::BTreeMap;
 
 use scheduler::text::Rule;
 
-use crate::http::ApiError;
+use crate::{
+    http::ApiError,
+    service::{self, ConflictKind},
+};
 
 use super::WebError;
 
@@ -23,6 +29,33 @@ pub struct FormErrors {
 }
 
 impl FormErrors {
+    /// Sorts a use case's error onto `fields` (the names of the form's inputs).
+    ///
+    /// # Errors
+    /// Errors that are not about the form's content (not found, forbidden, internal, a
+    /// delegation that is not invited) stay errors, shown as their own page.
+    pub fn from_service(error: service::Error, fields: &[&str]) -> Result<Self, WebError> {
+        let mut errors = Self::default();
+        match error {
+            service::Error::Invalid { field: Some(field), message, .. } if fields.contains(&field.as_str()) => {
+                errors.add(&field, capitalise(&message));
+            }
+            invalid @ service::Error::Invalid { .. } => errors.general.push(capitalise(&invalid.to_string())),
+            service::Error::Conflict { kind: ConflictKind::RoomTaken(_), message } if fields.contains(&"room") => {
+                errors.room_clash = true;
+                errors.add("room", capitalise(&message));
+            }
+            service::Error::Conflict { message, .. } => errors.general.push(capitalise(&message)),
+            service::Error::Refused(refusal)
+                if !matches!(refusal, scheduler::attendance::Refusal::NotInvited { .. }) =>
+            {
+                errors.general.push(capitalise(&refusal.to_string()));
+            }
+            other => return Err(other.into()),
+        }
+        Ok(errors)
+    }
+
     /// Sorts an API error onto `fields` (the names of the form's inputs).
     ///
     /// # Errors
@@ -62,14 +95,14 @@ impl FormErrors {
 
     /// Places a refusal of the input policy next to its field. An empty or malformed value gets
     /// `hint` (what to type), every other rule its own message (what is wrong with the text).
-    pub fn place(&mut self, error: ApiError, hint: &str) {
+    pub fn place(&mut self, error: service::Error, hint: &str) {
         match error {
-            ApiError::Field(error) => {
-                let message = match error.rule {
+            service::Error::Invalid { field: Some(field), rule: service::Rule::Text(rule), message } => {
+                let message = match rule {
                     Rule::Empty | Rule::InvalidEmail => hint.to_owned(),
-                    _ => capitalise(&error.reason()),
+                    _ => capitalise(&message),
                 };
-                self.add(&error.field, message);
+                self.add(&field, message);
             }
             other => self.general.push(capitalise(&other.to_string())),
         }
@@ -122,7 +155,7 @@ mod tests {
         assert!(errors.room_clash);
         assert_eq!(errors.get("room"), Some("Room taken."));
         let refused = crate::validate::required("name", crate::validate::TextKind::PersonName, "Eve\nX").unwrap_err();
-        let errors = FormErrors::from_api(refused, &["name", "email"]).unwrap();
+        let errors = FormErrors::from_service(refused, &["name", "email"]).unwrap();
         assert_eq!(errors.get("name"), Some("Must be on one line: it contains U+000A LINE FEED"));
     }
 }

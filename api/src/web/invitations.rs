@@ -15,10 +15,10 @@ use super::{
     views::MeetingItem,
 };
 use crate::{
+    app::AppState,
     http::{
-        ApiError, AppState,
+        ApiError,
         invitations::{DeliveriesOut, DeliveryOut, RecipientOut, SendIn, deliveries, send_and_store},
-        meetings::load_meeting,
     },
     store::meetings::Context,
 };
@@ -110,7 +110,7 @@ async fn invitations_page(
     OrganiserUser(user): OrganiserUser,
     PagePath(id): PagePath<i32>,
 ) -> WebResult {
-    let meeting = load_meeting(&state, id).await?;
+    let meeting = crate::service::meetings::load(&state.db, id).await?;
     let context = Context::load(&state.db).await?;
     let deliveries = deliveries(&state, id).await?;
     let already: HashSet<String> = deliveries

@@ -28,8 +28,8 @@ use super::{
     session::{self, SESSION_COOKIE},
 };
 use crate::{
+    app::AppState,
     auth::{hash_password, verify_password},
-    http::AppState,
     store::{self, login_failures},
 };
 

@@ -28,9 +28,9 @@ use super::{
     views::{MeetingItem, local, state_name, zone_city},
 };
 use crate::{
+    app::AppState,
     db::entities::{meetings, registrations},
     http::{
-        AppState,
         error::ApiError,
         meetings::{ChairOut, MeetingOut, MeetingPatch, cancel_and_store, meeting_out, update_and_store},
         seating::seating_of,

@@ -29,7 +29,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use crate::http::{ApiError, AppState};
+use crate::{app::AppState, http::ApiError};
 pub use session::{Chrome, CurrentUser, Flash, OrganiserUser};
 
 /// Every page and the static files.
@@ -47,18 +47,10 @@ pub fn router() -> Router<AppState> {
         .merge(rsvp::router())
 }
 
-/// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else
-/// (API clients, and anything under `/api/`).
-pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && !uri.path().starts_with("/api/") {
-        WebError::NotFound(format!("There is no page at {}.", uri.path())).into_response()
-    } else {
-        ApiError::NotFound("there is nothing at this address".into()).into_response()
-    }
+/// The page for an address that does not exist.
+#[must_use]
+pub fn not_found(uri: &axum::http::Uri) -> WebError {
+    WebError::NotFound(format!("There is no page at {}.", uri.path()))
 }
 
 /// What a page handler can fail with; each becomes a page in words, never JSON.
@@ -93,6 +85,21 @@ impl From<sea_orm::DbErr> for WebError {
 impl From<askama::Error> for WebError {
     fn from(error: askama::Error) -> Self {
         Self::Internal(error.into())
+    }
+}
+
+impl From<crate::service::Error> for WebError {
+    fn from(error: crate::service::Error) -> Self {
+        use crate::service::Error;
+        match error {
+            Error::NotFound(message) => Self::NotFound(message),
+            Error::Forbidden(message) => Self::Forbidden(message),
+            Error::Refused(refusal @ scheduler::attendance::Refusal::NotInvited { .. }) => {
+                Self::Forbidden(refusal.to_string())
+            }
+            Error::Internal(cause) => Self::Internal(cause),
+            other => Self::BadRequest(other.to_string()),
+        }
     }
 }
 

@@ -20,10 +20,8 @@ use super::{
     views::{BodyEntry, HOME_ZONE, MeetingItem, StateOption, bodies, state_options},
 };
 use crate::{
-    http::{
-        AppState,
-        meetings::{MeetingIn, PlanOut, create_and_store, plan_and_store},
-    },
+    app::AppState,
+    http::meetings::{MeetingIn, PlanOut, create_and_store, plan_and_store},
     store::{self, meetings::Context},
 };
 

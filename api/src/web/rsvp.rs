@@ -24,8 +24,8 @@ use serde_json::json;
 
 use super::{Chrome, WebError, WebResult, params::PagePath, render_status};
 use crate::{
+    app::AppState,
     db::entities::meetings,
-    http::AppState,
     mail::{
         invitations::{NotSendable, check_sendable, when},
         rsvp::{self, Answer, Rsvp},

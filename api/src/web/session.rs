@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::WebError;
 use crate::{
+    app::AppState,
     auth::{Principal, Role, new_secret},
-    http::AppState,
     store::{self, accounts::SESSION_LIFETIME},
 };
 

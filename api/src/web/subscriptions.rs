@@ -23,9 +23,10 @@ use super::{
     views::{BodyEntry, HOME_ZONE, StateOption, bodies, state_name, state_options},
 };
 use crate::{
+    app::AppState,
     feeds::{SCOPE_BODY, SCOPE_DELEGATION, feed_scope},
     http::{
-        ApiError, AppState,
+        ApiError,
         feeds::{FeedCreated, FeedIn, FeedOut, create_and_store, feed_out, revoke_and_store},
     },
     store::{self, meetings::Context},
