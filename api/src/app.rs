@@ -54,11 +54,13 @@ pub struct Prepared {
 /// When the database cannot be reached or refuses a change.
 pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let db = db::connect(&config.database_url).await?;
-    db::migrate(&db).await?;
-    store::reference::load(&db, &ReferenceData::bundled()).await.context("loading the reference data failed")?;
-    let new_admin_password = store::users::ensure_first_organiser(&db, config.admin_password.as_deref())
-        .await
-        .context("creating the first organiser account failed")?;
+    let new_admin_password = db::set_up(&db, async |txn| {
+        store::reference::load(txn, &ReferenceData::bundled()).await.context("loading the reference data failed")?;
+        store::users::ensure_first_organiser(txn, config.admin_password.as_deref())
+            .await
+            .context("creating the first organiser account failed")
+    })
+    .await?;
     Ok(Prepared {
         state: AppState {
             db,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::{
@@ -75,7 +75,7 @@ pub enum TokenCommand {
 
 /// Parses the command line and runs it.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     init_logging(cli.config.log_format);
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +84,17 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Parses the command line and the `PLENARY_*` environment. A variable set to the empty string
+/// counts as unset (what `PLENARY_SMTP_URL=` in a unit or compose file means), never as an
+/// empty value to refuse.
+fn parse() -> Cli {
+    let command = Cli::command().mut_args(|arg| {
+        let empty = arg.get_env().and_then(std::env::var_os).is_some_and(|value| value.is_empty());
+        if empty { arg.env(None) } else { arg }
+    });
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit())
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! The database: connecting (SQLite or PostgreSQL from one URL), migrating, and the entities.
+//! The database: connecting (SQLite or PostgreSQL from one URL), migrating and setting up under
+//! one lock, and the entities.
 
 pub mod entities;
 
@@ -6,7 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
+};
 
 /// Opens a pool on `url` (`sqlite://file.db` or `postgres://...`).
 ///
@@ -33,12 +37,49 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
+/// The key of the PostgreSQL advisory lock that set-up holds ("PLENARY" in ASCII), shared by
+/// every Plenary process on the database.
+const SET_UP_LOCK: i64 = 0x504C_454E_4152_59;
+
 /// Applies the migrations that have not run yet.
 ///
 /// # Errors
 /// When a migration fails; the message names it.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("migrating the database failed")
+    set_up(db, async |_| Ok(())).await
+}
+
+/// Applies the pending migrations, then runs `setup` (loading reference data, the first
+/// account, planning), all in one transaction that no other Plenary process runs at the same
+/// time: replicas started together, or upgraded together, wait for each other, and each finds
+/// the work of the one before done.
+///
+/// PostgreSQL serialises on a transaction-level advisory lock (released by the commit, or by
+/// the connection closing if the process dies); SQLite on its own write lock, taken at `BEGIN
+/// IMMEDIATE`. A database migrated by a newer Plenary is refused by the migrator, which names
+/// the migration this build does not know, so an old replica never serves a newer schema.
+///
+/// # Errors
+/// When a migration or `setup` fails (nothing of either is kept), or the database does not
+/// answer.
+pub async fn set_up<T>(
+    db: &DatabaseConnection,
+    setup: impl AsyncFnOnce(&DatabaseTransaction) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    let txn = db.begin_with_options(options).await.context("cannot start setting up the database")?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SET_UP_LOCK})"))
+            .await
+            .context("cannot take the set-up lock")?;
+    }
+    Migrator::up(&txn, None).await.context("migrating the database failed")?;
+    let outcome = setup(&txn).await?;
+    txn.commit().await.context("cannot commit the set-up of the database")?;
+    Ok(outcome)
 }
 
 fn sqlite_create_if_missing(url: &str) -> String {
