@@ -10,7 +10,9 @@ use crate::{
     app,
     auth::{Principal, Role},
     config::{Config, LogFormat},
-    db, http, store,
+    db,
+    service::{self, seating::SeatingFormat},
+    store,
 };
 
 /// Plenary: meetings of the OSCE and its Partners for Co-operation.
@@ -42,7 +44,7 @@ pub enum Command {
         #[arg(long)]
         meeting: i32,
         #[arg(long, value_enum, default_value = "svg")]
-        format: http::seating::SeatingFormat,
+        format: PlanFormat,
     },
     /// Queue a meeting's invitations and deliver them (progress bar; final count).
     Invite {
@@ -71,6 +73,27 @@ pub enum TokenCommand {
         #[arg(long, default_value = "created with the command line")]
         label: String,
     },
+}
+
+/// The forms `plenary seating` writes a plan in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// A printable A3 picture.
+    Svg,
+    /// The plan as the API gives it.
+    Json,
+    /// One seat a row, for spreadsheets.
+    Csv,
+}
+
+impl From<PlanFormat> for SeatingFormat {
+    fn from(format: PlanFormat) -> Self {
+        match format {
+            PlanFormat::Svg => Self::Svg,
+            PlanFormat::Json => Self::Json,
+            PlanFormat::Csv => Self::Csv,
+        }
+    }
 }
 
 /// Parses the command line and runs it.
@@ -109,7 +132,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Plan { year } => {
             let prepared = app::prepare(cli.config).await?;
             announce_first_organiser(&prepared);
-            let outcome = http::meetings::plan_and_store(&prepared.state, year, &Principal::command_line())
+            let outcome = service::meetings::plan(&prepared.state.db, year, &Principal::command_line())
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!(
@@ -126,7 +149,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Seating { meeting, format } => {
             let db = db::connect(&cli.config.database_url).await?;
             db::migrate(&db).await?;
-            let text = http::seating::render(&db, meeting, format).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let text = service::seating::render(&db, meeting, format.into())
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
             let mut stdout = std::io::stdout().lock();
             match std::io::Write::write_all(&mut stdout, text.as_bytes()) {
                 // A reader that stopped early (`| head`) is not an error.
@@ -170,7 +195,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let prepared = app::prepare(config).await?;
     let this_year = chrono::Datelike::year(&chrono::Utc::now());
     for year in [this_year, this_year + 1] {
-        http::meetings::plan_and_store(&prepared.state, year, &Principal::command_line())
+        // Race-safe without the set-up lock: the plan's rows are inserted "on conflict do
+        // nothing" by their plan key, so replicas starting together plan each meeting once.
+        service::meetings::plan(&prepared.state.db, year, &Principal::command_line())
             .await
             .map_err(|error| anyhow::anyhow!("planning {year} failed: {error}"))?;
     }

@@ -81,6 +81,8 @@ pub enum WarningKind {
     Recess,
     /// A State chairs another meeting at the same time.
     ChairBusy,
+    /// The room is booked by another meeting, and the organiser booked it anyway.
+    RoomClashForced,
 }
 
 /// A finding the organiser may accept.
@@ -105,6 +107,29 @@ impl Conflicts {
     #[must_use]
     pub fn is_clear(&self) -> bool {
         self.room_clashes.is_empty() && self.warnings.is_empty()
+    }
+}
+
+impl Conflicts {
+    /// What an organiser who asked to book (forcing a room clash when `force`) is told: the
+    /// warnings, with each overridden room clash as one more.
+    ///
+    /// # Errors
+    /// The first room clash, when the organiser did not force it: a room is never booked twice
+    /// by accident.
+    pub fn accept(self, force: bool) -> Result<Vec<Warning>, RoomClash> {
+        let mut warnings = self.warnings;
+        if let Some(clash) = self.room_clashes.first() {
+            if !force {
+                return Err(clash.clone());
+            }
+            warnings.extend(self.room_clashes.into_iter().map(|clash| Warning {
+                kind: WarningKind::RoomClashForced,
+                other_id: Some(clash.other_id),
+                message: clash.message,
+            }));
+        }
+        Ok(warnings)
     }
 }
 
@@ -348,5 +373,25 @@ mod tests {
             prop_assert_eq!(ab, expected);
             prop_assert_eq!(ba, expected);
         }
+    }
+
+    #[test]
+    fn a_room_clash_is_refused_unless_forced_then_it_is_a_warning() {
+        let clash = RoomClash {
+            room: "NEUER-SAAL".into(),
+            other_id: "7".into(),
+            other_label: "PC “Permanent Council”".into(),
+            other_start: chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 6, 15, 8, 0, 0).unwrap(),
+            other_end: chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 6, 15, 11, 0, 0).unwrap(),
+            message: "Room NEUER-SAAL is taken.".into(),
+        };
+        let recess = Warning { kind: WarningKind::Recess, other_id: None, message: "In recess.".into() };
+        let found = Conflicts { room_clashes: vec![clash.clone()], warnings: vec![recess.clone()] };
+        assert_eq!(found.clone().accept(false), Err(clash));
+        let warnings = found.accept(true).unwrap();
+        assert_eq!(warnings[0], recess);
+        assert_eq!(warnings[1].kind, WarningKind::RoomClashForced);
+        assert_eq!(warnings[1].other_id.as_deref(), Some("7"));
+        assert_eq!(Conflicts::default().accept(false), Ok(Vec::new()));
     }
 }

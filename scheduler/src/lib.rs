@@ -14,6 +14,7 @@ pub mod feed;
 pub mod holidays;
 pub mod ical;
 pub mod localtime;
+pub mod meeting;
 pub mod planning;
 pub mod protocol;
 pub mod reference;

@@ -32,6 +32,9 @@ pub enum LocalTimeError {
         /// The second occurrence, after the clocks went back.
         latest: DateTime<Tz>,
     },
+    /// The text is not a local date-time (`2027-06-15T09:00:00`, seconds optional).
+    #[error("expected a local date-time without offset such as 2027-06-15T09:00:00, got {text:?}")]
+    Malformed { text: String },
     /// The name is not an IANA time-zone name.
     #[error("unknown time zone {name:?}: expected an IANA name such as \"Europe/Vienna\"")]
     UnknownZone { name: String },
@@ -44,6 +47,17 @@ pub enum Occurrence {
     Earlier,
     /// The second one, after the clocks went back.
     Later,
+}
+
+/// Parses a local wall-clock time as forms and the API send it: `2027-06-15T09:00:00` or
+/// `2027-06-15T09:00`, without an offset (the zone is given apart).
+///
+/// # Errors
+/// [`LocalTimeError::Malformed`], quoting the text.
+pub fn parse_local(text: &str) -> Result<NaiveDateTime, LocalTimeError> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| LocalTimeError::Malformed { text: text.to_owned() })
 }
 
 /// Parses an IANA time-zone name ("Europe/Vienna", "Asia/Amman").
@@ -201,6 +215,18 @@ mod tests {
                     prop_assert_eq!(time.date().weekday(), chrono::Weekday::Sun);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn local_times_come_with_or_without_seconds_and_never_with_an_offset() {
+        let expected = NaiveDateTime::parse_from_str("2027-06-15 09:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(parse_local("2027-06-15T09:00:00"), Ok(expected));
+        assert_eq!(parse_local("2027-06-15T09:00"), Ok(expected));
+        for text in ["2027-06-15T09:00:00+02:00", "2027-06-15", "15/06/2027 09:00", ""] {
+            let error = parse_local(text).unwrap_err();
+            assert_eq!(error, LocalTimeError::Malformed { text: text.into() });
+            assert!(error.to_string().contains("such as 2027-06-15T09:00:00"), "{error}");
         }
     }
 }

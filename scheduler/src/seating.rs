@@ -74,7 +74,68 @@ pub fn known_official(name: &str) -> Option<&'static str> {
     OFFICIALS.iter().copied().find(|official| official.eq_ignore_ascii_case(name))
 }
 
+/// The most adviser seats a rule may put behind one delegation.
+pub const MAX_SEATS_BEHIND: u32 = 10;
+
+/// Why seating rules an organiser sent are not acceptable; `Display` says what is wrong
+/// without the field, [`RulesError::field`] names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RulesError {
+    #[error("unknown official {name:?}; known officials are {}", OFFICIALS.join(", "))]
+    UnknownOfficial { name: String },
+    #[error("{official} is named twice")]
+    OfficialTwice { official: &'static str },
+    #[error("at most {MAX_SEATS_BEHIND} seats behind a delegation, got {seats}")]
+    TooManyBehind { seats: u32 },
+}
+
+impl RulesError {
+    /// The field at fault.
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        match self {
+            Self::UnknownOfficial { .. } | Self::OfficialTwice { .. } => "officials",
+            Self::TooManyBehind { .. } => "seats_behind",
+        }
+    }
+}
+
 impl SeatingRules {
+    /// Rules as an organiser sent them, checked: every official known (named in any case, kept
+    /// in the canonical spelling) and seated once, at most [`MAX_SEATS_BEHIND`] seats behind.
+    ///
+    /// # Errors
+    /// The first value that is not acceptable.
+    pub fn checked(partners_at_main_table: bool, officials: &[String], seats_behind: u32) -> Result<Self, RulesError> {
+        let mut seated: Vec<String> = Vec::new();
+        for name in officials {
+            let official = known_official(name).ok_or_else(|| RulesError::UnknownOfficial { name: name.clone() })?;
+            if seated.iter().any(|other| other == official) {
+                return Err(RulesError::OfficialTwice { official });
+            }
+            seated.push(official.to_owned());
+        }
+        if seats_behind > MAX_SEATS_BEHIND {
+            return Err(RulesError::TooManyBehind { seats: seats_behind });
+        }
+        Ok(Self { partners_at_main_table, officials: seated, seats_behind })
+    }
+
+    /// The adviser seats behind each delegation in one meeting's plan: the meeting's own quota
+    /// when organisers set one for its registrations, otherwise this rule's; raised to the most
+    /// advisers any delegation has confirmed (an organiser may admit one past the quota), so
+    /// every confirmed adviser has a seat and none is dropped.
+    #[must_use]
+    pub fn for_meeting(mut self, meeting_quota: Option<u32>, attendees: &[Attendee]) -> Self {
+        let mut most = 0;
+        for attendee in attendees.iter().filter(|a| a.seat == AttendeeSeat::Behind) {
+            let behind = attendees.iter().filter(|a| a.seat == AttendeeSeat::Behind && a.iso2 == attendee.iso2).count();
+            most = most.max(u32::try_from(behind).unwrap_or(u32::MAX));
+        }
+        self.seats_behind = meeting_quota.unwrap_or(self.seats_behind).max(most);
+        self
+    }
+
     /// Plenary's default rules for `body` (DOMAIN.md, "Seating"): the Partners at the main table
     /// (since 2007), the body's quota of seats behind each delegation, and for the Permanent
     /// Council the Secretary General at the head of the table after the chair.
@@ -88,6 +149,20 @@ impl SeatingRules {
                 Vec::new()
             },
             seats_behind: body.seats_behind_quota,
+        }
+    }
+}
+
+/// The head of the table for a meeting's derived chair: a single chair sits as "Chairperson",
+/// co-chairs as the incoming and the outgoing Co-Chair; a chair not yet known is "to be
+/// decided", never guessed.
+#[must_use]
+pub fn head_of_table(chair: &crate::chairs::Chair) -> Vec<Chair> {
+    let seat = |role: &str, iso2: &Option<String>| Chair { role: role.to_owned(), iso2: iso2.clone(), name: None };
+    match chair {
+        crate::chairs::Chair::Single(iso2) => vec![seat("Chairperson", iso2)],
+        crate::chairs::Chair::CoChairs { incoming, outgoing } => {
+            vec![seat("Incoming Co-Chair", incoming), seat("Outgoing Co-Chair", outgoing)]
         }
     }
 }
@@ -1463,5 +1538,43 @@ pub(crate) mod tests {
         assert!(csv.contains(",FR,France,\"Dupont, \"\"Jean\"\"\"\r\n"), "{csv}");
         assert!(csv.contains(",IT,Italy,\"'=HYPERLINK(\"\"x\"\")\"\r\n"), "{csv}");
         assert_eq!(lines.len(), 84 + 68 * 2 + 2, "header, every seat, and the final CRLF");
+    }
+
+    #[test]
+    fn rules_from_organisers_are_checked_field_by_field() {
+        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+        let rules = SeatingRules::checked(false, &names(&["secretary general"]), 3).unwrap();
+        assert_eq!(rules.officials, ["Secretary General"]);
+        let twice = SeatingRules::checked(true, &names(&["Secretary General", "SECRETARY GENERAL"]), 2).unwrap_err();
+        assert_eq!((twice.field(), twice.to_string().as_str()), ("officials", "Secretary General is named twice"));
+        let unknown = SeatingRules::checked(true, &names(&["Pope"]), 2).unwrap_err();
+        assert!(unknown.to_string().starts_with("unknown official \"Pope\"; known officials are Secretary General"));
+        let many = SeatingRules::checked(true, &[], 11).unwrap_err();
+        assert_eq!(
+            (many.field(), many.to_string().as_str()),
+            ("seats_behind", "at most 10 seats behind a delegation, got 11")
+        );
+    }
+
+    #[test]
+    fn a_meeting_seats_every_confirmed_adviser_whatever_the_quota() {
+        let adviser = |iso2: &str| Attendee { iso2: iso2.into(), name: "A".into(), seat: AttendeeSeat::Behind };
+        let rules = SeatingRules { seats_behind: 2, ..SeatingRules::default() };
+        assert_eq!(rules.clone().for_meeting(None, &[]).seats_behind, 2);
+        assert_eq!(rules.clone().for_meeting(Some(1), &[]).seats_behind, 1);
+        let three_from_austria = [adviser("AT"), adviser("AT"), adviser("AT"), adviser("FR")];
+        assert_eq!(rules.for_meeting(Some(1), &three_from_austria).seats_behind, 3);
+    }
+
+    #[test]
+    fn the_head_of_the_table_follows_the_derived_chair() {
+        let single = head_of_table(&crate::chairs::Chair::Single(Some("FI".into())));
+        assert_eq!((single[0].role.as_str(), single[0].iso2.as_deref()), ("Chairperson", Some("FI")));
+        let co = head_of_table(&crate::chairs::Chair::CoChairs { incoming: None, outgoing: Some("MT".into()) });
+        assert_eq!(
+            co.iter().map(|chair| chair.role.as_str()).collect::<Vec<_>>(),
+            ["Incoming Co-Chair", "Outgoing Co-Chair"]
+        );
+        assert_eq!((co[0].iso2.as_deref(), co[1].iso2.as_deref()), (None, Some("MT")));
     }
 }

@@ -7,11 +7,10 @@
 //! update or cancellation mail it causes.
 
 use axum::{Json, extract::State, http::StatusCode};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, TransactionTrait as _};
+use scheduler::{bodies::body, conflicts::Warning};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -19,24 +18,14 @@ use super::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
-use crate::app::AppState;
-use crate::service::{self, ConflictKind};
 use crate::{
-    auth::Principal,
+    app::AppState,
     db::entities::meetings,
-    store::{
+    service::{
         self,
-        audit::AuditEntry,
-        meetings::{CANCELLED, Context, SCHEDULED, body_codes},
+        meetings::{Changed, MeetingChanges, NewMeeting},
     },
-    validate::{self, TextKind},
-};
-use scheduler::{
-    bodies::{all_bodies, body},
-    chairs::Chair,
-    conflicts::{Warning, find_conflicts},
-    localtime::{parse_zone, resolve_local},
-    planning::plan_year,
+    store::meetings::{Context, body_codes},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,9 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_meeting, update_meeting))
         .routes(routes!(cancel_meeting))
 }
-
-/// The longest a single meeting may last.
-const LONGEST_MEETING: TimeDelta = TimeDelta::days(31);
 
 // ---------------------------------------------------------------------------------------------
 // Output
@@ -138,26 +124,12 @@ fn rfc3339_local(unix: i64, zone: Tz) -> String {
 #[must_use]
 pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
     let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let room = meeting.room_code.as_deref().and_then(|code| context.room(code));
-    let name_of = |iso2: &Option<String>| match iso2 {
-        Some(iso2) => context
-            .states
-            .states
-            .iter()
-            .find(|state| &state.iso2 == iso2)
-            .map_or_else(|| iso2.clone(), |state| state.name_en.clone()),
-        None => "to be decided".to_owned(),
-    };
-    let (chair, chairs) = match context.chair(&meeting) {
-        Chair::Single(iso2) => (iso2.clone(), vec![ChairOut { role: "chair", name_en: name_of(&iso2), iso2 }]),
-        Chair::CoChairs { incoming, outgoing } => (
-            incoming.clone(),
-            vec![
-                ChairOut { role: "incoming", name_en: name_of(&incoming), iso2: incoming },
-                ChairOut { role: "outgoing", name_en: name_of(&outgoing), iso2: outgoing },
-            ],
-        ),
-    };
+    let place = context.place(&meeting);
+    let chairs: Vec<ChairOut> = context
+        .presiding(&meeting)
+        .into_iter()
+        .map(|presiding| ChairOut { role: presiding.role, iso2: presiding.iso2, name_en: presiding.name_en })
+        .collect();
     MeetingOut {
         id: meeting.id,
         uid: meeting.uid,
@@ -166,13 +138,13 @@ pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
         start: rfc3339_local(meeting.starts_at, zone),
         end: rfc3339_local(meeting.ends_at, zone),
         time_zone: meeting.time_zone,
-        venue: meeting.venue.or_else(|| room.map(|(_, venue)| venue.name.clone())),
-        room_name: room.map(|(room, _)| room.name.clone()),
+        venue: place.venue,
+        room_name: place.room_name,
         room: meeting.room_code,
-        city: meeting.city.or_else(|| room.map(|(_, venue)| venue.city.clone())),
-        country: meeting.country.or_else(|| room.map(|(_, venue)| venue.country.clone())),
+        city: place.city,
+        country: place.country,
         host: meeting.host,
-        chair,
+        chair: chairs.first().and_then(|chair| chair.iso2.clone()),
         chairs,
         status: meeting.status,
         sequence: meeting.sequence,
@@ -216,41 +188,17 @@ async fn plan(
     Organiser(principal): Organiser,
     ApiJson(input): ApiJson<PlanIn>,
 ) -> ApiResult<Json<PlanOut>> {
-    Ok(Json(plan_and_store(&state, input.year, &principal).await?))
-}
-
-/// Plans `year` and stores the new meetings; shared by the API, the CLI and start-up.
-///
-/// # Errors
-/// 422 for a year outside 1975–2100; 500 when the database fails.
-pub async fn plan_and_store(state: &AppState, year: i32, principal: &Principal) -> ApiResult<PlanOut> {
-    let plan = plan_year(year, all_bodies()).map_err(|error| ApiError::Invalid(error.to_string()))?;
-    let created = store::meetings::insert_plan(&state.db, &plan, Utc::now()).await?;
-    let total = plan.meetings.len() as u64;
-    if created > 0 {
-        store::audit::record(
-            &state.db,
-            AuditEntry::<(), _> {
-                actor: &principal.actor,
-                action: "plan.year",
-                subject_type: "year",
-                subject_id: year.to_string(),
-                before: None,
-                after: Some(&json!({ "created": created })),
-            },
-        )
-        .await?;
-    }
-    Ok(PlanOut {
-        year,
-        created,
-        already_planned: total.saturating_sub(created),
-        skipped: plan
+    let planned = service::meetings::plan(&state.db, input.year, &principal).await?;
+    Ok(Json(PlanOut {
+        year: planned.year,
+        created: planned.created,
+        already_planned: planned.already_planned,
+        skipped: planned
             .skipped
             .into_iter()
             .map(|skip| SkippedOut { body: skip.body.as_str().to_owned(), date: skip.date, reason: skip.reason })
             .collect(),
-    })
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,27 +242,11 @@ async fn list_meetings(
         ),
         None => None,
     };
-    // Local dates differ from UTC dates by at most 14 hours: widen the query by a day, then
-    // keep the meetings whose local date is in range.
-    let day = TimeDelta::days(1);
-    let from_utc = from.map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc() - day);
-    let to_utc = to.map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc() + day + day);
-    let rows = store::meetings::list(&state.db, from_utc, to_utc, body_code).await?;
+    let rows = service::meetings::list(&state.db, from, to, body_code).await?;
     let context = Context::load(&state.db).await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|meeting| {
-                let date = store::meetings::local_date(meeting);
-                from.is_none_or(|from| date >= from) && to.is_none_or(|to| date <= to)
-            })
-            .map(|meeting| meeting_out(meeting, &context))
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(|meeting| meeting_out(meeting, &context)).collect()))
 }
 
-/// Loads a meeting or answers 404 naming the id.
-///
-/// # Errors
 /// One meeting.
 #[utoipa::path(get, path = "/meetings/{id}", tag = "meetings", params(("id" = i32, Path)),
     responses((status = 200, body = MeetingOut), (status = 404, body = ErrorBody)))]
@@ -373,116 +305,47 @@ pub struct MeetingPatch {
     pub force: bool,
 }
 
-fn parse_local(field: &str, text: &str) -> ApiResult<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| {
-            ApiError::Invalid(format!(
-                "{field}: expected a local date-time without offset such as 2027-06-15T09:00:00, got {text:?}"
-            ))
-        })
-}
-
-fn parse_zone_field(text: &str) -> ApiResult<Tz> {
-    parse_zone(text).map_err(|error| ApiError::Invalid(format!("time_zone: {error}")))
-}
-
-fn instant(field: &str, local: NaiveDateTime, zone: Tz) -> ApiResult<DateTime<Utc>> {
-    resolve_local(local, zone)
-        .map(|at| at.with_timezone(&Utc))
-        .map_err(|error| ApiError::Invalid(format!("{field}: {error}")))
-}
-
-/// A meeting's optional place field (`room`, `venue`, `city`, `country`, `host`) under the
-/// input policy; blank is `None`.
-fn place(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
-    Ok(validate::optional(field, TextKind::Place, value)?)
-}
-
-/// Checks a candidate meeting's fields against the reference data and returns it normalised.
-fn validate(candidate: &mut meetings::Model, context: &Context) -> ApiResult<()> {
-    let body = body(&candidate.body_code.to_uppercase()).ok_or_else(|| {
-        ApiError::Invalid(format!("body: unknown body {:?}; known bodies are {}", candidate.body_code, body_codes()))
-    })?;
-    candidate.body_code = body.code.as_str().to_owned();
-    if candidate.title.trim().is_empty() {
-        return Err(ApiError::Invalid("title: must not be empty".into()));
-    }
-    if candidate.ends_at <= candidate.starts_at {
-        return Err(ApiError::Invalid("end: must be after start".into()));
-    }
-    if candidate.ends_at - candidate.starts_at > LONGEST_MEETING.num_seconds() {
-        return Err(ApiError::Invalid(format!("end: a meeting may last at most {} days", LONGEST_MEETING.num_days())));
-    }
-    let date = store::meetings::local_date(candidate);
-    for (field, value) in [("country", &mut candidate.country), ("host", &mut candidate.host)] {
-        if let Some(code) = value.as_mut() {
-            *code = code.to_uppercase();
-            if !context.states.states.iter().any(|state| state.iso2 == *code) {
-                return Err(ApiError::Invalid(format!("{field}: there is no State or Partner with the code {code:?}")));
-            }
+impl From<MeetingIn> for NewMeeting {
+    fn from(input: MeetingIn) -> Self {
+        Self {
+            body: input.body,
+            title: input.title,
+            start: input.start,
+            end: input.end,
+            time_zone: input.time_zone,
+            room: input.room,
+            venue: input.venue,
+            city: input.city,
+            country: input.country,
+            host: input.host,
+            force: input.force,
         }
     }
-    if let Some(host) = &candidate.host
-        && !context.states.on(date).iter().any(|delegation| &delegation.iso2 == host)
-    {
-        return Err(ApiError::Invalid(format!("host: {host} is not a participating State or Partner on {date}")));
-    }
-    match candidate.room_code.as_deref() {
-        Some(code) => {
-            let code = code.to_uppercase();
-            let (_, venue) = context.room(&code).ok_or_else(|| {
-                let known = context.rooms.iter().map(|(room, _)| room.code.as_str()).collect::<Vec<_>>().join(", ");
-                ApiError::Invalid(format!("room: unknown room {code:?}; known rooms are {known}"))
-            })?;
-            if venue.time_zone != candidate.time_zone {
-                return Err(ApiError::Invalid(format!(
-                    "time_zone: room {code} is in {} ({}), not {}",
-                    venue.city, venue.time_zone, candidate.time_zone
-                )));
-            }
-            candidate.room_code = Some(code);
-        }
-        None if candidate.city.is_none() => {
-            return Err(ApiError::Invalid(
-                "room: give a room code, or a city (and country) for a meeting elsewhere".into(),
-            ));
-        }
-        None => {}
-    }
-    Ok(())
 }
 
-/// Checks conflicts; a room clash is refused with 409 unless forced, then becomes a warning.
-async fn check_conflicts(
-    state: &AppState,
-    candidate: &meetings::Model,
-    context: &Context,
-    force: bool,
-) -> ApiResult<Vec<WarningOut>> {
-    let Some(slot) = context.slot(candidate) else {
-        return Ok(Vec::new());
-    };
-    let others: Vec<_> = store::meetings::scheduled_around(&state.db, slot.start, slot.end, TimeDelta::days(1))
-        .await?
-        .iter()
-        .filter(|other| other.id != candidate.id)
-        .filter_map(|other| context.slot(other))
-        .collect();
-    let conflicts = find_conflicts(&slot, &others, all_bodies());
-    let mut warnings: Vec<WarningOut> = conflicts.warnings.into_iter().map(WarningOut::from).collect();
-    if let Some(clash) = conflicts.room_clashes.first() {
-        if !force {
-            let kind = ConflictKind::RoomTaken(Box::new(clash.clone()));
-            return Err(service::Error::Conflict { kind, message: clash.message.clone() }.into());
+impl From<MeetingPatch> for MeetingChanges {
+    fn from(patch: MeetingPatch) -> Self {
+        Self {
+            body: patch.body,
+            title: patch.title,
+            start: patch.start,
+            end: patch.end,
+            time_zone: patch.time_zone,
+            room: patch.room,
+            venue: patch.venue,
+            city: patch.city,
+            country: patch.country,
+            host: patch.host,
+            force: patch.force,
         }
-        warnings.extend(conflicts.room_clashes.iter().map(|clash| WarningOut {
-            kind: "room_clash_forced".into(),
-            message: clash.message.clone(),
-            other_meeting: clash.other_id.parse().ok(),
-        }));
     }
-    Ok(warnings)
+}
+
+/// The API view of a meeting just created or changed.
+async fn change_out(state: &AppState, changed: Changed) -> ApiResult<MeetingChange> {
+    let context = Context::load(&state.db).await?;
+    let warnings = changed.warnings.into_iter().map(WarningOut::from).collect();
+    Ok(MeetingChange { meeting: meeting_out(changed.meeting, &context), warnings })
 }
 
 /// Creates a one-off meeting or conference (organisers).
@@ -494,46 +357,8 @@ async fn create_meeting(
     Organiser(principal): Organiser,
     ApiJson(input): ApiJson<MeetingIn>,
 ) -> ApiResult<(StatusCode, Json<MeetingChange>)> {
-    Ok((StatusCode::CREATED, Json(create_and_store(&state, &principal, input).await?)))
-}
-
-/// Creates a one-off meeting or conference; shared by the API and the web pages.
-///
-/// # Errors
-/// 422 naming the field at fault; 409 when the room is taken and `force` is not set.
-pub async fn create_and_store(state: &AppState, principal: &Principal, input: MeetingIn) -> ApiResult<MeetingChange> {
-    let zone = parse_zone_field(&input.time_zone)?;
-    let start = instant("start", parse_local("start", &input.start)?, zone)?;
-    let end = instant("end", parse_local("end", &input.end)?, zone)?;
-    let context = Context::load(&state.db).await?;
-    let now = Utc::now();
-    let default_title = body(&input.body.to_uppercase()).map(|body| body.name_en.to_owned()).unwrap_or_default();
-    let mut candidate = meetings::Model {
-        id: 0,
-        uid: format!("{}@plenary", uuid::Uuid::new_v4()),
-        plan_key: None,
-        body_code: validate::required("body", TextKind::Code, &input.body)?,
-        title: validate::optional("title", TextKind::Title, input.title.as_deref())?.unwrap_or(default_title),
-        starts_at: start.timestamp(),
-        ends_at: end.timestamp(),
-        time_zone: zone.name().to_owned(),
-        room_code: place("room", input.room.as_deref())?,
-        venue: place("venue", input.venue.as_deref())?,
-        city: place("city", input.city.as_deref())?,
-        country: place("country", input.country.as_deref())?,
-        host: place("host", input.host.as_deref())?,
-        status: SCHEDULED.to_owned(),
-        sequence: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    validate(&mut candidate, &context)?;
-    let warnings = check_conflicts(state, &candidate, &context, input.force).await?;
-    let mut row: meetings::ActiveModel = sea_orm::IntoActiveModel::into_active_model(candidate);
-    row.id = sea_orm::ActiveValue::NotSet;
-    let created = store::meetings::insert(&state.db, row).await?;
-    audit_meeting(&state.db, principal, "meeting.create", &created, None, Some(&created), &warnings).await?;
-    Ok(MeetingChange { meeting: meeting_out(created, &context), warnings })
+    let created = service::meetings::create(&state, &principal, input.into()).await?;
+    Ok((StatusCode::CREATED, Json(change_out(&state, created).await?)))
 }
 
 /// Moves, renames or re-rooms a meeting (organisers). Each change raises `sequence`.
@@ -547,67 +372,8 @@ async fn update_meeting(
     ApiPath(id): ApiPath<i32>,
     ApiJson(patch): ApiJson<MeetingPatch>,
 ) -> ApiResult<Json<MeetingChange>> {
-    Ok(Json(update_and_store(&state, &principal, id, patch).await?))
-}
-
-/// Moves, renames or re-rooms a meeting; shared by the API and the web pages.
-///
-/// # Errors
-/// 404 for an unknown meeting; 422 naming the field at fault; 409 when it is cancelled, or the
-/// room is taken and `force` is not set.
-pub async fn update_and_store(
-    state: &AppState,
-    principal: &Principal,
-    id: i32,
-    patch: MeetingPatch,
-) -> ApiResult<MeetingChange> {
-    let before = service::meetings::load(&state.db, id).await?;
-    if before.status == CANCELLED {
-        return Err(ApiError::conflict(format!(
-            "meeting {id} is cancelled; create a new meeting instead of changing it"
-        )));
-    }
-    let old_zone: Tz = before.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let zone = patch.time_zone.as_deref().map(parse_zone_field).transpose()?.unwrap_or(old_zone);
-    let local =
-        |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&old_zone).naive_local();
-    let (old_start, old_end) = (local(before.starts_at), local(before.ends_at));
-    let start_local = patch.start.as_deref().map(|text| parse_local("start", text)).transpose()?.unwrap_or(old_start);
-    let end_local = match patch.end.as_deref() {
-        Some(text) => parse_local("end", text)?,
-        None => start_local + (old_end - old_start),
-    };
-    let mut candidate = before.clone();
-    candidate.starts_at = instant("start", start_local, zone)?.timestamp();
-    candidate.ends_at = instant("end", end_local, zone)?.timestamp();
-    candidate.time_zone = zone.name().to_owned();
-    if let Some(body) = patch.body {
-        candidate.body_code = validate::required("body", TextKind::Code, &body)?;
-    }
-    if let Some(title) = patch.title {
-        candidate.title = validate::required("title", TextKind::Title, &title)?;
-    }
-    for (name, field, value) in [
-        ("room", &mut candidate.room_code, patch.room),
-        ("venue", &mut candidate.venue, patch.venue),
-        ("city", &mut candidate.city, patch.city),
-        ("country", &mut candidate.country, patch.country),
-        ("host", &mut candidate.host, patch.host),
-    ] {
-        if value.is_some() {
-            *field = place(name, value.as_deref())?;
-        }
-    }
-    let context = Context::load(&state.db).await?;
-    validate(&mut candidate, &context)?;
-    if candidate == before {
-        return Ok(MeetingChange { meeting: meeting_out(before, &context), warnings: Vec::new() });
-    }
-    let warnings = check_conflicts(state, &candidate, &context, patch.force).await?;
-    candidate.sequence += 1;
-    candidate.updated_at = Utc::now();
-    let saved = store_change(state, principal, "meeting.update", &before, candidate, &warnings).await?;
-    Ok(MeetingChange { meeting: meeting_out(saved, &context), warnings })
+    let changed = service::meetings::update(&state, &principal, id, patch.into()).await?;
+    Ok(Json(change_out(&state, changed).await?))
 }
 
 /// Cancels a meeting (organisers). It stays visible, marked cancelled, with a higher `sequence`.
@@ -618,79 +384,7 @@ async fn cancel_meeting(
     Organiser(principal): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<MeetingOut>> {
-    Ok(Json(cancel_and_store(&state, &principal, id).await?))
-}
-
-/// Cancels a meeting; shared by the API and the web pages.
-///
-/// # Errors
-/// 404 for an unknown meeting; 409 when it is already cancelled.
-pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<MeetingOut> {
-    let before = service::meetings::load(&state.db, id).await?;
-    if before.status == CANCELLED {
-        return Err(ApiError::conflict(format!("meeting {id} is already cancelled")));
-    }
-    let mut cancelled = before.clone();
-    cancelled.status = CANCELLED.to_owned();
-    cancelled.sequence += 1;
-    cancelled.updated_at = Utc::now();
-    let saved = store_change(state, principal, "meeting.cancel", &before, cancelled, &[]).await?;
+    let cancelled = service::meetings::cancel(&state, &principal, id).await?;
     let context = Context::load(&state.db).await?;
-    Ok(meeting_out(saved, &context))
-}
-
-/// Saves a change to a stored meeting, records it in the audit log and queues the update or
-/// cancellation mail to those already invited, in one transaction: a calendar never shows a
-/// change whose mail was lost, nor is mail sent for a change that was not saved.
-async fn store_change(
-    state: &AppState,
-    principal: &Principal,
-    action: &str,
-    before: &meetings::Model,
-    after: meetings::Model,
-    warnings: &[WarningOut],
-) -> ApiResult<meetings::Model> {
-    let txn = state.db.begin().await?;
-    let saved = store::meetings::save(&txn, after).await?;
-    audit_meeting(&txn, principal, action, &saved, Some(before), Some(&saved), warnings).await?;
-    crate::mail::invitations::meeting_changed(&txn, &state.config, before, &saved).await?;
-    txn.commit().await?;
-    Ok(saved)
-}
-
-async fn audit_meeting(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    action: &str,
-    meeting: &meetings::Model,
-    before: Option<&meetings::Model>,
-    after: Option<&meetings::Model>,
-    warnings: &[WarningOut],
-) -> ApiResult<()> {
-    let snapshot = |m: &meetings::Model| {
-        json!({
-            "title": m.title, "body": m.body_code, "starts_at": m.starts_at, "ends_at": m.ends_at,
-            "time_zone": m.time_zone, "room": m.room_code, "city": m.city, "country": m.country,
-            "host": m.host, "status": m.status, "sequence": m.sequence,
-        })
-    };
-    let mut after_json = after.map(snapshot);
-    if let Some(after) = after_json.as_mut()
-        && !warnings.is_empty()
-    {
-        after["warnings"] = json!(warnings.iter().map(|w| &w.message).collect::<Vec<_>>());
-    }
-    store::audit::record(
-        db,
-        AuditEntry {
-            actor: &principal.actor,
-            action,
-            subject_type: "meeting",
-            subject_id: meeting.id.to_string(),
-            before: before.map(snapshot).as_ref(),
-            after: after_json.as_ref(),
-        },
-    )
-    .await?;
-    Ok(())
+    Ok(Json(meeting_out(cancelled, &context)))
 }

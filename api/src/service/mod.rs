@@ -8,5 +8,6 @@
 
 pub mod error;
 pub mod meetings;
+pub mod seating;
 
 pub use error::{ConflictKind, Error, Rule, ServiceResult};

@@ -124,6 +124,35 @@ pub async fn insert(db: &impl ConnectionTrait, meeting: meetings::ActiveModel) -
     meeting.insert(db).await
 }
 
+/// Where a meeting is held, as pages, the API and calendars show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    pub room_name: Option<String>,
+    pub venue: Option<String>,
+    pub city: Option<String>,
+    /// ISO code of the country.
+    pub country: Option<String>,
+}
+
+impl Place {
+    /// "Neuer Saal, Hofburg, Vienna": room, venue and city, those known.
+    #[must_use]
+    pub fn line(&self) -> String {
+        [&self.room_name, &self.venue, &self.city].into_iter().flatten().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One presiding State of a meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presiding {
+    /// `chair`, or `incoming` / `outgoing` for co-chairs.
+    pub role: &'static str,
+    /// `None` while the Chairmanship is not known.
+    pub iso2: Option<String>,
+    /// The State's English name, or "to be decided".
+    pub name_en: String,
+}
+
 /// What reading a meeting needs besides its row: Chairmanships, States, rooms.
 pub struct Context {
     pub chairmanships: Chairmanships,
@@ -156,6 +185,44 @@ impl Context {
         match body(&meeting.body_code) {
             Some(body) => chair_of(body, date, &self.chairmanships, &self.states.states, &self.states.memberships),
             None => Chair::Single(None),
+        }
+    }
+
+    /// Where `meeting` is: what it says itself, completed from its room's venue.
+    #[must_use]
+    pub fn place(&self, meeting: &meetings::Model) -> Place {
+        let room = meeting.room_code.as_deref().and_then(|code| self.room(code));
+        Place {
+            room_name: room.map(|(room, _)| room.name.clone()),
+            venue: meeting.venue.clone().or_else(|| room.map(|(_, venue)| venue.name.clone())),
+            city: meeting.city.clone().or_else(|| room.map(|(_, venue)| venue.city.clone())),
+            country: meeting.country.clone().or_else(|| room.map(|(_, venue)| venue.country.clone())),
+        }
+    }
+
+    /// Who presides over `meeting`, each with their role and English name ("to be decided"
+    /// where the Chairmanship is not known yet); for co-chaired meetings the incoming first.
+    #[must_use]
+    pub fn presiding(&self, meeting: &meetings::Model) -> Vec<Presiding> {
+        let presiding = |role, iso2: Option<String>| Presiding {
+            role,
+            name_en: iso2.as_deref().map_or_else(
+                || "to be decided".to_owned(),
+                |iso2| {
+                    self.states
+                        .states
+                        .iter()
+                        .find(|state| state.iso2 == iso2)
+                        .map_or_else(|| iso2.to_owned(), |state| state.name_en.clone())
+                },
+            ),
+            iso2,
+        };
+        match self.chair(meeting) {
+            Chair::Single(iso2) => vec![presiding("chair", iso2)],
+            Chair::CoChairs { incoming, outgoing } => {
+                vec![presiding("incoming", incoming), presiding("outgoing", outgoing)]
+            }
         }
     }
 

@@ -30,14 +30,10 @@ use super::{
 use crate::{
     app::AppState,
     db::entities::{meetings, registrations},
-    http::{
-        error::ApiError,
-        meetings::{ChairOut, MeetingOut, MeetingPatch, cancel_and_store, meeting_out, update_and_store},
-        seating::seating_of,
-    },
+    service::{self, meetings::MeetingChanges},
     store::{
         self,
-        meetings::{CANCELLED, Context, body_of, local_date},
+        meetings::{CANCELLED, Context, Presiding, body_of, local_date},
     },
 };
 
@@ -95,13 +91,13 @@ enum Seating {
 #[template(path = "meeting.html")]
 struct MeetingPage<'a> {
     c: &'a Chrome,
-    m: MeetingOut,
+    m: meetings::Model,
     item: MeetingItem,
     when: String,
     place: Vec<String>,
     country_name: Option<String>,
     host_name: Option<String>,
-    chairs: Vec<ChairOut>,
+    chairs: Vec<Presiding>,
     body_name: String,
     groups: Vec<InviteeGroup>,
     invited_count: usize,
@@ -228,26 +224,25 @@ async fn page(
         // The picture comes from the API with this visitor's session cookie, which names the
         // people seated for the same visitors as this does.
         let occupants = if c.user.is_some() { Occupants::Named } else { Occupants::Hidden };
-        Some(match seating_of(&state.db, meeting.id, occupants).await {
+        Some(match service::seating::plan(&state.db, meeting.id, occupants).await {
             Ok(seating) => Seating::Plan {
                 svg_url: format!("/api/v1/meetings/{}/seating.svg", meeting.id),
                 lot_note: seating.plan.lot_note,
             },
-            Err(ApiError::Internal(error)) => return Err(ApiError::Internal(error).into()),
+            Err(service::Error::Internal(error)) => return Err(WebError::Internal(error)),
             Err(error) => Seating::Failed(capitalise(&error.to_string())),
         })
     };
     let item = MeetingItem::new(&meeting, &context);
-    let out = meeting_out(meeting.clone(), &context);
-    let place = [out.room_name.clone(), out.venue.clone(), out.city.clone()].into_iter().flatten().collect();
+    let where_held = context.place(&meeting);
     let page = MeetingPage {
         c,
-        country_name: out.country.as_deref().map(|iso2| state_name(&context, iso2)),
-        host_name: out.host.as_deref().map(|iso2| state_name(&context, iso2)),
-        chairs: meeting_out(meeting.clone(), &context).chairs,
+        country_name: where_held.country.as_deref().map(|iso2| state_name(&context, iso2)),
+        host_name: meeting.host.as_deref().map(|iso2| state_name(&context, iso2)),
+        chairs: context.presiding(&meeting),
         body_name: body_of(&meeting).map_or_else(|| meeting.body_code.clone(), |body| body.name_en.to_owned()),
         when: when(&meeting),
-        place,
+        place: [where_held.room_name, where_held.venue, where_held.city].into_iter().flatten().collect(),
         groups,
         invited_count,
         cancelled: meeting.status == CANCELLED,
@@ -256,7 +251,7 @@ async fn page(
             .iter()
             .map(|(room, venue)| (room.code.clone(), format!("{}, {}", room.name, venue.name)))
             .collect(),
-        m: out,
+        m: meeting,
         item,
         form,
         errors,
@@ -291,7 +286,7 @@ async fn edit_meeting(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let meeting = load(&state, &id).await?;
-    let patch = MeetingPatch {
+    let changes = MeetingChanges {
         title: Some(form.title.clone()),
         start: Some(form.start.clone()),
         end: Some(form.end.clone()),
@@ -300,9 +295,9 @@ async fn edit_meeting(
         city: Some(form.city.clone()),
         country: Some(form.country.clone()),
         force: form.force.is_some(),
-        ..MeetingPatch::default()
+        ..MeetingChanges::default()
     };
-    match update_and_store(&state, &user.principal(), meeting.id, patch).await {
+    match service::meetings::update(&state, &user.principal(), meeting.id, changes).await {
         Ok(change) => {
             let flash = if change.warnings.is_empty() {
                 Flash::ok("The meeting is saved.")
@@ -318,7 +313,7 @@ async fn edit_meeting(
         }
         Err(error) => {
             let errors =
-                FormErrors::from_api(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
+                FormErrors::from_service(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
             page(&state, &c, meeting, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -339,14 +334,14 @@ async fn cancel_meeting(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let meeting = load(&state, &id).await?;
-    match cancel_and_store(&state, &user.principal(), meeting.id).await {
+    match service::meetings::cancel(&state, &user.principal(), meeting.id).await {
         Ok(_) => Ok(redirect_with(
             &c,
             &format!("/meetings/{}", meeting.id),
             &Flash::ok("The meeting is cancelled. It stays in the calendar, struck through."),
         )),
         Err(error) => {
-            let errors = FormErrors::from_api(error, &[])?;
+            let errors = FormErrors::from_service(error, &[])?;
             let form = form_of(&meeting);
             page(&state, &c, meeting, form, errors, StatusCode::CONFLICT).await
         }
@@ -356,18 +351,14 @@ async fn cancel_meeting(
 /// The meeting as a one-event calendar file (METHOD:PUBLISH), for "add to calendar".
 async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response> {
     let context = Context::load(&state.db).await?;
-    let out = meeting_out(meeting.clone(), &context);
     let base = state.config.public_base();
-    let chairs = out.chairs.iter().map(|chair| chair.name_en.as_str()).collect::<Vec<_>>().join(" and ");
+    let presiding = context.presiding(meeting);
+    let chairs = presiding.iter().map(|chair| chair.name_en.as_str()).collect::<Vec<_>>().join(" and ");
     let event = CalendarEvent {
         uid: meeting.uid.clone(),
         sequence: u32::try_from(meeting.sequence).unwrap_or(0),
         summary: meeting.title.clone(),
-        location: [out.room_name.clone(), out.venue.clone(), out.city.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", "),
+        location: context.place(meeting).line(),
         description: format!(
             "{} ({}). Chair: {chairs}. Times are in {} time.",
             body_of(meeting).map_or("", |body| body.name_en),

@@ -21,7 +21,10 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::meetings::{MeetingIn, PlanOut, create_and_store, plan_and_store},
+    service::{
+        self,
+        meetings::{NewMeeting, Planned},
+    },
     store::{self, meetings::Context},
 };
 
@@ -66,7 +69,7 @@ struct ConsolePage<'a> {
     c: &'a Chrome,
     plan_year: i32,
     plan_errors: FormErrors,
-    planned: Option<PlanOut>,
+    planned: Option<Planned>,
     form: CreateForm,
     errors: FormErrors,
     bodies: Vec<BodyEntry>,
@@ -94,7 +97,7 @@ async fn page(
     c: &Chrome,
     form: CreateForm,
     errors: FormErrors,
-    planned: Option<PlanOut>,
+    planned: Option<Planned>,
     plan_errors: FormErrors,
     status: StatusCode,
 ) -> WebResult {
@@ -138,12 +141,12 @@ async fn plan(
         errors.add("year", format!("“{}” is not a year; write it with four digits, such as 2027.", form.year.trim()));
         return page(&state, &c, blank, FormErrors::default(), None, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    match plan_and_store(&state, year, &user.principal()).await {
+    match service::meetings::plan(&state.db, year, &user.principal()).await {
         Ok(planned) => {
             page(&state, &c, blank, FormErrors::default(), Some(planned), FormErrors::default(), StatusCode::OK).await
         }
         Err(error) => {
-            let mut errors = FormErrors::from_api(error, &[])?;
+            let mut errors = FormErrors::from_service(error, &[])?;
             for message in std::mem::take(&mut errors.general) {
                 errors.add("year", message);
             }
@@ -177,7 +180,7 @@ async fn create_meeting(
     if !errors.is_empty() {
         return page(&state, &c, form, errors, None, FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let input = MeetingIn {
+    let input = NewMeeting {
         body: form.body.trim().to_owned(),
         title: optional(&form.title),
         start: form.start.trim().to_owned(),
@@ -190,7 +193,7 @@ async fn create_meeting(
         host: optional(&form.host),
         force: form.force.is_some(),
     };
-    match create_and_store(&state, &user.principal(), input).await {
+    match service::meetings::create(&state, &user.principal(), input).await {
         Ok(change) => {
             let mut lines = vec![format!("“{}” is created.", change.meeting.title)];
             let kind = if change.warnings.is_empty() { "ok" } else { "warn" };
@@ -198,7 +201,7 @@ async fn create_meeting(
             Ok(redirect_with(&c, &format!("/meetings/{}", change.meeting.id), &Flash { kind: kind.into(), lines }))
         }
         Err(error) => {
-            let errors = FormErrors::from_api(
+            let errors = FormErrors::from_service(
                 error,
                 &["body", "title", "start", "end", "time_zone", "room", "city", "country", "host"],
             )?;
@@ -227,7 +230,7 @@ struct RedrawForm {
     year: String,
 }
 
-/// Draws a body's seating lot for a year again (the API's own `redraw`, audited), and says
+/// Draws a body's seating lot for a year again (audited, as through the API), and says
 /// which delegation now heads the ring.
 async fn redraw_lot(
     State(state): State<AppState>,
@@ -238,12 +241,12 @@ async fn redraw_lot(
     c.check_csrf(&form.csrf)?;
     let flash = match form.year.trim().parse::<i32>() {
         Err(_) => Flash { kind: "error".into(), lines: vec![format!("The year “{}” is not a number.", form.year)] },
-        Ok(year) => match crate::http::seating::redraw(&state, &user.principal(), form.body.trim(), year).await {
+        Ok(year) => match service::seating::redraw(&state, &user.principal(), form.body.trim(), year).await {
             Ok(lot) => Flash::ok(format!(
                 "The lot of {} for {} is drawn again: seating starts with {}.",
                 lot.body, lot.year, lot.drawn_name
             )),
-            Err(crate::http::ApiError::Internal(cause)) => return Err(cause.into()),
+            Err(service::Error::Internal(cause)) => return Err(cause.into()),
             Err(error) => Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&error.to_string())] },
         },
     };
