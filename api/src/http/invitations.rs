@@ -1,19 +1,19 @@
 //! Invitations: who a meeting invites (with the reason), organisers' per-meeting adjustments,
 //! delegations' contacts, sending (preview, send, resend) and delivery status (with the answers
 //! given through the links of `crate::web::rsvp`).
+//!
+//! The JSON edge only: request and response types, and handlers that map them to the use cases
+//! of [`crate::service::invitations`] and [`crate::service::contacts`].
 
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
-use scheduler::{
-    eligibility::{Adjustments, OfficialGuest, Reason, unknown_guests},
-    states::StateKind,
-};
+use scheduler::{eligibility::Reason, states::StateKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Organiser},
 };
 use crate::{
@@ -21,8 +21,6 @@ use crate::{
     auth::Principal,
     db::entities::contacts::Model as Contact,
     service::{contacts, invitations},
-    store::{self, audit::AuditEntry, meetings::Context},
-    validate::{self, TextKind},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -69,50 +67,48 @@ pub struct InviteesOut {
 #[utoipa::path(get, path = "/meetings/{id}/invitees", tag = "invitations", params(("id" = i32, Path)),
     responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody)))]
 async fn list_invitees(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<InviteesOut>> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    Ok(Json(invitees_out(&state, &meeting).await?))
+    Ok(Json(invitations::invitees(&state.db, id).await?.into()))
 }
 
-async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings::Model) -> ApiResult<InviteesOut> {
-    let context = Context::load(&state.db).await?;
-    let (invited, adjustments) = store::invitations::invitees(&state.db, &context, meeting).await?;
-    let date = store::meetings::local_date(meeting);
-    let body = store::meetings::body_of(meeting);
-    let mut out: Vec<InviteeOut> = invited
-        .into_iter()
-        .map(|invitee| InviteeOut {
-            kind: match invitee.delegation.kind {
-                StateKind::Participating => "participating",
-                StateKind::Partner => "partner",
-            },
-            reason_text: body.map(|body| invitee.reason.describe(body, date)).unwrap_or_default(),
-            reason: invitee.reason,
-            iso2: Some(invitee.delegation.iso2),
-            name_en: invitee.delegation.name_en,
-            name_fr: invitee.delegation.name_fr,
-        })
-        .collect();
-    out.extend(adjustments.officials.iter().map(|official| {
-        let name = match &official.organisation {
-            Some(organisation) => format!("{} ({organisation})", official.name),
-            None => official.name.clone(),
-        };
-        InviteeOut {
-            kind: "official",
-            iso2: None,
-            name_en: name.clone(),
-            name_fr: name,
-            reason: Reason::Guest,
-            reason_text: body.map(|body| Reason::Guest.describe(body, date)).unwrap_or_default(),
+impl From<invitations::InviteeList> for InviteesOut {
+    fn from(list: invitations::InviteeList) -> Self {
+        let mut invitees: Vec<InviteeOut> = list
+            .delegations
+            .into_iter()
+            .map(|(invitee, reason_text)| InviteeOut {
+                kind: match invitee.delegation.kind {
+                    StateKind::Participating => "participating",
+                    StateKind::Partner => "partner",
+                },
+                reason_text,
+                reason: invitee.reason,
+                iso2: Some(invitee.delegation.iso2),
+                name_en: invitee.delegation.name_en,
+                name_fr: invitee.delegation.name_fr,
+            })
+            .collect();
+        invitees.extend(list.officials.into_iter().map(|official| {
+            let name = match &official.organisation {
+                Some(organisation) => format!("{} ({organisation})", official.name),
+                None => official.name.clone(),
+            };
+            InviteeOut {
+                kind: "official",
+                iso2: None,
+                name_en: name.clone(),
+                name_fr: name,
+                reason: Reason::Guest,
+                reason_text: list.guest_reason.clone(),
+            }
+        }));
+        Self {
+            meeting: list.meeting_id,
+            body: list.body_code,
+            date: list.date.to_string(),
+            closed: list.closed,
+            invitees,
         }
-    }));
-    Ok(InviteesOut {
-        meeting: meeting.id,
-        body: meeting.body_code.clone(),
-        date: date.to_string(),
-        closed: adjustments.closed,
-        invitees: out,
-    })
+    }
 }
 
 /// Organisers' changes to one meeting's list.
@@ -148,8 +144,7 @@ async fn get_invitation_settings(
     Organiser(_organiser): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<InvitationSettings>> {
-    crate::service::meetings::load(&state.db, id).await?;
-    let adjustments = store::invitations::adjustments(&state.db, id).await?;
+    let adjustments = invitations::adjustments(&state.db, id).await?;
     Ok(Json(InvitationSettings {
         closed: adjustments.closed,
         guest_delegations: adjustments.guest_delegations,
@@ -177,48 +172,21 @@ async fn put_invitation_settings(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<InvitationSettings>,
 ) -> ApiResult<Json<InviteesOut>> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let mut officials = Vec::new();
-    for (index, official) in input.officials.into_iter().enumerate() {
-        let name = validate::required(&format!("officials[{index}].name"), TextKind::PersonName, &official.name)?;
-        let organisation = validate::optional(
-            &format!("officials[{index}].organisation"),
-            TextKind::Organisation,
-            official.organisation.as_deref(),
-        )?;
-        let email = validate::email(&format!("officials[{index}].email"), &official.email)?;
-        let language =
-            validate::language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
-        officials.push(OfficialGuest { name, organisation, email, language });
-    }
-    let adjustments = Adjustments {
+    let input = invitations::NewAdjustments {
         closed: input.closed,
-        guest_delegations: input.guest_delegations.iter().map(|code| code.trim().to_uppercase()).collect(),
-        officials,
+        guest_delegations: input.guest_delegations,
+        officials: input
+            .officials
+            .into_iter()
+            .map(|official| invitations::NewOfficial {
+                name: official.name,
+                organisation: official.organisation,
+                email: official.email,
+                language: official.language,
+            })
+            .collect(),
     };
-    let context = Context::load(&state.db).await?;
-    let date = store::meetings::local_date(&meeting);
-    let unknown = unknown_guests(&context.states.on(date), &adjustments);
-    if !unknown.is_empty() {
-        return Err(ApiError::Invalid(format!(
-            "guest_delegations: {} not a participating State or Partner on {date}",
-            unknown.join(", ") + if unknown.len() == 1 { " is" } else { " are" }
-        )));
-    }
-    store::invitations::save_adjustments(&state.db, id, &adjustments).await?;
-    store::audit::record(
-        &state.db,
-        AuditEntry::<(), _> {
-            actor: &principal.actor,
-            action: "meeting.invitation_settings",
-            subject_type: "meeting",
-            subject_id: id.to_string(),
-            before: None,
-            after: Some(&adjustments),
-        },
-    )
-    .await?;
-    Ok(Json(invitees_out(&state, &meeting).await?))
+    Ok(Json(invitations::set_adjustments(&state.db, &principal, id, input).await?.into()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,22 +1,160 @@
-//! Sending a meeting's invitations (a preview, a send, a new round to everyone) and what became
-//! of every message about the meeting, with the answers given through the links.
+//! Invitations: who a meeting invites (with the reason) and organisers' changes to that list,
+//! sending (a preview, a send, a new round to everyone) and what became of every message about
+//! the meeting, with the answers given through the links.
 //!
-//! The messages themselves are [`crate::mail::invitations`]'s; this module decides whether a
-//! meeting may be sent, audits a send and reads the outbox back.
+//! Who is invited is [`scheduler::eligibility`]'s rule; the messages are
+//! [`crate::mail::invitations`]'s; this module checks organisers' changes, decides whether a
+//! meeting may be sent, audits both and reads the outbox back.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use scheduler::eligibility::{Adjustments, Invitee, OfficialGuest, Reason, unknown_guests};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
-use super::{Error, ServiceResult};
+use super::{Error, Rule, ServiceResult};
 use crate::{
     auth::Principal,
     config::Config,
+    db::entities::meetings,
     mail::invitations::{self, Recipient},
-    store::{self, audit::AuditEntry, outbox},
+    store::{self, audit::AuditEntry, meetings::Context, outbox},
+    validate::{self, TextKind},
 };
+
+/// Who a meeting invites.
+#[derive(Debug, Clone)]
+pub struct InviteeList {
+    pub meeting_id: i32,
+    pub body_code: String,
+    /// The meeting's local date, on which membership is judged.
+    pub date: NaiveDate,
+    /// A closed session: the Partners are left out.
+    pub closed: bool,
+    /// The invited delegations, each with its reason in words.
+    pub delegations: Vec<(Invitee, String)>,
+    /// The official guests.
+    pub officials: Vec<OfficialGuest>,
+    /// Why an official guest is invited, in words.
+    pub guest_reason: String,
+}
+
+/// Who meeting `id` invites, by the body's rules, membership on the meeting's date and the
+/// organisers' adjustments, each with the reason.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting.
+pub async fn invitees(db: &DatabaseConnection, id: i32) -> ServiceResult<InviteeList> {
+    invitee_list(db, &super::meetings::load(db, id).await?).await
+}
+
+async fn invitee_list(db: &DatabaseConnection, meeting: &meetings::Model) -> ServiceResult<InviteeList> {
+    let context = Context::load(db).await?;
+    let (invited, adjustments) = store::invitations::invitees(db, &context, meeting).await?;
+    let date = store::meetings::local_date(meeting);
+    let body = store::meetings::body_of(meeting);
+    let describe = |reason: Reason| body.map(|body| reason.describe(body, date)).unwrap_or_default();
+    Ok(InviteeList {
+        meeting_id: meeting.id,
+        body_code: meeting.body_code.clone(),
+        date,
+        closed: adjustments.closed,
+        delegations: invited
+            .into_iter()
+            .map(|invitee| {
+                let reason = describe(invitee.reason);
+                (invitee, reason)
+            })
+            .collect(),
+        officials: adjustments.officials,
+        guest_reason: describe(Reason::Guest),
+    })
+}
+
+/// An official guest as an organiser typed them.
+#[derive(Debug, Clone)]
+pub struct NewOfficial {
+    pub name: String,
+    pub organisation: Option<String>,
+    pub email: String,
+    /// English when absent.
+    pub language: Option<String>,
+}
+
+/// Organisers' changes to a meeting's list, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdjustments {
+    pub closed: bool,
+    pub guest_delegations: Vec<String>,
+    pub officials: Vec<NewOfficial>,
+}
+
+/// Organisers' changes to meeting `id`'s list (none when never set).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting.
+pub async fn adjustments(db: &DatabaseConnection, id: i32) -> ServiceResult<Adjustments> {
+    super::meetings::load(db, id).await?;
+    Ok(store::invitations::adjustments(db, id).await?)
+}
+
+/// Changes who meeting `id` invites (organisers; the caller checks the role): a closed session
+/// without the Partners, guest delegations, officials. Audited; returns the new list.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Invalid`] naming the official's field
+/// at fault, or the guest delegations that take no part on the meeting's date.
+pub async fn set_adjustments(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+    input: NewAdjustments,
+) -> ServiceResult<InviteeList> {
+    let meeting = super::meetings::load(db, id).await?;
+    let mut officials = Vec::new();
+    for (index, official) in input.officials.into_iter().enumerate() {
+        let field = |name: &str| format!("officials[{index}].{name}");
+        let name = validate::required(&field("name"), TextKind::PersonName, &official.name)?;
+        let organisation =
+            validate::optional(&field("organisation"), TextKind::Organisation, official.organisation.as_deref())?;
+        let email = validate::email(&field("email"), &official.email)?;
+        let language = validate::language(&field("language"), official.language.as_deref().unwrap_or("en"))?;
+        officials.push(OfficialGuest { name, organisation, email, language });
+    }
+    let adjustments = Adjustments {
+        closed: input.closed,
+        guest_delegations: input.guest_delegations.iter().map(|code| code.trim().to_uppercase()).collect(),
+        officials,
+    };
+    let context = Context::load(db).await?;
+    let date = store::meetings::local_date(&meeting);
+    let unknown = unknown_guests(&context.states.on(date), &adjustments);
+    if !unknown.is_empty() {
+        return Err(Error::invalid(
+            "guest_delegations",
+            Rule::Unknown,
+            format!(
+                "{} not a participating State or Partner on {date}",
+                unknown.join(", ") + if unknown.len() == 1 { " is" } else { " are" }
+            ),
+        ));
+    }
+    store::invitations::save_adjustments(db, id, &adjustments).await?;
+    store::audit::record(
+        db,
+        AuditEntry::<(), _> {
+            actor: &principal.actor,
+            action: "meeting.invitation_settings",
+            subject_type: "meeting",
+            subject_id: id.to_string(),
+            before: None,
+            after: Some(&adjustments),
+        },
+    )
+    .await?;
+    invitee_list(db, &meeting).await
+}
 
 /// What an organiser asks of a send.
 #[derive(Debug, Clone, Copy, Default)]
