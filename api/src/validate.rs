@@ -42,6 +42,23 @@ pub fn email(field: &str, value: &str) -> Result<String, service::Error> {
     Ok(address)
 }
 
+/// The language of mail to a person: one of [`crate::mail::LANGUAGES`], read trimmed and in
+/// lower case. Every language a request names is read here.
+///
+/// # Errors
+/// [`service::Error::Invalid`] naming `field` ([`service::Rule::Format`]).
+pub fn language(field: &str, value: &str) -> Result<String, service::Error> {
+    let code = value.trim().to_lowercase();
+    if crate::mail::LANGUAGES.contains(&code.as_str()) {
+        return Ok(code);
+    }
+    Err(service::Error::invalid(
+        field,
+        service::Rule::Format,
+        format!("must be one of {}, got {value:?}", crate::mail::LANGUAGES.join(", ")),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +71,12 @@ mod tests {
         assert!(email("email", "anna@bmeia.gv.at").is_ok());
         let refused = email("email", "anna@x..org").unwrap_err();
         assert_eq!(refused.as_text_error().map(|error| error.rule), Some(Rule::InvalidEmail));
+    }
+
+    #[test]
+    fn a_language_is_read_trimmed_and_in_lower_case() {
+        assert_eq!(language("language", " FR ").unwrap(), "fr");
+        let refused = language("language", "de").unwrap_err();
+        assert_eq!(refused.to_string(), "language: must be one of en, fr, got \"de\"");
     }
 }

@@ -168,6 +168,69 @@ impl MeetingRules<'_> {
     }
 }
 
+/// Whether a meeting is held in Vienna, which decides its default deadline: on Vienna's clock,
+/// and either in a room of the Hofburg (`in_a_known_room`: a room from the reference data) or
+/// in a city named Vienna or Wien. A meeting in Vienna's zone elsewhere (Graz, Salzburg) is
+/// abroad as far as registration goes.
+#[must_use]
+pub fn held_in_vienna(time_zone: &str, in_a_known_room: bool, city: Option<&str>) -> bool {
+    time_zone == "Europe/Vienna"
+        && (in_a_known_room
+            || city.is_some_and(|city| city.eq_ignore_ascii_case("vienna") || city.eq_ignore_ascii_case("wien")))
+}
+
+/// How many registrations hold or wait for each kind of seat: the one count behind the
+/// attendance list, the quota left shown to a delegation, and the totals of a meeting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeatTally {
+    pub confirmed_main: u32,
+    pub confirmed_behind: u32,
+    pub waiting_main: u32,
+    pub waiting_behind: u32,
+}
+
+impl SeatTally {
+    /// Counts `registrations` (withdrawn ones count for nothing).
+    #[must_use]
+    pub fn of<'a>(registrations: impl IntoIterator<Item = &'a Current>) -> Self {
+        let mut tally = Self::default();
+        for registration in registrations {
+            let counter = match (registration.status, registration.seat) {
+                (Status::Confirmed, Seat::Main) => &mut tally.confirmed_main,
+                (Status::Confirmed, Seat::Behind) => &mut tally.confirmed_behind,
+                (Status::Waiting, Seat::Main) => &mut tally.waiting_main,
+                (Status::Waiting, Seat::Behind) => &mut tally.waiting_behind,
+                (Status::Withdrawn, _) => continue,
+            };
+            *counter = counter.saturating_add(1);
+        }
+        tally
+    }
+
+    /// Counts delegation `iso2`'s registrations among `registrations`.
+    #[must_use]
+    pub fn of_delegation(registrations: &[Current], iso2: &str) -> Self {
+        Self::of(registrations.iter().filter(|registration| registration.iso2 == iso2))
+    }
+
+    #[must_use]
+    pub fn confirmed(&self) -> u32 {
+        self.confirmed_main.saturating_add(self.confirmed_behind)
+    }
+
+    #[must_use]
+    pub fn waiting(&self) -> u32 {
+        self.waiting_main.saturating_add(self.waiting_behind)
+    }
+
+    /// Seats behind still free within `quota`: confirmed and waiting registrations both hold
+    /// one, as [`decide`] counts them.
+    #[must_use]
+    pub fn quota_left(&self, quota: u32) -> u32 {
+        quota.saturating_sub(self.confirmed_behind.saturating_add(self.waiting_behind))
+    }
+}
+
 /// A registration that counts (confirmed or waiting), as the rules need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
@@ -645,6 +708,34 @@ mod tests {
             decide_change(&meeting, Caller::Delegation, early(), &current, 1, Seat::Behind),
             Err(Refusal::OverQuota { .. })
         ));
+    }
+
+    #[test]
+    fn vienna_is_the_hofburg_or_the_city_on_vienna_time() {
+        assert!(held_in_vienna("Europe/Vienna", true, None));
+        assert!(held_in_vienna("Europe/Vienna", false, Some("Wien")));
+        assert!(held_in_vienna("Europe/Vienna", false, Some("VIENNA")));
+        assert!(!held_in_vienna("Europe/Vienna", false, Some("Graz")));
+        assert!(!held_in_vienna("Europe/Vienna", false, None));
+        assert!(!held_in_vienna("Europe/Berlin", true, Some("Vienna")));
+    }
+
+    #[test]
+    fn the_tally_counts_seats_by_status_and_the_quota_left_counts_the_waiting_too() {
+        let current = vec![
+            reg(1, "AT", Seat::Main, Status::Confirmed),
+            reg(2, "AT", Seat::Behind, Status::Confirmed),
+            reg(3, "AT", Seat::Behind, Status::Waiting),
+            reg(4, "DE", Seat::Behind, Status::Waiting),
+            reg(5, "DE", Seat::Main, Status::Withdrawn),
+        ];
+        let all = SeatTally::of(&current);
+        assert_eq!(all, SeatTally { confirmed_main: 1, confirmed_behind: 1, waiting_main: 0, waiting_behind: 2 });
+        assert_eq!((all.confirmed(), all.waiting()), (2, 2));
+        let austria = SeatTally::of_delegation(&current, "AT");
+        assert_eq!(austria.quota_left(3), 1);
+        assert_eq!(austria.quota_left(1), 0);
+        assert_eq!(SeatTally::of_delegation(&current, "FR").quota_left(2), 2);
     }
 
     #[derive(Debug, Clone)]

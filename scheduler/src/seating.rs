@@ -985,11 +985,22 @@ fn count(n: usize) -> u32 {
 /// Writes the plan as CSV (RFC 4180: comma-separated, CRLF line ends, fields with commas, quotes
 /// or line breaks in double quotes, quotes doubled), one seat a row in seat-number order.
 ///
-/// Names come from registrations, so every cell goes through [`crate::text::csv_cell`], which
-/// keeps spreadsheets from running one as a formula.
+/// Names come from registrations, so the plan is written by [`crate::text::Csv`], which keeps
+/// spreadsheets from running a cell as a formula.
 #[must_use]
 pub fn to_csv(plan: &SeatingPlan) -> String {
-    let mut out = String::from("seat,place,behind_seat,x,y,angle,kind,delegation,label,occupant\r\n");
+    let mut csv = crate::text::Csv::with_header(&[
+        "seat",
+        "place",
+        "behind_seat",
+        "x",
+        "y",
+        "angle",
+        "kind",
+        "delegation",
+        "label",
+        "occupant",
+    ]);
     for seat in plan.all_seats() {
         let place = match seat.place {
             SeatPlace::MainTable => "main_table",
@@ -1003,7 +1014,7 @@ pub fn to_csv(plan: &SeatingPlan) -> String {
             SeatKind::Adviser => "adviser",
             SeatKind::Vacant => "vacant",
         };
-        let fields = [
+        csv.row([
             seat.number.to_string(),
             place.to_owned(),
             seat.behind.map(|n| n.to_string()).unwrap_or_default(),
@@ -1014,12 +1025,9 @@ pub fn to_csv(plan: &SeatingPlan) -> String {
             seat.delegation.clone().unwrap_or_default(),
             seat.label.clone(),
             seat.occupant.clone().unwrap_or_default(),
-        ];
-        let quoted: Vec<String> = fields.iter().map(|field| crate::text::csv_cell(field)).collect();
-        out.push_str(&quoted.join(","));
-        out.push_str("\r\n");
+        ]);
     }
-    out
+    csv.finish()
 }
 
 #[cfg(test)]

@@ -42,7 +42,8 @@
 //! and deduplicates addresses as lower case.
 //!
 //! Rows stored before this policy are brought in line by [`repair`], which never refuses.
-//! [`csv_cell`] is the one CSV writer of a text cell, defusing spreadsheet formulas.
+//! [`Csv`] is the one CSV writer every export uses; each of its cells goes through [`csv_cell`],
+//! which defuses spreadsheet formulas.
 
 use std::fmt;
 
@@ -317,7 +318,7 @@ pub fn repair(kind: Kind, input: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// One CSV cell (RFC 4180), the only one every export uses: text a spreadsheet would read as a
+/// One CSV cell (RFC 4180), as [`Csv`] writes every cell: text a spreadsheet would read as a
 /// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, or their full-width
 /// forms, which some spreadsheets also evaluate) is prefixed with an apostrophe (OWASP's advice);
 /// a plain negative number stays as it is; a cell with a comma, quote or line break is quoted,
@@ -327,6 +328,41 @@ pub fn csv_cell(text: &str) -> String {
     let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']);
     let defused = if formula && !is_plain_number(text) { format!("'{text}") } else { text.to_owned() };
     if defused.contains([',', '"', '\r', '\n']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
+}
+
+/// A CSV document (RFC 4180: comma-separated, CRLF line ends), the one writer every export
+/// uses: each cell, the header's too, goes through [`csv_cell`], so no export can forget to
+/// defuse a formula or quote a comma.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csv {
+    text: String,
+}
+
+impl Csv {
+    /// A document that starts with the header line `columns`.
+    #[must_use]
+    pub fn with_header(columns: &[&str]) -> Self {
+        let mut csv = Self { text: String::new() };
+        csv.row(columns);
+        csv
+    }
+
+    /// Adds one line of `cells`.
+    pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        for (index, cell) in cells.into_iter().enumerate() {
+            if index > 0 {
+                self.text.push(',');
+            }
+            self.text.push_str(&csv_cell(cell.as_ref()));
+        }
+        self.text.push_str("\r\n");
+    }
+
+    /// The document's text.
+    #[must_use]
+    pub fn finish(self) -> String {
+        self.text
+    }
 }
 
 /// `-12` or `-1.500`: a negative number (a seat's coordinate) is data, not a formula.
@@ -424,6 +460,14 @@ mod tests {
         assert_eq!(cut.chars().count(), 200);
         assert!(cut.ends_with('…'));
         assert_eq!(repair(Kind::FreeText, "a\r\nb"), "a\nb");
+    }
+
+    #[test]
+    fn a_csv_document_has_a_header_crlf_lines_and_defused_cells() {
+        let mut csv = Csv::with_header(&["name", "note"]);
+        csv.row(["Smith, John", "=1+1"]);
+        csv.row([String::from("-1.5"), String::new()]);
+        assert_eq!(csv.finish(), "name,note\r\n\"Smith, John\",'=1+1\r\n-1.5,\r\n");
     }
 
     #[test]

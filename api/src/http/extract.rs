@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::{
-    auth::{Principal, Role, SESSION_COOKIE, cookie},
+    auth::{Principal, SESSION_COOKIE, cookie},
     params::PathProblem,
     store,
 };
@@ -177,13 +177,6 @@ impl Principal {
     /// # Errors
     /// 403 naming both States when a delegation acts for another.
     pub fn require_acting_for(&self, iso2: &str) -> Result<(), ApiError> {
-        match (&self.role, &self.state) {
-            (Role::Admin | Role::Organiser, _) => Ok(()),
-            (Role::Delegation, Some(own)) if own == iso2 => Ok(()),
-            (Role::Delegation, own) => Err(ApiError::Forbidden(format!(
-                "this token belongs to the delegation of {}; it cannot act for {iso2}",
-                own.as_deref().unwrap_or("no State")
-            ))),
-        }
+        Ok(crate::service::require_acting_for(self, iso2)?)
     }
 }

@@ -1,30 +1,26 @@
 //! Invitations: who a meeting invites (with the reason), organisers' per-meeting adjustments,
 //! delegations' contacts, sending (preview, send, resend) and delivery status (with the answers
 //! given through the links of `crate::web::rsvp`).
+//!
+//! The JSON edge only: request and response types, and handlers that map them to the use cases
+//! of [`crate::service::invitations`] and [`crate::service::contacts`].
 
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
-use scheduler::{
-    eligibility::{Adjustments, OfficialGuest, Reason, unknown_guests},
-    states::StateKind,
-};
-use sea_orm::SqlErr;
+use scheduler::{eligibility::Reason, states::StateKind};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Organiser},
 };
-use crate::app::AppState;
 use crate::{
+    app::AppState,
     auth::Principal,
-    db::entities::contacts,
-    mail::{self, invitations},
-    store::{self, audit::AuditEntry, meetings::Context, outbox},
-    validate::{self, TextKind},
+    db::entities::contacts::Model as Contact,
+    service::{contacts, invitations},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,50 +67,48 @@ pub struct InviteesOut {
 #[utoipa::path(get, path = "/meetings/{id}/invitees", tag = "invitations", params(("id" = i32, Path)),
     responses((status = 200, body = InviteesOut), (status = 404, body = ErrorBody)))]
 async fn list_invitees(State(state): State<AppState>, ApiPath(id): ApiPath<i32>) -> ApiResult<Json<InviteesOut>> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    Ok(Json(invitees_out(&state, &meeting).await?))
+    Ok(Json(invitations::invitees(&state.db, id).await?.into()))
 }
 
-async fn invitees_out(state: &AppState, meeting: &crate::db::entities::meetings::Model) -> ApiResult<InviteesOut> {
-    let context = Context::load(&state.db).await?;
-    let (invited, adjustments) = store::invitations::invitees(&state.db, &context, meeting).await?;
-    let date = store::meetings::local_date(meeting);
-    let body = store::meetings::body_of(meeting);
-    let mut out: Vec<InviteeOut> = invited
-        .into_iter()
-        .map(|invitee| InviteeOut {
-            kind: match invitee.delegation.kind {
-                StateKind::Participating => "participating",
-                StateKind::Partner => "partner",
-            },
-            reason_text: body.map(|body| invitee.reason.describe(body, date)).unwrap_or_default(),
-            reason: invitee.reason,
-            iso2: Some(invitee.delegation.iso2),
-            name_en: invitee.delegation.name_en,
-            name_fr: invitee.delegation.name_fr,
-        })
-        .collect();
-    out.extend(adjustments.officials.iter().map(|official| {
-        let name = match &official.organisation {
-            Some(organisation) => format!("{} ({organisation})", official.name),
-            None => official.name.clone(),
-        };
-        InviteeOut {
-            kind: "official",
-            iso2: None,
-            name_en: name.clone(),
-            name_fr: name,
-            reason: Reason::Guest,
-            reason_text: body.map(|body| Reason::Guest.describe(body, date)).unwrap_or_default(),
+impl From<invitations::InviteeList> for InviteesOut {
+    fn from(list: invitations::InviteeList) -> Self {
+        let mut invitees: Vec<InviteeOut> = list
+            .delegations
+            .into_iter()
+            .map(|(invitee, reason_text)| InviteeOut {
+                kind: match invitee.delegation.kind {
+                    StateKind::Participating => "participating",
+                    StateKind::Partner => "partner",
+                },
+                reason_text,
+                reason: invitee.reason,
+                iso2: Some(invitee.delegation.iso2),
+                name_en: invitee.delegation.name_en,
+                name_fr: invitee.delegation.name_fr,
+            })
+            .collect();
+        invitees.extend(list.officials.into_iter().map(|official| {
+            let name = match &official.organisation {
+                Some(organisation) => format!("{} ({organisation})", official.name),
+                None => official.name.clone(),
+            };
+            InviteeOut {
+                kind: "official",
+                iso2: None,
+                name_en: name.clone(),
+                name_fr: name,
+                reason: Reason::Guest,
+                reason_text: list.guest_reason.clone(),
+            }
+        }));
+        Self {
+            meeting: list.meeting_id,
+            body: list.body_code,
+            date: list.date.to_string(),
+            closed: list.closed,
+            invitees,
         }
-    }));
-    Ok(InviteesOut {
-        meeting: meeting.id,
-        body: meeting.body_code.clone(),
-        date: date.to_string(),
-        closed: adjustments.closed,
-        invitees: out,
-    })
+    }
 }
 
 /// Organisers' changes to one meeting's list.
@@ -150,8 +144,7 @@ async fn get_invitation_settings(
     Organiser(_organiser): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<InvitationSettings>> {
-    crate::service::meetings::load(&state.db, id).await?;
-    let adjustments = store::invitations::adjustments(&state.db, id).await?;
+    let adjustments = invitations::adjustments(&state.db, id).await?;
     Ok(Json(InvitationSettings {
         closed: adjustments.closed,
         guest_delegations: adjustments.guest_delegations,
@@ -179,48 +172,21 @@ async fn put_invitation_settings(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<InvitationSettings>,
 ) -> ApiResult<Json<InviteesOut>> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let mut officials = Vec::new();
-    for (index, official) in input.officials.into_iter().enumerate() {
-        let name = validate::required(&format!("officials[{index}].name"), TextKind::PersonName, &official.name)?;
-        let organisation = validate::optional(
-            &format!("officials[{index}].organisation"),
-            TextKind::Organisation,
-            official.organisation.as_deref(),
-        )?;
-        let email = validate::email(&format!("officials[{index}].email"), &official.email)?;
-        let language =
-            check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
-        officials.push(OfficialGuest { name, organisation, email, language });
-    }
-    let adjustments = Adjustments {
+    let input = invitations::NewAdjustments {
         closed: input.closed,
-        guest_delegations: input.guest_delegations.iter().map(|code| code.trim().to_uppercase()).collect(),
-        officials,
+        guest_delegations: input.guest_delegations,
+        officials: input
+            .officials
+            .into_iter()
+            .map(|official| invitations::NewOfficial {
+                name: official.name,
+                organisation: official.organisation,
+                email: official.email,
+                language: official.language,
+            })
+            .collect(),
     };
-    let context = Context::load(&state.db).await?;
-    let date = store::meetings::local_date(&meeting);
-    let unknown = unknown_guests(&context.states.on(date), &adjustments);
-    if !unknown.is_empty() {
-        return Err(ApiError::Invalid(format!(
-            "guest_delegations: {} not a participating State or Partner on {date}",
-            unknown.join(", ") + if unknown.len() == 1 { " is" } else { " are" }
-        )));
-    }
-    store::invitations::save_adjustments(&state.db, id, &adjustments).await?;
-    store::audit::record(
-        &state.db,
-        AuditEntry::<(), _> {
-            actor: &principal.actor,
-            action: "meeting.invitation_settings",
-            subject_type: "meeting",
-            subject_id: id.to_string(),
-            before: None,
-            after: Some(&adjustments),
-        },
-    )
-    .await?;
-    Ok(Json(invitees_out(&state, &meeting).await?))
+    Ok(Json(invitations::set_adjustments(&state.db, &principal, id, input).await?.into()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,8 +215,8 @@ pub struct ContactOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<contacts::Model> for ContactOut {
-    fn from(row: contacts::Model) -> Self {
+impl From<Contact> for ContactOut {
+    fn from(row: Contact) -> Self {
         Self {
             id: row.id,
             state: row.iso2,
@@ -261,25 +227,6 @@ impl From<contacts::Model> for ContactOut {
             created_at: row.created_at,
         }
     }
-}
-
-fn check_language(field: &str, text: &str) -> ApiResult<String> {
-    if mail::LANGUAGES.contains(&text) {
-        Ok(text.to_owned())
-    } else {
-        Err(ApiError::Invalid(format!("{field}: must be one of {}, got {text:?}", mail::LANGUAGES.join(", "))))
-    }
-}
-
-/// The delegation `iso2` names (upper-cased), after checking it exists and the caller may act
-/// for it.
-async fn delegation(state: &AppState, principal: &Principal, iso2: &str) -> ApiResult<String> {
-    let iso2 = iso2.to_uppercase();
-    if store::reference::state(&state.db, &iso2).await?.is_none() {
-        return Err(ApiError::NotFound(format!("there is no State or Partner with the code {iso2:?}")));
-    }
-    principal.require_acting_for(&iso2)?;
-    Ok(iso2)
 }
 
 /// Adds a contact to a delegation (that delegation, or organisers).
@@ -294,52 +241,9 @@ async fn create_contact(
     ApiPath(iso2): ApiPath<String>,
     ApiJson(input): ApiJson<ContactIn>,
 ) -> ApiResult<(StatusCode, Json<ContactOut>)> {
-    Ok((StatusCode::CREATED, Json(add_contact(&state, &principal, &iso2, &input).await?)))
-}
-
-/// Adds a contact to delegation `iso2` and audits it; the JSON API and the delegation page both
-/// add contacts here.
-///
-/// # Errors
-/// 404 for an unknown State, 403 for another delegation, 422 for a field at fault, 409 for an
-/// address the delegation already has.
-pub async fn add_contact(
-    state: &AppState,
-    principal: &Principal,
-    iso2: &str,
-    input: &ContactIn,
-) -> ApiResult<ContactOut> {
-    let iso2 = delegation(state, principal, iso2).await?;
-    let name = validate::required("name", TextKind::PersonName, &input.name)?;
-    let email = validate::email("email", &input.email)?;
-    if !mail::ROLES.contains(&input.role.as_str()) {
-        return Err(ApiError::Invalid(format!(
-            "role: must be one of {}, got {:?}",
-            mail::ROLES.join(", "),
-            input.role
-        )));
-    }
-    let language = check_language("language", &input.language)?;
-    let contact = match store::contacts::create(&state.db, &iso2, &name, &email, &input.role, &language).await {
-        Ok(contact) => contact,
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(ApiError::conflict(format!("{iso2} already has a contact with the address {email}")));
-        }
-        Err(error) => return Err(error.into()),
-    };
-    store::audit::record(
-        &state.db,
-        AuditEntry::<(), _> {
-            actor: &principal.actor,
-            action: "contact.create",
-            subject_type: "contact",
-            subject_id: contact.id.to_string(),
-            before: None,
-            after: Some(&json!({"state": iso2, "name": contact.name, "email": contact.email, "role": contact.role})),
-        },
-    )
-    .await?;
-    Ok(contact.into())
+    let input =
+        contacts::NewContact { name: input.name, email: input.email, role: input.role, language: input.language };
+    Ok((StatusCode::CREATED, Json(contacts::add(&state.db, &principal, &iso2, &input).await?.into())))
 }
 
 /// A delegation's contacts (that delegation, or organisers).
@@ -351,16 +255,8 @@ async fn list_contacts(
     principal: Principal,
     ApiPath(iso2): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ContactOut>>> {
-    Ok(Json(contacts_of(&state, &principal, &iso2).await?))
-}
-
-/// Delegation `iso2`'s contacts, if `principal` may see them.
-///
-/// # Errors
-/// 404 for an unknown State, 403 for another delegation.
-pub async fn contacts_of(state: &AppState, principal: &Principal, iso2: &str) -> ApiResult<Vec<ContactOut>> {
-    let iso2 = delegation(state, principal, iso2).await?;
-    Ok(store::contacts::list(&state.db, &iso2).await?.into_iter().map(ContactOut::from).collect())
+    let contacts = contacts::list(&state.db, &principal, &iso2).await?;
+    Ok(Json(contacts.into_iter().map(ContactOut::from).collect()))
 }
 
 /// Removes a contact (that delegation, or organisers).
@@ -372,32 +268,8 @@ async fn delete_contact(
     principal: Principal,
     ApiPath((iso2, id)): ApiPath<(String, i32)>,
 ) -> ApiResult<StatusCode> {
-    remove_contact(&state, &principal, &iso2, id).await?;
+    contacts::remove(&state.db, &principal, &iso2, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Removes contact `id` of delegation `iso2` and audits it; returns it as it was.
-///
-/// # Errors
-/// 404 for an unknown State or contact, 403 for another delegation.
-pub async fn remove_contact(state: &AppState, principal: &Principal, iso2: &str, id: i32) -> ApiResult<ContactOut> {
-    let iso2 = delegation(state, principal, iso2).await?;
-    let removed = store::contacts::delete(&state.db, &iso2, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("{iso2} has no contact {id}")))?;
-    store::audit::record(
-        &state.db,
-        AuditEntry::<_, ()> {
-            actor: &principal.actor,
-            action: "contact.delete",
-            subject_type: "contact",
-            subject_id: id.to_string(),
-            before: Some(&json!({"state": iso2, "name": removed.name, "email": removed.email})),
-            after: None,
-        },
-    )
-    .await?;
-    Ok(removed.into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,17 +315,20 @@ pub struct SendOut {
     pub recipients: Vec<RecipientOut>,
 }
 
-fn recipient_out(recipient: invitations::Recipient, status: &'static str) -> RecipientOut {
-    RecipientOut {
-        state: recipient.iso2,
-        invited_as: recipient.invited_as,
-        name: recipient.name,
-        email: recipient.email,
-        language: recipient.language,
-        role: recipient.role,
-        status,
-        subject: None,
-        text: None,
+impl From<invitations::SentTo> for RecipientOut {
+    fn from(sent: invitations::SentTo) -> Self {
+        let recipient = sent.recipient;
+        Self {
+            state: recipient.iso2,
+            invited_as: recipient.invited_as,
+            name: recipient.name,
+            email: recipient.email,
+            language: recipient.language,
+            role: recipient.role,
+            status: sent.outcome.as_str(),
+            subject: sent.subject,
+            text: sent.text,
+        }
     }
 }
 
@@ -469,55 +344,20 @@ async fn send_invitations(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<SendIn>,
 ) -> ApiResult<Json<SendOut>> {
-    Ok(Json(send_and_store(&state, &principal, id, &input).await?))
-}
-
-/// Previews or queues meeting `id`'s invitations for an organiser, and audits a send; the JSON
-/// API and the organiser's page send here.
-///
-/// # Errors
-/// 404 for an unknown meeting, 409 for a cancelled or past one.
-pub async fn send_and_store(state: &AppState, principal: &Principal, id: i32, input: &SendIn) -> ApiResult<SendOut> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    invitations::check_sendable(&meeting, Utc::now()).map_err(|error| ApiError::conflict(error.to_string()))?;
-    let smtp_configured = state.config.smtp_url.is_some();
-    if input.preview {
-        let recipients: Vec<RecipientOut> = invitations::preview(&state.db, &state.config, &meeting)
-            .await?
-            .into_iter()
-            .map(|(recipient, message)| RecipientOut {
-                subject: Some(message.subject),
-                text: Some(message.text_body),
-                ..recipient_out(recipient, "preview")
-            })
-            .collect();
-        return Ok(SendOut { meeting: id, preview: true, queued: 0, already_invited: 0, smtp_configured, recipients });
-    }
-    let report = invitations::send(&state.db, &state.config, &meeting, input.resend).await?;
-    store::audit::record(
-        &state.db,
-        AuditEntry::<(), _> {
-            actor: &principal.actor,
-            action: if input.resend { "invitations.resend" } else { "invitations.send" },
-            subject_type: "meeting",
-            subject_id: id.to_string(),
-            before: None,
-            after: Some(&json!({"queued": report.queued.len(), "already_invited": report.already_invited.len()})),
-        },
-    )
-    .await?;
-    let (queued, already_invited) = (report.queued.len(), report.already_invited.len());
-    let recipients = report
-        .queued
-        .into_iter()
-        .map(|r| recipient_out(r, "queued"))
-        .chain(report.already_invited.into_iter().map(|r| recipient_out(r, "already_invited")))
-        .collect();
-    Ok(SendOut { meeting: id, preview: false, queued, already_invited, smtp_configured, recipients })
+    let sending = invitations::Sending { preview: input.preview, resend: input.resend };
+    let report = invitations::send(&state.db, &state.config, &principal, id, sending).await?;
+    Ok(Json(SendOut {
+        meeting: report.meeting,
+        preview: report.preview,
+        queued: report.queued,
+        already_invited: report.already_invited,
+        smtp_configured: report.smtp_configured,
+        recipients: report.recipients.into_iter().map(RecipientOut::from).collect(),
+    }))
 }
 
 /// One message about a meeting and what became of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryOut {
     pub email: String,
     pub name: String,
@@ -552,42 +392,28 @@ async fn list_invitations(
     Organiser(_organiser): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<DeliveriesOut>> {
-    Ok(Json(deliveries(&state, id).await?))
+    let deliveries = invitations::deliveries(&state.db, &state.config, id).await?;
+    let out = |messages: Vec<invitations::Delivery>| messages.into_iter().map(DeliveryOut::from).collect();
+    Ok(Json(DeliveriesOut {
+        meeting: deliveries.meeting,
+        smtp_configured: deliveries.smtp_configured,
+        recipients: out(deliveries.recipients),
+        messages: out(deliveries.messages),
+    }))
 }
 
-/// What became of every message about meeting `id`, with the recipients' answers. Callers
-/// check that the caller is an organiser.
-///
-/// # Errors
-/// 404 for an unknown meeting.
-pub async fn deliveries(state: &AppState, id: i32) -> ApiResult<DeliveriesOut> {
-    crate::service::meetings::load(&state.db, id).await?;
-    let answers: std::collections::HashMap<String, String> = store::invitations::rsvps(&state.db, id)
-        .await?
-        .into_iter()
-        .map(|row| (row.recipient_email, row.answer))
-        .collect();
-    let messages: Vec<DeliveryOut> = outbox::for_meeting(&state.db, id)
-        .await?
-        .into_iter()
-        .map(|row| DeliveryOut {
-            answer: answers.get(&row.recipient_email.to_lowercase()).cloned(),
-            email: row.recipient_email,
-            name: row.recipient_name,
-            kind: row.kind,
-            status: row.status,
-            attempts: row.attempts,
-            reason: row.last_error,
-            sent_at: row.sent_at,
-            message_id: row.message_id,
-        })
-        .collect();
-    let mut latest: Vec<DeliveryOut> = Vec::new();
-    for message in &messages {
-        match latest.iter_mut().find(|seen| seen.email == message.email) {
-            Some(seen) => *seen = message.clone(),
-            None => latest.push(message.clone()),
+impl From<invitations::Delivery> for DeliveryOut {
+    fn from(delivery: invitations::Delivery) -> Self {
+        Self {
+            email: delivery.email,
+            name: delivery.name,
+            kind: delivery.kind,
+            status: delivery.status,
+            attempts: delivery.attempts,
+            reason: delivery.reason,
+            sent_at: delivery.sent_at,
+            message_id: delivery.message_id,
+            answer: delivery.answer,
         }
     }
-    Ok(DeliveriesOut { meeting: id, smtp_configured: state.config.smtp_url.is_some(), recipients: latest, messages })
 }

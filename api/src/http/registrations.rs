@@ -2,9 +2,8 @@
 //! change their function or seat until the deadline, and withdraw them; organisers set a
 //! meeting's quota, deadline and capacity, and read the attendance list as JSON or CSV.
 //!
-//! The rules are [`scheduler::attendance`]'s; [`store::attendance`] applies them under the
-//! meeting's lock, so concurrent requests on any number of replicas never exceed a capacity or
-//! a quota and the waiting list keeps the order of arrival. Every change is audited.
+//! The JSON edge only: request and response types, and handlers that map them to the use cases
+//! of [`crate::service::registrations`].
 
 use axum::{
     Json,
@@ -12,35 +11,21 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, NaiveDateTime, Utc};
-use chrono_tz::Tz;
-use scheduler::{
-    attendance::{self, Caller, MeetingRules, Seat, Settings, Status},
-    bodies::Body,
-    eligibility::Adjustments,
-    localtime::resolve_local,
-    states::Delegation,
-};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait as _, TransactionTrait as _};
+use chrono::{DateTime, Utc};
+use scheduler::attendance::{Seat, SeatTally};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    error::{ApiError, ApiResult, ErrorBody},
+    error::{ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, Organiser},
 };
-use crate::app::AppState;
 use crate::{
+    app::AppState,
     auth::Principal,
-    db::entities::{attendance_settings, meetings, registrations, rooms},
-    store::{
-        self,
-        attendance::{AttendanceError, retrying},
-        meetings::CANCELLED,
-    },
-    validate::{self, TextKind},
+    db::entities::registrations,
+    service::registrations::{self as service, Registration},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -130,6 +115,12 @@ fn registration_out(row: registrations::Model, position: Option<u32>) -> Registr
     }
 }
 
+impl From<Registration> for RegistrationOut {
+    fn from(registration: Registration) -> Self {
+        registration_out(registration.row, registration.position)
+    }
+}
+
 /// A withdrawal, and who moved up from the waiting list because of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WithdrawalOut {
@@ -209,112 +200,24 @@ pub struct DelegationCount {
     pub quota_left: u32,
 }
 
-// ---------------------------------------------------------------------------------------------
-// The meeting as the rules see it
-
-/// What the rules need of a meeting besides its settings row.
-struct Facts {
-    meeting: meetings::Model,
-    body: &'static Body,
-    zone: Tz,
-    in_vienna: bool,
-    room_capacity: Option<u32>,
-    adjustments: Adjustments,
-}
-
-impl Facts {
-    fn rules(&self, settings: Settings) -> MeetingRules<'_> {
-        MeetingRules {
-            body: self.body,
-            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default(),
-            zone: self.zone,
-            in_vienna: self.in_vienna,
-            room_capacity: self.room_capacity,
-            cancelled: self.meeting.status == CANCELLED,
-            settings,
-            adjustments: &self.adjustments,
-        }
-    }
-
-    fn for_mail(&self) -> store::attendance::MeetingForMail<'_> {
-        store::attendance::MeetingForMail {
-            id: self.meeting.id,
-            title: &self.meeting.title,
-            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default().with_timezone(&self.zone),
-        }
-    }
-
-    fn limits(&self, settings: Settings) -> Limits {
-        let rules = self.rules(settings);
-        Limits {
-            seats_behind_quota: rules.quota(),
-            deadline: rules.local_deadline().to_rfc3339(),
-            time_zone: self.zone.name().to_owned(),
-            capacity: rules.capacity(),
-            room_capacity: self.room_capacity,
+impl From<service::Limits> for Limits {
+    fn from(limits: service::Limits) -> Self {
+        Self {
+            seats_behind_quota: limits.seats_behind_quota,
+            deadline: limits.deadline.to_rfc3339(),
+            time_zone: limits.deadline.timezone().name().to_owned(),
+            capacity: limits.capacity,
+            room_capacity: limits.room_capacity,
         }
     }
 }
 
-async fn facts(db: &DatabaseConnection, meeting: meetings::Model) -> ApiResult<Facts> {
-    let body = store::meetings::body_of(&meeting)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("meeting {} has an unknown body", meeting.id)))?;
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let room = match meeting.room_code.as_deref() {
-        Some(code) => rooms::Entity::find_by_id(code.to_owned()).one(db).await?,
-        None => None,
-    };
-    let in_vienna = meeting.time_zone == "Europe/Vienna"
-        && (room.is_some()
-            || meeting
-                .city
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case("vienna") || c.eq_ignore_ascii_case("wien")));
-    let adjustments = store::invitations::adjustments(db, meeting.id).await?;
-    Ok(Facts {
-        room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()),
-        meeting,
-        body,
-        zone,
-        in_vienna,
-        adjustments,
-    })
-}
-
-impl From<AttendanceError> for ApiError {
-    fn from(error: AttendanceError) -> Self {
-        crate::service::Error::from(error).into()
-    }
-}
-
-fn caller(principal: &Principal, override_limits: bool) -> ApiResult<Caller> {
-    if principal.is_organiser() {
-        Ok(Caller::Organiser { override_limits })
-    } else if override_limits {
-        Err(ApiError::Forbidden("only organisers may exceed the quota or the deadline (\"override\")".into()))
-    } else {
-        Ok(Caller::Delegation)
-    }
+fn out(rows: Vec<registrations::Model>) -> Vec<RegistrationOut> {
+    rows.into_iter().map(|row| registration_out(row, None)).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation
-
-/// An attendee's function; it may be left blank.
-fn clean_function(text: &str) -> ApiResult<String> {
-    Ok(validate::optional("function", TextKind::Function, Some(text))?.unwrap_or_default())
-}
-
-fn clean_language(text: Option<&str>) -> ApiResult<String> {
-    match text.map(str::trim).map(str::to_lowercase).as_deref() {
-        None | Some("en") => Ok("en".into()),
-        Some("fr") => Ok("fr".into()),
-        Some(other) => Err(ApiError::Invalid(format!("language: expected en or fr, got {other:?}"))),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Registering
+// Handlers: each maps its input to a use case of [`service`] and the outcome to JSON.
 
 /// Registers a named attendee (the delegation itself, or an organiser). Past the capacity it
 /// goes onto the waiting list (`status: waiting`, with its `position`).
@@ -331,92 +234,17 @@ async fn create_registration(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<RegistrationIn>,
 ) -> ApiResult<(StatusCode, Json<RegistrationOut>)> {
-    Ok((StatusCode::CREATED, Json(register(&state, &principal, id, input).await?)))
-}
-
-/// Registers an attendee for meeting `id` under the rules (the API and the web pages).
-///
-/// # Errors
-/// As the `POST /meetings/{id}/registrations` API: 403, 404, 409 (with the refusal's reason)
-/// and 422 (naming the field).
-pub async fn register(
-    state: &AppState,
-    principal: &Principal,
-    id: i32,
-    input: RegistrationIn,
-) -> ApiResult<RegistrationOut> {
-    let iso2 = input.state.trim().to_uppercase();
-    principal.require_acting_for(&iso2)?;
-    let caller = caller(principal, input.override_limits)?;
-    let name = validate::required("name", TextKind::PersonName, &input.name)?;
-    let function = clean_function(&input.function)?;
-    let email = validate::email("email", &input.email)?;
-    let language = clean_language(input.language.as_deref())?;
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let facts = facts(&state.db, meeting).await?;
-    let delegations =
-        store::reference::states_and_memberships(&state.db).await?.on(facts.rules(Settings::default()).local_date());
-    let new = NewRegistration { iso2, name, function, email, seat: input.seat, language };
-    let (row, position) = retrying(|| register_once(&state.db, &facts, &delegations, principal, caller, &new)).await?;
-    Ok(registration_out(row, position))
-}
-
-/// The quota, deadline and capacity of meeting `id` as they stand.
-///
-/// # Errors
-/// 404 for an unknown meeting; 500 when the database fails.
-pub async fn limits_of(state: &AppState, id: i32) -> ApiResult<Limits> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let settings = store::attendance::settings_of(store::attendance::settings(&state.db, id).await?.as_ref());
-    Ok(facts(&state.db, meeting).await?.limits(settings))
-}
-
-struct NewRegistration {
-    iso2: String,
-    name: String,
-    function: String,
-    email: String,
-    seat: Seat,
-    language: String,
-}
-
-async fn register_once(
-    db: &DatabaseConnection,
-    facts: &Facts,
-    delegations: &[Delegation],
-    principal: &Principal,
-    caller: Caller,
-    new: &NewRegistration,
-) -> Result<(registrations::Model, Option<u32>), AttendanceError> {
-    let txn = db.begin().await?;
-    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
-    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
-    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let currents: Vec<_> = rows.iter().map(store::attendance::current).collect();
-    let now = Utc::now();
-    let request = attendance::Request { iso2: &new.iso2, email: &new.email, seat: new.seat };
-    let accepted = attendance::decide(&rules, caller, now, delegations, &currents, request)?;
-    let row = registrations::Entity::insert(registrations::ActiveModel {
-        meeting_id: Set(facts.meeting.id),
-        iso2: Set(new.iso2.clone()),
-        name: Set(new.name.clone()),
-        function: Set(new.function.clone()),
-        email: Set(new.email.clone()),
-        seat: Set(new.seat.as_str().to_owned()),
-        language: Set(new.language.clone()),
-        status: Set(accepted.status.as_str().to_owned()),
-        arrival: Set(settings_row.last_arrival),
-        overridden: Set(!accepted.overridden.is_empty()),
-        created_by: Set(principal.actor.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    store::attendance::record(&txn, &principal.actor, "registration.create", None, &row, accepted.overridden).await?;
-    txn.commit().await?;
-    Ok((row, accepted.position))
+    let input = service::NewRegistration {
+        state: input.state,
+        name: input.name,
+        function: input.function,
+        email: input.email,
+        seat: input.seat,
+        language: input.language,
+        override_limits: input.override_limits,
+    };
+    let registration = service::register(&state.db, &principal, id, input).await?;
+    Ok((StatusCode::CREATED, Json(registration.into())))
 }
 
 /// The registrations of a meeting in order of arrival, withdrawn ones too: a delegation's
@@ -429,53 +257,9 @@ async fn list_registrations(
     principal: Principal,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<Vec<RegistrationOut>>> {
-    Ok(Json(registrations_of(&state, &principal, id).await?))
+    let registrations = service::registrations_of(&state.db, &principal, id).await?;
+    Ok(Json(registrations.into_iter().map(RegistrationOut::from).collect()))
 }
-
-/// The registrations of meeting `id` the caller may see (a delegation its own, organisers all),
-/// withdrawn ones too, in order of arrival, with waiting-list positions.
-///
-/// # Errors
-/// 404 for an unknown meeting; 500 when the database fails.
-pub async fn registrations_of(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Vec<RegistrationOut>> {
-    crate::service::meetings::load(&state.db, id).await?;
-    let rows = store::attendance::all(&state.db, id).await?;
-    let positions = positions(&rows);
-    Ok(rows
-        .into_iter()
-        .filter(|row| visible_to(principal, row))
-        .map(|row| {
-            let position = position_of(&positions, row.id);
-            registration_out(row, position)
-        })
-        .collect())
-}
-
-fn visible_to(principal: &Principal, row: &registrations::Model) -> bool {
-    principal.is_organiser() || principal.state.as_deref() == Some(row.iso2.as_str())
-}
-
-fn positions(rows: &[registrations::Model]) -> Vec<(i64, u32)> {
-    let currents: Vec<_> =
-        rows.iter().filter(|row| row.status != Status::Withdrawn.as_str()).map(store::attendance::current).collect();
-    attendance::waiting_positions(&currents)
-}
-
-fn position_of(positions: &[(i64, u32)], id: i64) -> Option<u32> {
-    positions.iter().find(|(other, _)| *other == id).map(|(_, position)| *position)
-}
-
-/// Loads a registration the caller may act on, or answers 404 (also for another delegation's,
-/// so ids do not reveal who registered).
-async fn load_registration(state: &AppState, principal: &Principal, id: i64) -> ApiResult<registrations::Model> {
-    store::attendance::find(&state.db, id)
-        .await?
-        .filter(|row| visible_to(principal, row))
-        .ok_or_else(|| ApiError::NotFound(format!("there is no registration {id}")))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Changing and withdrawing
 
 /// Changes an attendee's function or seat, until the deadline (organisers later with
 /// `"override": true`).
@@ -489,67 +273,12 @@ async fn update_registration(
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<RegistrationPatch>,
 ) -> ApiResult<Json<RegistrationOut>> {
-    let caller = caller(&principal, patch.override_limits)?;
-    let function = patch.function.as_deref().map(clean_function).transpose()?;
-    let existing = load_registration(&state, &principal, id).await?;
-    let meeting = crate::service::meetings::load(&state.db, existing.meeting_id).await?;
-    let facts = facts(&state.db, meeting).await?;
-    let change = Change { id, function, seat: patch.seat };
-    let row = retrying(|| change_once(&state.db, &facts, &principal, caller, &change)).await?;
-    let rows = store::attendance::active(&state.db, row.meeting_id).await?;
-    let position = position_of(&positions(&rows), row.id);
-    Ok(Json(registration_out(row, position)))
-}
-
-struct Change {
-    id: i64,
-    function: Option<String>,
-    seat: Option<Seat>,
-}
-
-async fn change_once(
-    db: &DatabaseConnection,
-    facts: &Facts,
-    principal: &Principal,
-    caller: Caller,
-    change: &Change,
-) -> Result<registrations::Model, AttendanceError> {
-    let txn = db.begin().await?;
-    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
-    let before = store::attendance::find(&txn, change.id)
-        .await?
-        .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {}", change.id)))?;
-    if before.status == Status::Withdrawn.as_str() {
-        return Err(AttendanceError::Conflict(format!("registration {} has been withdrawn", change.id)));
-    }
-    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
-    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let currents: Vec<_> = rows.iter().map(store::attendance::current).collect();
-    let seat = change.seat.unwrap_or_else(|| store::attendance::current(&before).seat);
-    let overridden = attendance::decide_change(&rules, caller, Utc::now(), &currents, change.id, seat)?;
-    let after = registrations::Model {
-        function: change.function.clone().unwrap_or_else(|| before.function.clone()),
-        seat: seat.as_str().to_owned(),
-        overridden: before.overridden || !overridden.is_empty(),
-        updated_at: Utc::now(),
-        ..before.clone()
+    let change = service::RegistrationChange {
+        function: patch.function,
+        seat: patch.seat,
+        override_limits: patch.override_limits,
     };
-    if after.function == before.function && after.seat == before.seat {
-        return Ok(before);
-    }
-    registrations::Entity::update(registrations::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(after.id),
-        function: Set(after.function.clone()),
-        seat: Set(after.seat.clone()),
-        overridden: Set(after.overridden),
-        updated_at: Set(after.updated_at),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?;
-    store::attendance::record(&txn, &principal.actor, "registration.update", Some(&before), &after, overridden).await?;
-    txn.commit().await?;
-    Ok(after)
+    Ok(Json(service::change(&state.db, &principal, id, change).await?.into()))
 }
 
 /// Withdraws a registration; the first in the waiting list moves up into a freed seat.
@@ -561,62 +290,12 @@ async fn withdraw_registration(
     principal: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<WithdrawalOut>> {
-    Ok(Json(withdraw(&state, &principal, id).await?))
+    let withdrawal = service::withdraw(&state.db, &principal, id).await?;
+    Ok(Json(WithdrawalOut {
+        registration: registration_out(withdrawal.registration, None),
+        promoted: out(withdrawal.promoted),
+    }))
 }
-
-/// Withdraws registration `id` (the API and the web pages); the waiting list moves up.
-///
-/// # Errors
-/// 404 for a registration the caller may not see; 409 past the deadline; 500 when the
-/// database fails.
-pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> ApiResult<WithdrawalOut> {
-    let existing = load_registration(state, principal, id).await?;
-    let meeting = crate::service::meetings::load(&state.db, existing.meeting_id).await?;
-    let facts = facts(&state.db, meeting).await?;
-    let (row, promoted) = retrying(|| withdraw_once(&state.db, &facts, principal, id)).await?;
-    Ok(WithdrawalOut {
-        registration: registration_out(row, None),
-        promoted: promoted.into_iter().map(|row| registration_out(row, None)).collect(),
-    })
-}
-
-async fn withdraw_once(
-    db: &DatabaseConnection,
-    facts: &Facts,
-    principal: &Principal,
-    id: i64,
-) -> Result<(registrations::Model, Vec<registrations::Model>), AttendanceError> {
-    let txn = db.begin().await?;
-    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
-    let before = store::attendance::find(&txn, id)
-        .await?
-        .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {id}")))?;
-    if before.status == Status::Withdrawn.as_str() {
-        return Err(AttendanceError::Conflict(format!("registration {id} is already withdrawn")));
-    }
-    let now = Utc::now();
-    let after =
-        registrations::Model { status: Status::Withdrawn.as_str().to_owned(), updated_at: now, ..before.clone() };
-    registrations::Entity::update(registrations::ActiveModel {
-        id: sea_orm::ActiveValue::Unchanged(id),
-        status: Set(after.status.clone()),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?;
-    store::attendance::record(&txn, &principal.actor, "registration.withdraw", Some(&before), &after, Vec::new())
-        .await?;
-    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
-    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let promoted =
-        store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, &facts.for_mail(), now).await?;
-    txn.commit().await?;
-    Ok((after, promoted))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Settings
 
 /// Sets a meeting's quota of seats behind, deadline and capacity (organisers); null restores
 /// the default. A larger capacity moves people up from the waiting list at once.
@@ -630,87 +309,21 @@ async fn put_attendance_settings(
     ApiPath(id): ApiPath<i32>,
     ApiJson(input): ApiJson<SettingsIn>,
 ) -> ApiResult<Json<SettingsOut>> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let facts = facts(&state.db, meeting).await?;
-    let deadline = match input.deadline.as_deref() {
-        Some(text) => {
-            let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-                .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-                .map_err(|_| {
-                    ApiError::Invalid(format!(
-                        "deadline: expected a local date-time without offset such as 2027-06-13T18:00:00, got {text:?}"
-                    ))
-                })?;
-            let at =
-                resolve_local(local, facts.zone).map_err(|error| ApiError::Invalid(format!("deadline: {error}")))?;
-            Some(at.with_timezone(&Utc))
-        }
-        None => None,
+    let input = service::NewSettings {
+        seats_behind_quota: input.seats_behind_quota,
+        deadline: input.deadline,
+        capacity: input.capacity,
     };
-    let wanted = Settings { seats_behind_quota: input.seats_behind_quota, deadline, capacity: input.capacity };
-    if wanted.seats_behind_quota.is_some_and(|q| q > 100) || wanted.capacity.is_some_and(|c| c > 100_000) {
-        return Err(ApiError::Invalid("seats_behind_quota must be at most 100 and capacity at most 100000".into()));
-    }
-    let promoted = retrying(|| settings_once(&state.db, &facts, &principal, wanted)).await?;
+    let changed = service::set_settings(&state.db, &principal, id, input).await?;
     Ok(Json(SettingsOut {
-        meeting_id: id,
-        seats_behind_quota: wanted.seats_behind_quota,
-        deadline: wanted.deadline.map(|d| d.with_timezone(&facts.zone).to_rfc3339()),
-        capacity: wanted.capacity,
-        effective: facts.limits(wanted),
-        promoted: promoted.into_iter().map(|row| registration_out(row, None)).collect(),
+        meeting_id: changed.meeting_id,
+        seats_behind_quota: changed.seats_behind_quota,
+        deadline: changed.deadline.map(|deadline| deadline.to_rfc3339()),
+        capacity: changed.capacity,
+        effective: changed.effective.into(),
+        promoted: out(changed.promoted),
     }))
 }
-
-async fn settings_once(
-    db: &DatabaseConnection,
-    facts: &Facts,
-    principal: &Principal,
-    wanted: Settings,
-) -> Result<Vec<registrations::Model>, AttendanceError> {
-    let txn = db.begin().await?;
-    let before = store::attendance::lock(&txn, facts.meeting.id).await?;
-    let now = Utc::now();
-    let to_i32 = |v: Option<u32>| v.and_then(|v| i32::try_from(v).ok());
-    let after = attendance_settings::Model {
-        seats_behind_quota: to_i32(wanted.seats_behind_quota),
-        deadline: wanted.deadline.map(|d| d.timestamp()),
-        capacity: to_i32(wanted.capacity),
-        updated_at: Some(now),
-        ..before.clone()
-    };
-    attendance_settings::Entity::update(attendance_settings::ActiveModel {
-        meeting_id: sea_orm::ActiveValue::Unchanged(after.meeting_id),
-        seats_behind_quota: Set(after.seats_behind_quota),
-        deadline: Set(after.deadline),
-        capacity: Set(after.capacity),
-        updated_at: Set(after.updated_at),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?;
-    let snapshot = |row: &attendance_settings::Model| json!({ "seats_behind_quota": row.seats_behind_quota, "deadline": row.deadline, "capacity": row.capacity });
-    store::audit::record(
-        &txn,
-        store::audit::AuditEntry {
-            actor: &principal.actor,
-            action: "attendance.settings",
-            subject_type: "meeting",
-            subject_id: facts.meeting.id.to_string(),
-            before: Some(&snapshot(&before)),
-            after: Some(&snapshot(&after)),
-        },
-    )
-    .await?;
-    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let capacity = facts.rules(wanted).capacity();
-    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, &facts.for_mail(), now).await?;
-    txn.commit().await?;
-    Ok(promoted)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The attendance list
 
 /// Counts per delegation and seat kind, the limits in force and the registrations (organisers
 /// see all delegations; a delegation's token its own, with its quota left and place in line).
@@ -722,66 +335,29 @@ async fn get_attendance(
     principal: Principal,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Json<AttendanceOut>> {
-    Ok(Json(attendance_list(&state, &principal, id).await?))
-}
-
-async fn attendance_list(state: &AppState, principal: &Principal, id: i32) -> ApiResult<AttendanceOut> {
-    let meeting = crate::service::meetings::load(&state.db, id).await?;
-    let facts = facts(&state.db, meeting).await?;
-    let settings = store::attendance::settings_of(store::attendance::settings(&state.db, id).await?.as_ref());
-    let rows = store::attendance::active(&state.db, id).await?;
-    let positions = positions(&rows);
-    let names = store::reference::states_and_memberships(&state.db).await?;
-    let limits = facts.limits(settings);
-    let quota = limits.seats_behind_quota;
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    let is = |row: &registrations::Model, status: Status, seat: Seat| {
-        row.status == status.as_str() && row.seat == seat.as_str()
-    };
-    let mut delegations: Vec<DelegationCount> = Vec::new();
-    for row in rows.iter().filter(|row| visible_to(principal, row)) {
-        if delegations.iter().any(|d| d.state == row.iso2) {
-            continue;
-        }
-        let of = |status, seat| count(rows.iter().filter(|r| r.iso2 == row.iso2 && is(r, status, seat)).count());
-        let behind_held = of(Status::Confirmed, Seat::Behind) + of(Status::Waiting, Seat::Behind);
-        delegations.push(DelegationCount {
-            state: row.iso2.clone(),
-            name_en: names
-                .states
-                .iter()
-                .find(|s| s.iso2 == row.iso2)
-                .map_or_else(|| row.iso2.clone(), |s| s.name_en.clone()),
-            confirmed: SeatCounts {
-                main: of(Status::Confirmed, Seat::Main),
-                behind: of(Status::Confirmed, Seat::Behind),
-            },
-            waiting: SeatCounts { main: of(Status::Waiting, Seat::Main), behind: of(Status::Waiting, Seat::Behind) },
-            quota_left: quota.saturating_sub(behind_held),
-        });
-    }
-    delegations.sort_by(|a, b| a.state.cmp(&b.state));
-    let confirmed_by_seat = SeatCounts {
-        main: count(rows.iter().filter(|r| is(r, Status::Confirmed, Seat::Main)).count()),
-        behind: count(rows.iter().filter(|r| is(r, Status::Confirmed, Seat::Behind)).count()),
-    };
-    Ok(AttendanceOut {
-        meeting_id: id,
-        deadline_passed: Utc::now() >= facts.rules(settings).deadline(),
-        limits,
-        confirmed: confirmed_by_seat.main + confirmed_by_seat.behind,
-        waiting: count(rows.iter().filter(|r| r.status == Status::Waiting.as_str()).count()),
-        confirmed_by_seat,
-        delegations,
-        registrations: rows
+    let list = service::attendance_list(&state.db, &principal, id).await?;
+    let confirmed = |seats: &SeatTally| SeatCounts { main: seats.confirmed_main, behind: seats.confirmed_behind };
+    let waiting = |seats: &SeatTally| SeatCounts { main: seats.waiting_main, behind: seats.waiting_behind };
+    Ok(Json(AttendanceOut {
+        meeting_id: list.meeting_id,
+        limits: list.limits.into(),
+        deadline_passed: list.deadline_passed,
+        confirmed: list.seats.confirmed(),
+        waiting: list.seats.waiting(),
+        confirmed_by_seat: confirmed(&list.seats),
+        delegations: list
+            .delegations
             .into_iter()
-            .filter(|row| visible_to(principal, row))
-            .map(|row| {
-                let position = position_of(&positions, row.id);
-                registration_out(row, position)
+            .map(|delegation| DelegationCount {
+                confirmed: confirmed(&delegation.seats),
+                waiting: waiting(&delegation.seats),
+                state: delegation.iso2,
+                name_en: delegation.name_en,
+                quota_left: delegation.quota_left,
             })
             .collect(),
-    })
+        registrations: list.registrations.into_iter().map(RegistrationOut::from).collect(),
+    }))
 }
 
 /// The attendance list as a CSV download (organisers): one line per confirmed or waiting
@@ -795,33 +371,7 @@ async fn get_attendance_csv(
     Organiser(principal): Organiser,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<Response> {
-    attendance_csv(&state, &principal, id).await
-}
-
-/// Meeting `id`'s attendance list as a CSV download (the API and the organisers' pages).
-///
-/// # Errors
-/// 403 for anyone but organisers; 404 for an unknown meeting; 500 when the database fails.
-pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) -> ApiResult<Response> {
-    let list = attendance_list(state, principal, id).await?;
-    let mut text = String::from("id,state,name,function,email,seat,language,status,position,arrival,overridden\r\n");
-    for r in &list.registrations {
-        let fields = [
-            r.id.to_string(),
-            r.state.clone(),
-            r.name.clone(),
-            r.function.clone(),
-            r.email.clone(),
-            r.seat.clone(),
-            r.language.clone(),
-            r.status.clone(),
-            r.position.map(|p| p.to_string()).unwrap_or_default(),
-            r.arrival.to_string(),
-            r.overridden.to_string(),
-        ];
-        text.push_str(&fields.iter().map(|f| scheduler::text::csv_cell(f)).collect::<Vec<_>>().join(","));
-        text.push_str("\r\n");
-    }
+    let text = service::attendance_csv(&state.db, &principal, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -18,7 +18,7 @@ use std::{future::Future, time::Duration};
 use chrono::{DateTime, Utc};
 use scheduler::attendance::{self, Current, Seat, Settings, Status};
 use sea_orm::{
-    ActiveValue::Set,
+    ActiveValue::{Set, Unchanged},
     ColumnTrait as _, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     RuntimeErr,
     sea_query::{Expr, ExprTrait as _},
@@ -205,6 +205,132 @@ pub fn current(row: &registrations::Model) -> Current {
         status: Status::parse(&row.status).unwrap_or(Status::Waiting),
         arrival: row.arrival,
     }
+}
+
+/// A registration the rules accepted, to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRow<'a> {
+    pub meeting_id: i32,
+    pub iso2: &'a str,
+    pub name: &'a str,
+    pub function: &'a str,
+    pub email: &'a str,
+    pub seat: Seat,
+    pub language: &'a str,
+    pub status: Status,
+    /// The arrival number [`lock`] handed out.
+    pub arrival: i64,
+    /// An organiser exceeded the quota or the deadline for it.
+    pub overridden: bool,
+    /// The actor who registered it, for the record.
+    pub created_by: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Stores a new registration. Call it holding the meeting's lock.
+///
+/// # Errors
+/// When the database refuses the row (a unique-constraint violation when the address is
+/// already registered for the meeting).
+pub async fn insert(txn: &DatabaseTransaction, new: NewRow<'_>) -> Result<registrations::Model, DbErr> {
+    registrations::Entity::insert(registrations::ActiveModel {
+        meeting_id: Set(new.meeting_id),
+        iso2: Set(new.iso2.to_owned()),
+        name: Set(new.name.to_owned()),
+        function: Set(new.function.to_owned()),
+        email: Set(new.email.to_owned()),
+        seat: Set(new.seat.as_str().to_owned()),
+        language: Set(new.language.to_owned()),
+        status: Set(new.status.as_str().to_owned()),
+        arrival: Set(new.arrival),
+        overridden: Set(new.overridden),
+        created_by: Set(new.created_by.to_owned()),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await
+}
+
+/// Stores what a change may change of a registration: its function, seat, `overridden` and
+/// `updated_at`, as in `row`.
+///
+/// # Errors
+/// When the database refuses the change.
+pub async fn update(txn: &DatabaseTransaction, row: &registrations::Model) -> Result<(), DbErr> {
+    registrations::Entity::update(registrations::ActiveModel {
+        id: Unchanged(row.id),
+        function: Set(row.function.clone()),
+        seat: Set(row.seat.clone()),
+        overridden: Set(row.overridden),
+        updated_at: Set(row.updated_at),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// Marks registration `id` withdrawn.
+///
+/// # Errors
+/// When the database refuses the change.
+pub async fn withdraw(txn: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
+    registrations::Entity::update(registrations::ActiveModel {
+        id: Unchanged(id),
+        status: Set(Status::Withdrawn.as_str().to_owned()),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// Stores a meeting's new settings over `before` (the row [`lock`] returned) and audits the
+/// change. Call it holding the meeting's lock.
+///
+/// # Errors
+/// When the database refuses the change or its audit entry.
+pub async fn save_settings(
+    txn: &DatabaseTransaction,
+    actor: &str,
+    before: &attendance_settings::Model,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let to_i32 = |value: Option<u32>| value.and_then(|value| i32::try_from(value).ok());
+    let after = attendance_settings::Model {
+        seats_behind_quota: to_i32(settings.seats_behind_quota),
+        deadline: settings.deadline.map(|deadline| deadline.timestamp()),
+        capacity: to_i32(settings.capacity),
+        updated_at: Some(now),
+        ..before.clone()
+    };
+    attendance_settings::Entity::update(attendance_settings::ActiveModel {
+        meeting_id: Unchanged(after.meeting_id),
+        seats_behind_quota: Set(after.seats_behind_quota),
+        deadline: Set(after.deadline),
+        capacity: Set(after.capacity),
+        updated_at: Set(after.updated_at),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    let snapshot = |row: &attendance_settings::Model| serde_json::json!({ "seats_behind_quota": row.seats_behind_quota, "deadline": row.deadline, "capacity": row.capacity });
+    audit::record(
+        txn,
+        AuditEntry {
+            actor,
+            action: "attendance.settings",
+            subject_type: "meeting",
+            subject_id: after.meeting_id.to_string(),
+            before: Some(&snapshot(before)),
+            after: Some(&snapshot(&after)),
+        },
+    )
+    .await
 }
 
 /// What the audit log keeps of a registration.

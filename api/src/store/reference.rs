@@ -215,6 +215,14 @@ pub async fn set_chairmanship(db: &impl ConnectionTrait, year: i32, iso2: &str) 
     Ok(())
 }
 
+/// The room with `code`, if the reference data has it.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn room(db: &impl ConnectionTrait, code: &str) -> Result<Option<rooms::Model>, DbErr> {
+    rooms::Entity::find_by_id(code.to_owned()).one(db).await
+}
+
 /// Every room with its venue.
 ///
 /// # Errors

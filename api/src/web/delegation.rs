@@ -9,8 +9,8 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use chrono::{DateTime, TimeDelta, Utc};
-use scheduler::attendance::{Seat, Status};
+use chrono::{TimeDelta, Utc};
+use scheduler::attendance::{Refusal, Seat};
 use serde::Deserialize;
 
 use super::{
@@ -23,10 +23,11 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::{
-        ApiError,
-        invitations::{ContactIn, ContactOut, add_contact, contacts_of, remove_contact},
-        registrations::{RegistrationIn, RegistrationOut, limits_of, register, registrations_of, withdraw},
+    db::entities::contacts::Model as Contact,
+    service::{
+        self,
+        contacts::{self, NewContact},
+        registrations::{self, NewRegistration, Registration},
     },
     store::{
         self,
@@ -55,7 +56,7 @@ struct Invited {
     item: MeetingItem,
     why: String,
     /// The delegation's registrations, withdrawn ones left out.
-    registrations: Vec<RegistrationOut>,
+    registrations: Vec<Registration>,
     quota: u32,
     /// Seats behind still free within the quota (confirmed and waiting count).
     quota_left: u32,
@@ -111,7 +112,7 @@ enum Sent {
 
 /// A contact as the page lists it.
 struct ContactRow {
-    contact: ContactOut,
+    contact: Contact,
     role: &'static str,
     receives_invitations: bool,
 }
@@ -218,14 +219,8 @@ async fn page(
         let Some(invitee) = invited.into_iter().find(|invitee| invitee.delegation.iso2 == iso2) else {
             continue;
         };
-        let registrations: Vec<_> = registrations_of(state, &principal, row.id)
-            .await?
-            .into_iter()
-            .filter(|reg| reg.state == iso2 && reg.status != Status::Withdrawn.as_str())
-            .collect();
-        let limits = limits_of(state, row.id).await?;
-        let behind = registrations.iter().filter(|reg| reg.seat == Seat::Behind.as_str()).count();
-        let deadline = DateTime::parse_from_rfc3339(&limits.deadline).map_err(anyhow::Error::from)?;
+        let attendance = registrations::of_delegation(&state.db, &principal, row.id, &iso2).await?;
+        let deadline = attendance.limits.deadline;
         let (form, errors) =
             match sent.take_if(|sent| matches!(sent, Sent::Registration { meeting_id, .. } if *meeting_id == row.id)) {
                 Some(Sent::Registration { form, errors, .. }) => (form, errors),
@@ -234,11 +229,15 @@ async fn page(
         meetings.push(Invited {
             item: MeetingItem::new(row, &context),
             why: capitalise(&invitee.reason.describe(body, date)),
-            quota: limits.seats_behind_quota,
-            quota_left: limits.seats_behind_quota.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX)),
-            deadline: format!("{} {} time", deadline.format("%A %-d %B %Y, %H:%M"), zone_city(&limits.time_zone)),
+            quota: attendance.limits.seats_behind_quota,
+            quota_left: attendance.quota_left,
+            deadline: format!(
+                "{} {} time",
+                deadline.format("%A %-d %B %Y, %H:%M"),
+                zone_city(deadline.timezone().name())
+            ),
             past_deadline: deadline < now,
-            registrations,
+            registrations: attendance.registrations,
             form,
             errors,
         });
@@ -251,7 +250,7 @@ async fn page(
         ),
     };
     let invite_roles = &state.config.mail.invite_roles;
-    let contacts = contacts_of(state, &principal, &iso2)
+    let contacts = contacts::list(&state.db, &principal, &iso2)
         .await?
         .into_iter()
         .map(|contact| ContactRow {
@@ -317,7 +316,7 @@ async fn register_attendee(
         }
     };
     if let Some(seat) = seat {
-        let input = RegistrationIn {
+        let input = NewRegistration {
             state: iso2.clone(),
             name: form.name.clone(),
             function: form.function.clone(),
@@ -326,14 +325,14 @@ async fn register_attendee(
             language: Some(form.language.clone()).filter(|language| !language.is_empty()),
             override_limits: false,
         };
-        match register(&state, &user.principal(), id, input).await {
+        match registrations::register(&state.db, &user.principal(), id, input).await {
             Ok(registration) => {
+                let name = &registration.row.name;
                 let message = match registration.position {
-                    Some(position) => format!(
-                        "{} is on the waiting list (number {position}); they move up when a seat is freed.",
-                        registration.name
-                    ),
-                    None => format!("{} is registered.", registration.name),
+                    Some(position) => {
+                        format!("{name} is on the waiting list (number {position}); they move up when a seat is freed.")
+                    }
+                    None => format!("{name} is registered."),
                 };
                 return Ok(redirect_with(&c, &page_of(&user, &iso2), &Flash::ok(message)));
             }
@@ -344,16 +343,17 @@ async fn register_attendee(
     page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-/// An API refusal sorted onto the registration form; "not invited" is about the form too.
-fn form_errors(error: ApiError) -> WebResult<FormErrors> {
-    match error {
-        ApiError::Forbidden(message) => {
-            let mut errors = FormErrors::default();
-            errors.general.push(capitalise(&message));
-            Ok(errors)
-        }
-        other => FormErrors::from_api(other, &["name", "function", "email", "seat", "language"]),
-    }
+/// A refusal sorted onto the registration form; "not invited" (and any other "may not") is
+/// about the form too.
+fn form_errors(error: service::Error) -> WebResult<FormErrors> {
+    let forbidden = match error {
+        service::Error::Forbidden(message) => message,
+        service::Error::Refused(refusal @ Refusal::NotInvited { .. }) => refusal.to_string(),
+        other => return FormErrors::from_service(other, &["name", "function", "email", "seat", "language"]),
+    };
+    let mut errors = FormErrors::default();
+    errors.general.push(capitalise(&forbidden));
+    Ok(errors)
 }
 
 #[derive(Deserialize)]
@@ -370,14 +370,14 @@ async fn withdraw_attendee(
     Form(form): Form<WithdrawForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    match withdraw(&state, &user.principal(), id).await {
+    match registrations::withdraw(&state.db, &user.principal(), id).await {
         Ok(withdrawal) => {
             let mut lines = vec![format!("{} is withdrawn.", withdrawal.registration.name)];
             lines.extend(withdrawal.promoted.iter().map(|up| format!("{} moved up from the waiting list.", up.name)));
-            let to = page_of(&user, &withdrawal.registration.state);
+            let to = page_of(&user, &withdrawal.registration.iso2);
             Ok(redirect_with(&c, &to, &Flash { kind: "ok".into(), lines }))
         }
-        Err(ApiError::Conflict { message, .. }) => {
+        Err(service::Error::Conflict { message, .. }) => {
             let flash = Flash { kind: "error".into(), lines: vec![capitalise(&message)] };
             Ok(redirect_with(&c, "/delegation", &flash))
         }
@@ -393,19 +393,19 @@ async fn add_contact_form(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let iso2 = acting_for(&user, &form.state)?;
-    let input = ContactIn {
+    let input = NewContact {
         name: form.name.clone(),
         email: form.email.clone(),
         role: form.role.clone(),
         language: form.language.clone(),
     };
-    match add_contact(&state, &user.principal(), &iso2, &input).await {
+    match contacts::add(&state.db, &user.principal(), &iso2, &input).await {
         Ok(contact) => {
             let flash = Flash::ok(format!("{} ({}) is added to your contacts.", contact.name, contact.email));
             Ok(redirect_with(&c, &format!("{}#contacts", page_of(&user, &iso2)), &flash))
         }
         Err(error) => {
-            let errors = FormErrors::from_api(error, &["name", "email", "role", "language"])?;
+            let errors = FormErrors::from_service(error, &["name", "email", "role", "language"])?;
             let sent = Sent::Contact { form, errors };
             page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -429,7 +429,7 @@ async fn remove_contact_form(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let iso2 = acting_for(&user, &form.state)?;
-    let removed = remove_contact(&state, &user.principal(), &iso2, id).await?;
+    let removed = contacts::remove(&state.db, &user.principal(), &iso2, id).await?;
     let flash = Flash::ok(format!("{} is removed from your contacts; they get no more invitations.", removed.name));
     Ok(redirect_with(&c, &format!("{}#contacts", page_of(&user, &iso2)), &flash))
 }

@@ -16,9 +16,9 @@ use super::{
 };
 use crate::{
     app::AppState,
-    http::{
-        ApiError,
-        invitations::{DeliveriesOut, DeliveryOut, RecipientOut, SendIn, deliveries, send_and_store},
+    service::{
+        self,
+        invitations::{self, Deliveries, Delivery, Sending, SentTo},
     },
     store::meetings::Context,
 };
@@ -34,7 +34,7 @@ struct Status {
     meeting_id: i32,
     smtp_configured: bool,
     /// The latest message to each recipient.
-    rows: Vec<DeliveryOut>,
+    rows: Vec<Delivery>,
     /// How many of those are in each state, in the order the page lists them.
     counts: Vec<(&'static str, usize)>,
     accepted: usize,
@@ -44,7 +44,7 @@ struct Status {
 }
 
 impl Status {
-    fn new(deliveries: DeliveriesOut) -> Self {
+    fn new(deliveries: Deliveries) -> Self {
         let rows = deliveries.recipients;
         let count = |status: &str| rows.iter().filter(|row| row.status == status).count();
         let counts = vec![
@@ -87,7 +87,7 @@ struct InvitationsPage<'a> {
     item: MeetingItem,
     /// Why nothing can be sent (a cancelled or past meeting).
     not_sendable: Option<String>,
-    recipients: Vec<RecipientOut>,
+    recipients: Vec<SentTo>,
     /// Of those, the addresses that already have this meeting's invitation.
     already: HashSet<String>,
     samples: Vec<Sample>,
@@ -96,7 +96,7 @@ struct InvitationsPage<'a> {
 
 impl InvitationsPage<'_> {
     fn not_yet_invited(&self) -> usize {
-        self.recipients.iter().filter(|recipient| !self.already.contains(&recipient.email)).count()
+        self.recipients.iter().filter(|sent| !self.already.contains(&sent.recipient.email)).count()
     }
 }
 
@@ -112,26 +112,27 @@ async fn invitations_page(
 ) -> WebResult {
     let meeting = crate::service::meetings::load(&state.db, id).await?;
     let context = Context::load(&state.db).await?;
-    let deliveries = deliveries(&state, id).await?;
+    let deliveries = invitations::deliveries(&state.db, &state.config, id).await?;
     let already: HashSet<String> = deliveries
         .messages
         .iter()
         .filter(|message| message.kind == "invitation")
         .map(|message| message.email.to_lowercase())
         .collect();
-    let preview = SendIn { preview: true, resend: false };
-    let (recipients, not_sendable) = match send_and_store(&state, &user.principal(), id, &preview).await {
-        Ok(out) => (out.recipients, None),
-        Err(ApiError::Conflict { message, .. }) => (Vec::new(), Some(capitalise(&message))),
-        Err(error) => return Err(error.into()),
-    };
+    let preview = Sending { preview: true, resend: false };
+    let (recipients, not_sendable) =
+        match invitations::send(&state.db, &state.config, &user.principal(), id, preview).await {
+            Ok(out) => (out.recipients, None),
+            Err(service::Error::Conflict { message, .. }) => (Vec::new(), Some(capitalise(&message))),
+            Err(error) => return Err(error.into()),
+        };
     // One sample per language: every recipient of a language gets the same text but for
     // their name and their answer links.
     let mut samples: BTreeMap<&'static str, Sample> = BTreeMap::new();
-    for recipient in &recipients {
-        let language = language_name(&recipient.language);
+    for sent in &recipients {
+        let language = language_name(&sent.recipient.language);
         if let (false, Some(subject), Some(text)) =
-            (samples.contains_key(language), recipient.subject.clone(), recipient.text.clone())
+            (samples.contains_key(language), sent.subject.clone(), sent.text.clone())
         {
             samples.insert(language, Sample { language, subject, text });
         }
@@ -171,7 +172,7 @@ async fn send(
         other => return Err(WebError::BadRequest(format!("“{other}” is not something this form does."))),
     };
     let back = format!("/organiser/meetings/{id}/invitations");
-    match send_and_store(&state, &user.principal(), id, &SendIn { preview: false, resend }).await {
+    match invitations::send(&state.db, &state.config, &user.principal(), id, Sending { preview: false, resend }).await {
         Ok(out) => {
             let mut lines = vec![match (out.queued, out.already_invited) {
                 (0, 0) => "Nobody to send to: no invited delegation has a contact who receives invitations.".to_owned(),
@@ -192,7 +193,7 @@ async fn send(
             let kind = if out.smtp_configured { "ok" } else { "warn" };
             Ok(redirect_with(&c, &back, &Flash { kind: kind.into(), lines }))
         }
-        Err(ApiError::Conflict { message, .. }) => {
+        Err(service::Error::Conflict { message, .. }) => {
             let flash = Flash { kind: "error".into(), lines: vec![capitalise(&message)] };
             Ok(redirect_with(&c, &back, &flash))
         }
@@ -208,5 +209,6 @@ async fn status_fragment(
     _user: OrganiserUser,
     PagePath(id): PagePath<i32>,
 ) -> WebResult {
-    render(&c, &StatusFragment { status: Status::new(deliveries(&state, id).await?) })
+    let deliveries = invitations::deliveries(&state.db, &state.config, id).await?;
+    render(&c, &StatusFragment { status: Status::new(deliveries) })
 }

@@ -217,7 +217,16 @@ async fn attendance_csv(
     OrganiserUser(user): OrganiserUser,
     PagePath(id): PagePath<i32>,
 ) -> WebResult {
-    Ok(crate::http::registrations::attendance_csv(&state, &user.principal(), id).await?)
+    use axum::{http::header, response::IntoResponse as _};
+    let text = crate::service::registrations::attendance_csv(&state.db, &user.principal(), id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"attendance-{id}.csv\"")),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,636 @@
+//! Attendance: delegations (or organisers for them) register named attendees for a meeting,
+//! change their function or seat until the deadline, and withdraw them; organisers set a
+//! meeting's quota, deadline and capacity, and read the attendance list (also as CSV).
+//!
+//! The rules are [`scheduler::attendance`]'s; [`store::attendance`] applies them under the
+//! meeting's lock, so concurrent requests on any number of replicas never exceed a capacity or
+//! a quota and the waiting list keeps the order of arrival. Every change is audited.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use scheduler::{
+    attendance::{self, Caller, Current, MeetingRules, Seat, SeatTally, Settings, Status},
+    bodies::Body,
+    eligibility::Adjustments,
+    localtime::resolve_local,
+    states::Delegation,
+    text::Csv,
+};
+use sea_orm::{DatabaseConnection, TransactionTrait as _};
+
+use super::{Error, Rule, ServiceResult};
+use crate::{
+    auth::Principal,
+    db::entities::{meetings, registrations},
+    store::{
+        self,
+        attendance::{AttendanceError, NewRow, retrying},
+        meetings::CANCELLED,
+    },
+    validate::{self, TextKind},
+};
+
+/// A named attendee to register, as the caller typed it.
+#[derive(Debug, Clone)]
+pub struct NewRegistration {
+    /// ISO code of the delegation; a delegation may only name its own.
+    pub state: String,
+    pub name: String,
+    /// May be blank.
+    pub function: String,
+    pub email: String,
+    pub seat: Seat,
+    /// The language of mail to the attendee; English when absent.
+    pub language: Option<String>,
+    /// Organisers only: exceed the quota and the deadline on purpose; recorded.
+    pub override_limits: bool,
+}
+
+/// A change of function or seat; absent fields stay as they are.
+#[derive(Debug, Clone)]
+pub struct RegistrationChange {
+    pub function: Option<String>,
+    pub seat: Option<Seat>,
+    /// Organisers only: change after the deadline or past the quota; recorded.
+    pub override_limits: bool,
+}
+
+/// A registration and, while it waits, its 1-based place in the waiting list.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub row: registrations::Model,
+    pub position: Option<u32>,
+}
+
+/// A withdrawal, and who moved up from the waiting list because of it.
+#[derive(Debug, Clone)]
+pub struct Withdrawal {
+    pub registration: registrations::Model,
+    pub promoted: Vec<registrations::Model>,
+}
+
+/// The limits in force for a meeting.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub seats_behind_quota: u32,
+    /// On the clock of the meeting's place.
+    pub deadline: DateTime<Tz>,
+    /// `None`: unlimited.
+    pub capacity: Option<u32>,
+    pub room_capacity: Option<u32>,
+}
+
+/// A meeting's attendance settings as an organiser sent them; `None` keeps the default.
+#[derive(Debug, Clone)]
+pub struct NewSettings {
+    pub seats_behind_quota: Option<u32>,
+    /// A local date-time in the meeting's zone (`2027-06-13T18:00:00`).
+    pub deadline: Option<String>,
+    pub capacity: Option<u32>,
+}
+
+/// The settings now set, the limits they give, and who moved up because of them.
+#[derive(Debug, Clone)]
+pub struct SettingsChange {
+    pub meeting_id: i32,
+    pub seats_behind_quota: Option<u32>,
+    pub deadline: Option<DateTime<Tz>>,
+    pub capacity: Option<u32>,
+    pub effective: Limits,
+    pub promoted: Vec<registrations::Model>,
+}
+
+/// A meeting's attendance list as the caller may see it.
+#[derive(Debug, Clone)]
+pub struct Attendance {
+    pub meeting_id: i32,
+    pub limits: Limits,
+    pub deadline_passed: bool,
+    /// Every confirmed and waiting registration of the meeting.
+    pub seats: SeatTally,
+    /// Per delegation with registrations (for a delegation, its own only), by ISO code.
+    pub delegations: Vec<DelegationAttendance>,
+    /// Confirmed and waiting registrations, in order of arrival.
+    pub registrations: Vec<Registration>,
+}
+
+/// One delegation's line of the attendance list.
+#[derive(Debug, Clone)]
+pub struct DelegationAttendance {
+    pub iso2: String,
+    pub name_en: String,
+    pub seats: SeatTally,
+    /// Seats behind still free within the quota.
+    pub quota_left: u32,
+}
+
+/// What a delegation's page shows of one meeting: its registrations and what is left.
+#[derive(Debug, Clone)]
+pub struct DelegationRegistrations {
+    /// Confirmed and waiting, in order of arrival.
+    pub registrations: Vec<Registration>,
+    pub limits: Limits,
+    /// Seats behind still free within the quota.
+    pub quota_left: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The meeting as the rules see it
+
+/// What the rules need of a meeting besides its settings row.
+struct Facts {
+    meeting: meetings::Model,
+    body: &'static Body,
+    zone: Tz,
+    in_vienna: bool,
+    room_capacity: Option<u32>,
+    adjustments: Adjustments,
+}
+
+impl Facts {
+    async fn load(db: &DatabaseConnection, meeting: meetings::Model) -> ServiceResult<Self> {
+        let body = store::meetings::body_of(&meeting)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("meeting {} has an unknown body", meeting.id)))?;
+        let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let room = match meeting.room_code.as_deref() {
+            Some(code) => store::reference::room(db, code).await?,
+            None => None,
+        };
+        let in_vienna = attendance::held_in_vienna(&meeting.time_zone, room.is_some(), meeting.city.as_deref());
+        let adjustments = store::invitations::adjustments(db, meeting.id).await?;
+        Ok(Self {
+            room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()),
+            meeting,
+            body,
+            zone,
+            in_vienna,
+            adjustments,
+        })
+    }
+
+    fn rules(&self, settings: Settings) -> MeetingRules<'_> {
+        MeetingRules {
+            body: self.body,
+            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default(),
+            zone: self.zone,
+            in_vienna: self.in_vienna,
+            room_capacity: self.room_capacity,
+            cancelled: self.meeting.status == CANCELLED,
+            settings,
+            adjustments: &self.adjustments,
+        }
+    }
+
+    fn for_mail(&self) -> store::attendance::MeetingForMail<'_> {
+        store::attendance::MeetingForMail {
+            id: self.meeting.id,
+            title: &self.meeting.title,
+            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default().with_timezone(&self.zone),
+        }
+    }
+
+    fn limits(&self, settings: Settings) -> Limits {
+        let rules = self.rules(settings);
+        Limits {
+            seats_behind_quota: rules.quota(),
+            deadline: rules.local_deadline(),
+            capacity: rules.capacity(),
+            room_capacity: self.room_capacity,
+        }
+    }
+}
+
+/// Meeting `id` and what the rules need of it.
+async fn facts_of(db: &DatabaseConnection, id: i32) -> ServiceResult<Facts> {
+    Facts::load(db, super::meetings::load(db, id).await?).await
+}
+
+fn caller(principal: &Principal, override_limits: bool) -> ServiceResult<Caller> {
+    if principal.is_organiser() {
+        Ok(Caller::Organiser { override_limits })
+    } else if override_limits {
+        Err(Error::Forbidden("only organisers may exceed the quota or the deadline (\"override\")".into()))
+    } else {
+        Ok(Caller::Delegation)
+    }
+}
+
+/// An attendee's function; it may be left blank.
+fn clean_function(text: &str) -> ServiceResult<String> {
+    Ok(validate::optional("function", TextKind::Function, Some(text))?.unwrap_or_default())
+}
+
+fn visible_to(principal: &Principal, row: &registrations::Model) -> bool {
+    principal.is_organiser() || principal.state.as_deref() == Some(row.iso2.as_str())
+}
+
+/// The rules' view of `rows`, withdrawn ones left out.
+fn currents(rows: &[registrations::Model]) -> Vec<Current> {
+    rows.iter().filter(|row| row.status != Status::Withdrawn.as_str()).map(store::attendance::current).collect()
+}
+
+/// `rows` with their places in the waiting list.
+fn with_positions(rows: Vec<registrations::Model>) -> Vec<Registration> {
+    let positions = attendance::waiting_positions(&currents(&rows));
+    rows.into_iter()
+        .map(|row| {
+            let position = positions.iter().find(|(id, _)| *id == row.id).map(|(_, position)| *position);
+            Registration { row, position }
+        })
+        .collect()
+}
+
+/// A registration the caller may act on, or [`Error::NotFound`] (also for another delegation's,
+/// so ids do not reveal who registered).
+async fn load_registration(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+) -> ServiceResult<registrations::Model> {
+    store::attendance::find(db, id)
+        .await?
+        .filter(|row| visible_to(principal, row))
+        .ok_or_else(|| Error::NotFound(format!("there is no registration {id}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registering
+
+/// Registers an attendee for meeting `id` under the rules; past the capacity it goes onto the
+/// waiting list (with its position).
+///
+/// # Errors
+/// [`Error::Forbidden`] for another delegation (or a delegation overriding), [`Error::Invalid`]
+/// naming the field, [`Error::NotFound`] for an unknown meeting, [`Error::Refused`] with the
+/// rule's reason, [`Error::Conflict`] when the attendee is already registered.
+pub async fn register(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+    input: NewRegistration,
+) -> ServiceResult<Registration> {
+    let iso2 = input.state.trim().to_uppercase();
+    super::require_acting_for(principal, &iso2)?;
+    let caller = caller(principal, input.override_limits)?;
+    let name = validate::required("name", TextKind::PersonName, &input.name)?;
+    let function = clean_function(&input.function)?;
+    let email = validate::email("email", &input.email)?;
+    let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
+    let facts = facts_of(db, id).await?;
+    let delegations =
+        store::reference::states_and_memberships(db).await?.on(facts.rules(Settings::default()).local_date());
+    let new = Attendee { iso2, name, function, email, seat: input.seat, language };
+    let (row, position) = retrying(|| register_once(db, &facts, &delegations, principal, caller, &new)).await?;
+    Ok(Registration { row, position })
+}
+
+/// A new attendee, checked.
+struct Attendee {
+    iso2: String,
+    name: String,
+    function: String,
+    email: String,
+    seat: Seat,
+    language: String,
+}
+
+async fn register_once(
+    db: &DatabaseConnection,
+    facts: &Facts,
+    delegations: &[Delegation],
+    principal: &Principal,
+    caller: Caller,
+    new: &Attendee,
+) -> Result<(registrations::Model, Option<u32>), AttendanceError> {
+    let txn = db.begin().await?;
+    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
+    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
+    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
+    let now = Utc::now();
+    let request = attendance::Request { iso2: &new.iso2, email: &new.email, seat: new.seat };
+    let accepted = attendance::decide(&rules, caller, now, delegations, &currents(&rows), request)?;
+    let row = store::attendance::insert(
+        &txn,
+        NewRow {
+            meeting_id: facts.meeting.id,
+            iso2: &new.iso2,
+            name: &new.name,
+            function: &new.function,
+            email: &new.email,
+            seat: new.seat,
+            language: &new.language,
+            status: accepted.status,
+            arrival: settings_row.last_arrival,
+            overridden: !accepted.overridden.is_empty(),
+            created_by: &principal.actor,
+            now,
+        },
+    )
+    .await?;
+    store::attendance::record(&txn, &principal.actor, "registration.create", None, &row, accepted.overridden).await?;
+    txn.commit().await?;
+    Ok((row, accepted.position))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// The registrations of meeting `id` the caller may see (a delegation its own, organisers all),
+/// withdrawn ones too, in order of arrival, with waiting-list positions.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Internal`] when the database fails.
+pub async fn registrations_of(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+) -> ServiceResult<Vec<Registration>> {
+    super::meetings::load(db, id).await?;
+    let rows = store::attendance::all(db, id).await?;
+    Ok(with_positions(rows).into_iter().filter(|registration| visible_to(principal, &registration.row)).collect())
+}
+
+/// Delegation `iso2`'s confirmed and waiting registrations for meeting `id`, the limits in
+/// force and the seats behind it has left (what a delegation's page shows of a meeting).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Internal`] when the database fails.
+pub async fn of_delegation(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+    iso2: &str,
+) -> ServiceResult<DelegationRegistrations> {
+    let facts = facts_of(db, id).await?;
+    let settings = store::attendance::settings_of(store::attendance::settings(db, id).await?.as_ref());
+    let rows = store::attendance::active(db, id).await?;
+    let limits = facts.limits(settings);
+    let quota_left = SeatTally::of_delegation(&currents(&rows), iso2).quota_left(limits.seats_behind_quota);
+    let registrations = with_positions(rows)
+        .into_iter()
+        .filter(|registration| registration.row.iso2 == iso2 && visible_to(principal, &registration.row))
+        .collect();
+    Ok(DelegationRegistrations { registrations, limits, quota_left })
+}
+
+/// Meeting `id`'s attendance list: the limits in force, counts per seat kind and delegation,
+/// and the confirmed and waiting registrations (organisers see every delegation; a delegation
+/// its own, with its quota left and places in line).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Internal`] when the database fails.
+pub async fn attendance_list(db: &DatabaseConnection, principal: &Principal, id: i32) -> ServiceResult<Attendance> {
+    let facts = facts_of(db, id).await?;
+    let settings = store::attendance::settings_of(store::attendance::settings(db, id).await?.as_ref());
+    let rows = store::attendance::active(db, id).await?;
+    let names = store::reference::states_and_memberships(db).await?;
+    let limits = facts.limits(settings);
+    let currents = currents(&rows);
+    let mut delegations: Vec<DelegationAttendance> = Vec::new();
+    for row in rows.iter().filter(|row| visible_to(principal, row)) {
+        if delegations.iter().any(|delegation| delegation.iso2 == row.iso2) {
+            continue;
+        }
+        let seats = SeatTally::of_delegation(&currents, &row.iso2);
+        delegations.push(DelegationAttendance {
+            iso2: row.iso2.clone(),
+            name_en: names
+                .states
+                .iter()
+                .find(|state| state.iso2 == row.iso2)
+                .map_or_else(|| row.iso2.clone(), |state| state.name_en.clone()),
+            quota_left: seats.quota_left(limits.seats_behind_quota),
+            seats,
+        });
+    }
+    delegations.sort_by(|a, b| a.iso2.cmp(&b.iso2));
+    Ok(Attendance {
+        meeting_id: id,
+        deadline_passed: Utc::now() >= facts.rules(settings).deadline(),
+        limits,
+        seats: SeatTally::of(&currents),
+        delegations,
+        registrations: with_positions(rows)
+            .into_iter()
+            .filter(|registration| visible_to(principal, &registration.row))
+            .collect(),
+    })
+}
+
+/// Meeting `id`'s attendance list as CSV: one line per confirmed or waiting registration the
+/// caller may see, in order of arrival, every cell defused by [`Csv`].
+///
+/// # Errors
+/// As [`attendance_list`].
+pub async fn attendance_csv(db: &DatabaseConnection, principal: &Principal, id: i32) -> ServiceResult<String> {
+    let list = attendance_list(db, principal, id).await?;
+    let mut csv = Csv::with_header(&[
+        "id",
+        "state",
+        "name",
+        "function",
+        "email",
+        "seat",
+        "language",
+        "status",
+        "position",
+        "arrival",
+        "overridden",
+    ]);
+    for Registration { row, position } in list.registrations {
+        csv.row([
+            row.id.to_string(),
+            row.iso2,
+            row.name,
+            row.function,
+            row.email,
+            row.seat,
+            row.language,
+            row.status,
+            position.map(|position| position.to_string()).unwrap_or_default(),
+            row.arrival.to_string(),
+            row.overridden.to_string(),
+        ]);
+    }
+    Ok(csv.finish())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changing and withdrawing
+
+/// Changes registration `id`'s function or seat, until the deadline (organisers later when they
+/// override).
+///
+/// # Errors
+/// [`Error::Forbidden`] for a delegation overriding, [`Error::Invalid`] for the function,
+/// [`Error::NotFound`] for a registration the caller may not see, [`Error::Conflict`] for a
+/// withdrawn one, [`Error::Refused`] with the rule's reason.
+pub async fn change(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+    input: RegistrationChange,
+) -> ServiceResult<Registration> {
+    let caller = caller(principal, input.override_limits)?;
+    let function = input.function.as_deref().map(clean_function).transpose()?;
+    let existing = load_registration(db, principal, id).await?;
+    let facts = facts_of(db, existing.meeting_id).await?;
+    let change = Change { id, function, seat: input.seat };
+    let row = retrying(|| change_once(db, &facts, principal, caller, &change)).await?;
+    let rows = store::attendance::active(db, row.meeting_id).await?;
+    let position = attendance::waiting_positions(&currents(&rows))
+        .into_iter()
+        .find(|(other, _)| *other == row.id)
+        .map(|(_, position)| position);
+    Ok(Registration { row, position })
+}
+
+struct Change {
+    id: i64,
+    function: Option<String>,
+    seat: Option<Seat>,
+}
+
+async fn change_once(
+    db: &DatabaseConnection,
+    facts: &Facts,
+    principal: &Principal,
+    caller: Caller,
+    change: &Change,
+) -> Result<registrations::Model, AttendanceError> {
+    let txn = db.begin().await?;
+    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
+    let before = store::attendance::find(&txn, change.id)
+        .await?
+        .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {}", change.id)))?;
+    if before.status == Status::Withdrawn.as_str() {
+        return Err(AttendanceError::Conflict(format!("registration {} has been withdrawn", change.id)));
+    }
+    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
+    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
+    let seat = change.seat.unwrap_or_else(|| store::attendance::current(&before).seat);
+    let overridden = attendance::decide_change(&rules, caller, Utc::now(), &currents(&rows), change.id, seat)?;
+    let after = registrations::Model {
+        function: change.function.clone().unwrap_or_else(|| before.function.clone()),
+        seat: seat.as_str().to_owned(),
+        overridden: before.overridden || !overridden.is_empty(),
+        updated_at: Utc::now(),
+        ..before.clone()
+    };
+    if after.function == before.function && after.seat == before.seat {
+        return Ok(before);
+    }
+    store::attendance::update(&txn, &after).await?;
+    store::attendance::record(&txn, &principal.actor, "registration.update", Some(&before), &after, overridden).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Withdraws registration `id`; the first in the waiting list moves up into a freed seat.
+///
+/// # Errors
+/// [`Error::NotFound`] for a registration the caller may not see; [`Error::Conflict`] for one
+/// already withdrawn; [`Error::Internal`] when the database fails.
+pub async fn withdraw(db: &DatabaseConnection, principal: &Principal, id: i64) -> ServiceResult<Withdrawal> {
+    let existing = load_registration(db, principal, id).await?;
+    let facts = facts_of(db, existing.meeting_id).await?;
+    let (registration, promoted) = retrying(|| withdraw_once(db, &facts, principal, id)).await?;
+    Ok(Withdrawal { registration, promoted })
+}
+
+async fn withdraw_once(
+    db: &DatabaseConnection,
+    facts: &Facts,
+    principal: &Principal,
+    id: i64,
+) -> Result<(registrations::Model, Vec<registrations::Model>), AttendanceError> {
+    let txn = db.begin().await?;
+    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
+    let before = store::attendance::find(&txn, id)
+        .await?
+        .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {id}")))?;
+    if before.status == Status::Withdrawn.as_str() {
+        return Err(AttendanceError::Conflict(format!("registration {id} is already withdrawn")));
+    }
+    let now = Utc::now();
+    store::attendance::withdraw(&txn, id, now).await?;
+    let after =
+        registrations::Model { status: Status::Withdrawn.as_str().to_owned(), updated_at: now, ..before.clone() };
+    store::attendance::record(&txn, &principal.actor, "registration.withdraw", Some(&before), &after, Vec::new())
+        .await?;
+    let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
+    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
+    let promoted =
+        store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, &facts.for_mail(), now).await?;
+    txn.commit().await?;
+    Ok((after, promoted))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+/// Sets meeting `id`'s quota of seats behind, deadline and capacity (organisers; the caller
+/// checks the role); `None` restores the default. A larger capacity moves people up from the
+/// waiting list at once.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Invalid`] for a deadline that is not a
+/// local date-time in the meeting's zone, or a quota or capacity out of range.
+pub async fn set_settings(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+    input: NewSettings,
+) -> ServiceResult<SettingsChange> {
+    let facts = facts_of(db, id).await?;
+    let deadline = input.deadline.as_deref().map(|text| local_deadline(text, facts.zone)).transpose()?;
+    let wanted = Settings { seats_behind_quota: input.seats_behind_quota, deadline, capacity: input.capacity };
+    if wanted.seats_behind_quota.is_some_and(|quota| quota > 100) || wanted.capacity.is_some_and(|c| c > 100_000) {
+        return Err(Error::invalid_request(
+            Rule::Range,
+            "seats_behind_quota must be at most 100 and capacity at most 100000",
+        ));
+    }
+    let promoted = retrying(|| settings_once(db, &facts, principal, wanted)).await?;
+    Ok(SettingsChange {
+        meeting_id: id,
+        seats_behind_quota: wanted.seats_behind_quota,
+        deadline: wanted.deadline.map(|deadline| deadline.with_timezone(&facts.zone)),
+        capacity: wanted.capacity,
+        effective: facts.limits(wanted),
+        promoted,
+    })
+}
+
+/// A deadline typed as a local date-time (seconds optional) on the clock of `zone`.
+fn local_deadline(text: &str, zone: Tz) -> ServiceResult<DateTime<Utc>> {
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| {
+            Error::invalid(
+                "deadline",
+                Rule::Format,
+                format!("expected a local date-time without offset such as 2027-06-13T18:00:00, got {text:?}"),
+            )
+        })?;
+    let at =
+        resolve_local(local, zone).map_err(|error| Error::invalid("deadline", Rule::Mismatch, error.to_string()))?;
+    Ok(at.with_timezone(&Utc))
+}
+
+async fn settings_once(
+    db: &DatabaseConnection,
+    facts: &Facts,
+    principal: &Principal,
+    wanted: Settings,
+) -> Result<Vec<registrations::Model>, AttendanceError> {
+    let txn = db.begin().await?;
+    let before = store::attendance::lock(&txn, facts.meeting.id).await?;
+    let now = Utc::now();
+    store::attendance::save_settings(&txn, &principal.actor, &before, wanted, now).await?;
+    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
+    let capacity = facts.rules(wanted).capacity();
+    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, &facts.for_mail(), now).await?;
+    txn.commit().await?;
+    Ok(promoted)
+}
