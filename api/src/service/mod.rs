@@ -6,7 +6,27 @@
 //! [`scheduler`] for every decision, and returns typed output or an [`Error`] that each edge
 //! renders its own way: JSON with a status code, or a message next to a form's field.
 
+pub mod accounts;
 pub mod error;
+pub mod feeds;
 pub mod meetings;
+pub mod reference;
 
 pub use error::{ConflictKind, Error, Rule, ServiceResult};
+
+use crate::auth::{Principal, Role};
+
+/// Organisers may act for any delegation; a delegation only for itself.
+///
+/// # Errors
+/// [`Error::Forbidden`] naming both States when a delegation acts for another.
+pub fn require_acting_for(principal: &Principal, iso2: &str) -> ServiceResult<()> {
+    match (&principal.role, &principal.state) {
+        (Role::Admin | Role::Organiser, _) => Ok(()),
+        (Role::Delegation, Some(own)) if own == iso2 => Ok(()),
+        (Role::Delegation, own) => Err(Error::Forbidden(format!(
+            "this token belongs to the delegation of {}; it cannot act for {iso2}",
+            own.as_deref().unwrap_or("no State")
+        ))),
+    }
+}
