@@ -3,11 +3,24 @@
 //! The next Chair is sometimes agreed very late, so a year without a known Chairmanship is
 //! normal: every lookup returns `Option`, and nothing here ever guesses.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, ops::RangeInclusive};
 
 use serde::Serialize;
 
-use crate::reference::Chairmanship;
+use crate::{
+    reference::Chairmanship,
+    states::{Delegation, StateKind},
+};
+
+/// The years a Chairmanship can be recorded for.
+pub const RECORDABLE_YEARS: RangeInclusive<i32> = 1975..=2100;
+
+/// Whether `iso2` may hold a year's Chairmanship: only a participating State on 1 January of
+/// that year; `delegations` are those taking part on that day.
+#[must_use]
+pub fn may_chair(iso2: &str, delegations: &[Delegation]) -> bool {
+    delegations.iter().any(|delegation| delegation.iso2 == iso2 && delegation.kind == StateKind::Participating)
+}
 
 /// The known Chairmanships, by year.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +58,15 @@ impl Chairmanships {
     pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
         self.by_year.keys().copied()
     }
+
+    /// The years worth listing in `this_year`: from the first known Chairmanship (1999 when none
+    /// is known) to next year, or to the last known one when that is later.
+    #[must_use]
+    pub fn listed_years(&self, this_year: i32) -> RangeInclusive<i32> {
+        let first = self.years().next().unwrap_or(1999);
+        let last = self.years().last().unwrap_or(first).max(this_year + 1);
+        first..=last
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +83,26 @@ mod tests {
         );
         assert_eq!(chairmanships.troika(2026).next, None);
         assert_eq!(chairmanships.of(1998), None);
+    }
+
+    #[test]
+    fn the_list_runs_from_the_first_known_year_to_next_year_or_the_last_known() {
+        let bundled = Chairmanships::new(&ReferenceData::bundled().chairmanships);
+        let first = bundled.years().next().unwrap();
+        assert_eq!(bundled.listed_years(2026), first..=2027);
+        assert_eq!(bundled.listed_years(1990), first..=bundled.years().last().unwrap());
+        assert_eq!(Chairmanships::default().listed_years(2026), 1999..=2027);
+    }
+
+    #[test]
+    fn only_a_participating_state_on_the_first_of_january_may_chair() {
+        let data = ReferenceData::bundled();
+        let on = |date: &str| crate::states::delegations_on(&data.states, &data.memberships, date.parse().unwrap());
+        let january = on("2027-01-01");
+        assert!(may_chair("AT", &january));
+        assert!(!may_chair("JP", &january), "a Partner");
+        assert!(!may_chair("XX", &january), "unknown");
+        assert!(!may_chair("MN", &on("2010-01-01")), "a Partner then");
+        assert!(RECORDABLE_YEARS.contains(&1975) && !RECORDABLE_YEARS.contains(&2101));
     }
 }

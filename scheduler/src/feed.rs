@@ -8,8 +8,10 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use thiserror::Error;
+
 use crate::{
-    bodies::{Body, Invites},
+    bodies::{Body, BodyCode, Invites},
     chairs::Chair,
     eligibility::invitees,
     ical::{CalendarEvent, EventStatus, Feed},
@@ -60,6 +62,115 @@ impl FeedScope<'_> {
             Self::All => true,
         }
     }
+}
+
+/// What a new subscription asks for, once its shape is right: [`requested`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// The meetings the delegation of this State (ISO code, upper case) is invited to.
+    Delegation(String),
+    /// Every meeting of one body.
+    Body(&'static Body),
+    /// Every meeting.
+    All,
+}
+
+impl Requested {
+    /// The scope's name as stored and as the API spells it.
+    #[must_use]
+    pub fn scope(&self) -> &'static str {
+        match self {
+            Self::Delegation(_) => "delegation",
+            Self::Body(_) => "body",
+            Self::All => "all",
+        }
+    }
+}
+
+/// Why a subscription cannot be made as asked; [`Self::field`] names the input to blame.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RequestProblem {
+    #[error("unknown scope {0:?}; expected delegation, body or all")]
+    UnknownScope(String),
+    #[error("a delegation feed needs the State's ISO code")]
+    StateMissing,
+    #[error("there is no State or Partner with the code {0:?}")]
+    UnknownState(String),
+    #[error("only a delegation feed names a State, not {0}")]
+    StateNotAllowed(&'static str),
+    #[error("a body feed needs the body's code")]
+    BodyMissing,
+    #[error("unknown body {0:?}; known bodies are {known}", known = known_bodies())]
+    UnknownBody(String),
+    #[error("only a body feed names a body, not {0}")]
+    BodyNotAllowed(&'static str),
+}
+
+impl RequestProblem {
+    /// The input the problem is in: `scope`, `state` or `body`.
+    #[must_use]
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::UnknownScope(_) => "scope",
+            Self::StateMissing | Self::UnknownState(_) | Self::StateNotAllowed(_) => "state",
+            Self::BodyMissing | Self::UnknownBody(_) | Self::BodyNotAllowed(_) => "body",
+        }
+    }
+}
+
+/// A field's text, with a blank one (an empty choice on a form) taken as absent.
+fn given(field: Option<&str>) -> Option<&str> {
+    field.map(str::trim).filter(|text| !text.is_empty())
+}
+
+fn known_bodies() -> String {
+    BodyCode::ALL.iter().map(|code| code.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads a subscription request: a delegation feed names a State (and nothing else), a body
+/// feed a body, a feed of everything neither. Blank values count as absent; codes are read
+/// trimmed and in upper case. The checks run in that order (scope, State, body), and
+/// `state_exists` is asked only about the State of a delegation feed.
+///
+/// # Errors
+/// The first [`RequestProblem`] found.
+pub fn requested(
+    scope: &str,
+    state: Option<&str>,
+    body: Option<&str>,
+    state_exists: impl FnOnce(&str) -> bool,
+) -> Result<Requested, RequestProblem> {
+    let scope = match scope {
+        "delegation" => "delegation",
+        "body" => "body",
+        "all" => "all",
+        other => return Err(RequestProblem::UnknownScope(other.to_owned())),
+    };
+    let iso2 = match (scope, given(state)) {
+        ("delegation", None) => return Err(RequestProblem::StateMissing),
+        ("delegation", Some(code)) => {
+            let code = code.to_uppercase();
+            if !state_exists(&code) {
+                return Err(RequestProblem::UnknownState(code));
+            }
+            Some(code)
+        }
+        (_, Some(_)) => return Err(RequestProblem::StateNotAllowed(scope)),
+        (_, None) => None,
+    };
+    let body = match (scope, given(body)) {
+        ("body", None) => return Err(RequestProblem::BodyMissing),
+        ("body", Some(code)) => Some(
+            crate::bodies::body(&code.to_uppercase()).ok_or_else(|| RequestProblem::UnknownBody(code.to_owned()))?,
+        ),
+        (_, Some(_)) => return Err(RequestProblem::BodyNotAllowed(scope)),
+        (_, None) => None,
+    };
+    Ok(match (iso2, body) {
+        (Some(iso2), _) => Requested::Delegation(iso2),
+        (None, Some(body)) => Requested::Body(body),
+        (None, None) => Requested::All,
+    })
 }
 
 /// Who a body invites, in words.
@@ -283,5 +394,23 @@ mod tests {
         let render = || crate::ical::render_feed(&build_feed(&FeedScope::All, &meetings));
         assert_eq!(render(), render());
         assert_eq!(build_feed(&FeedScope::All, &[]).stamp, DateTime::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn a_request_names_what_its_scope_needs_and_nothing_else() {
+        let known = |code: &str| code == "AT";
+        assert_eq!(requested("delegation", Some(" at "), None, known), Ok(Requested::Delegation("AT".into())));
+        assert_eq!(requested("body", None, Some("pc"), known), Ok(Requested::Body(body("PC").unwrap())));
+        assert_eq!(requested("all", Some(" "), Some(""), known), Ok(Requested::All), "blank is absent");
+        let problem = |scope, state, body| requested(scope, state, body, known).unwrap_err();
+        assert_eq!(problem("mine", None, None).field(), "scope");
+        assert_eq!(problem("delegation", None, None), RequestProblem::StateMissing);
+        assert_eq!(problem("delegation", Some("zz"), Some("PC")), RequestProblem::UnknownState("ZZ".into()));
+        assert_eq!(problem("all", Some("AT"), None), RequestProblem::StateNotAllowed("all"));
+        assert_eq!(problem("body", None, None), RequestProblem::BodyMissing);
+        assert_eq!(problem("delegation", Some("AT"), Some("PC")), RequestProblem::BodyNotAllowed("delegation"));
+        let unknown = problem("body", None, Some("XX"));
+        assert_eq!(unknown.field(), "body");
+        assert!(unknown.to_string().starts_with("unknown body \"XX\"; known bodies are PC, FSC, "), "{unknown}");
     }
 }

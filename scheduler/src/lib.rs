@@ -4,6 +4,7 @@
 //! who is invited, where everyone sits, what a calendar says) lives here, takes `now` and time
 //! zones as arguments, and is tested without a database.
 
+pub mod accounts;
 pub mod attendance;
 pub mod bodies;
 pub mod chairmanship;

@@ -109,6 +109,10 @@ impl From<service::Error> for ApiError {
             service::Error::Refused(reason) => refusal(reason),
             service::Error::NotFound(message) => Self::NotFound(message),
             service::Error::Forbidden(message) => Self::Forbidden(message),
+            // No endpoint checks a form as a whole; should one, its first problem answers.
+            service::Error::Several(errors) => {
+                errors.into_iter().next().map_or_else(|| Self::Invalid(String::new()), Self::from)
+            }
             service::Error::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -129,7 +133,7 @@ fn conflict(kind: ConflictKind, message: String) -> ApiError {
         ConflictKind::AlreadyRegistered => {
             ApiError::Conflict { message, details: Some(json!({ "reason": "already_registered" })) }
         }
-        ConflictKind::State => ApiError::conflict(message),
+        ConflictKind::State | ConflictKind::Duplicate { .. } => ApiError::conflict(message),
     }
 }
 

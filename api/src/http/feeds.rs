@@ -1,9 +1,9 @@
 //! Calendar subscriptions: creating, listing and revoking feeds (`/api/v1/feeds`), and serving
 //! them (`GET`/`HEAD /feeds/{token}.ics`, public: the token in the URL is the secret).
 //!
-//! A delegation manages only its own feeds: a feed of its own meetings, or a body's or
-//! everyone's, which it then owns. Organisers manage all. A feed's token is shown once, when it
-//! is created; only its hash is stored, and unknown and revoked tokens get the same 404.
+//! Managing feeds maps to [`service::feeds`] (who may manage which feed, what a subscription
+//! may ask for). A feed's token is shown once, when it is created; only its hash is stored, and
+//! unknown and revoked tokens get the same 404.
 //!
 //! Serving is built for clients that poll: strong ETags (one per content coding), Last-Modified,
 //! `If-None-Match` / `If-Modified-Since` answered with 304, gzip from bytes compressed once, and
@@ -19,7 +19,6 @@ use axum::{
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -31,8 +30,8 @@ use crate::app::AppState;
 use crate::{
     auth::Principal,
     db::entities::feeds,
-    feeds::{LONGEST_WINDOW_DAYS, RenderedFeed, SCOPE_ALL, SCOPE_BODY, SCOPE_DELEGATION, Window},
-    store::{self, audit::AuditEntry, feeds::NewFeed, meetings::body_codes},
+    feeds::{LONGEST_WINDOW_DAYS, RenderedFeed, Window},
+    service::{self, feeds::NewSubscription},
 };
 
 /// The JSON API: `/feeds` and `/feeds/{id}` (nested under `/api/v1`).
@@ -95,7 +94,7 @@ pub struct FeedCreated {
 
 /// A feed row as the API shows it.
 #[must_use]
-pub fn feed_out(feed: feeds::Model) -> FeedOut {
+fn feed_out(feed: feeds::Model) -> FeedOut {
     FeedOut {
         id: feed.id,
         scope: feed.scope,
@@ -109,51 +108,10 @@ pub fn feed_out(feed: feeds::Model) -> FeedOut {
     }
 }
 
-/// A field's text, with a blank one (an empty choice on a form) taken as missing.
-fn given(field: Option<&String>) -> Option<&str> {
-    field.map(|text| text.trim()).filter(|text| !text.is_empty())
-}
-
-/// Checks a request against the reference data; returns (scope, state, body) normalised.
-async fn validate(state: &AppState, input: &FeedIn) -> ApiResult<(&'static str, Option<String>, Option<&'static str>)> {
-    let scope = match input.scope.as_str() {
-        SCOPE_DELEGATION => SCOPE_DELEGATION,
-        SCOPE_BODY => SCOPE_BODY,
-        SCOPE_ALL => SCOPE_ALL,
-        other => {
-            return Err(ApiError::Invalid(format!("scope: unknown scope {other:?}; expected delegation, body or all")));
-        }
-    };
-    let iso2 = match (scope, given(input.state.as_ref())) {
-        (SCOPE_DELEGATION, None) => {
-            return Err(ApiError::Invalid("state: a delegation feed needs the State's ISO code".into()));
-        }
-        (SCOPE_DELEGATION, Some(code)) => {
-            let code = code.trim().to_uppercase();
-            if store::reference::state(&state.db, &code).await?.is_none() {
-                return Err(ApiError::Invalid(format!("state: there is no State or Partner with the code {code:?}")));
-            }
-            Some(code)
-        }
-        (_, Some(_)) => {
-            return Err(ApiError::Invalid(format!("state: only a delegation feed names a State, not {scope}")));
-        }
-        (_, None) => None,
-    };
-    let body = match (scope, given(input.body.as_ref())) {
-        (SCOPE_BODY, None) => return Err(ApiError::Invalid("body: a body feed needs the body's code".into())),
-        (SCOPE_BODY, Some(code)) => Some(
-            scheduler::bodies::body(&code.trim().to_uppercase())
-                .ok_or_else(|| {
-                    ApiError::Invalid(format!("body: unknown body {code:?}; known bodies are {}", body_codes()))
-                })?
-                .code
-                .as_str(),
-        ),
-        (_, Some(_)) => return Err(ApiError::Invalid(format!("body: only a body feed names a body, not {scope}"))),
-        (_, None) => None,
-    };
-    Ok((scope, iso2, body))
+impl From<FeedIn> for NewSubscription {
+    fn from(input: FeedIn) -> Self {
+        Self { scope: input.scope, state: input.state, body: input.body }
+    }
 }
 
 /// Creates a calendar feed and returns its secret URL, shown only this once. A delegation may
@@ -166,41 +124,18 @@ async fn create_feed(
     principal: Principal,
     ApiJson(input): ApiJson<FeedIn>,
 ) -> ApiResult<(StatusCode, Json<FeedCreated>)> {
-    Ok((StatusCode::CREATED, Json(create_and_store(&state, &principal, &input).await?)))
-}
-
-/// Creates a feed for `principal` (owned by its delegation, or by the organisers) and audits
-/// it; the JSON API and the web pages both create feeds here.
-///
-/// # Errors
-/// 422 for a scope, State or body that does not fit; 403 for another delegation's feed.
-pub async fn create_and_store(state: &AppState, principal: &Principal, input: &FeedIn) -> ApiResult<FeedCreated> {
-    let (scope, iso2, body) = validate(state, input).await?;
-    if let Some(iso2) = &iso2 {
-        principal.require_acting_for(iso2)?;
-    }
-    let owner = if principal.is_organiser() { None } else { principal.state.as_deref() };
-    let (feed, token) = store::feeds::create(
-        &state.db,
-        NewFeed { scope, iso2: iso2.as_deref(), body_code: body, owner_iso2: owner, created_by: &principal.actor },
-    )
-    .await?;
-    audit(state, principal, "feed.create", &feed).await?;
-    let url = format!("{}/feeds/{token}.ics", state.config.public_base());
-    let webcal_url = format!("webcal://{}", url.split_once("://").map_or(url.as_str(), |(_, rest)| rest));
-    Ok(FeedCreated { feed: feed_out(feed), url, webcal_url })
+    let created = service::feeds::create(&state.db, &state.config.public_base(), &principal, &input.into()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(FeedCreated { feed: feed_out(created.feed), url: created.url, webcal_url: created.webcal_url }),
+    ))
 }
 
 /// The caller's feeds (organisers: every feed), newest first, without their tokens.
 #[utoipa::path(get, path = "/feeds", tag = "feeds", security(("bearer" = [])),
     responses((status = 200, body = [FeedOut]), (status = 401, body = ErrorBody)))]
 async fn list_feeds(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<FeedOut>>> {
-    let owner = if principal.is_organiser() {
-        None
-    } else {
-        Some(principal.state.as_deref().ok_or_else(|| ApiError::Forbidden("this token acts for no State".into()))?)
-    };
-    let feeds = store::feeds::list(&state.db, owner).await?;
+    let feeds = service::feeds::list(&state.db, &principal, None).await?;
     Ok(Json(feeds.into_iter().map(feed_out).collect()))
 }
 
@@ -213,45 +148,8 @@ async fn revoke_feed(
     principal: Principal,
     ApiPath(id): ApiPath<i32>,
 ) -> ApiResult<StatusCode> {
-    revoke_and_store(&state, &principal, id).await?;
+    service::feeds::revoke(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes feed `id` if `principal` may (a delegation its own feeds, organisers any) and audits
-/// it; returns the feed as it was. Revoking a revoked feed changes nothing.
-///
-/// # Errors
-/// 404 for an unknown feed, and the same 404 (same message) for a feed this caller may not
-/// revoke, so a delegation learns nothing about other delegations' feeds, not even that one
-/// exists or whose it is.
-pub async fn revoke_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<FeedOut> {
-    let feed = store::feeds::find(&state.db, id)
-        .await?
-        .filter(|feed| principal.is_organiser() || (feed.owner_iso2.is_some() && feed.owner_iso2 == principal.state))
-        .ok_or_else(|| ApiError::NotFound(format!("there is no feed {id}")))?;
-    if feed.revoked_at.is_none() {
-        store::feeds::revoke(&state.db, id, Utc::now()).await?;
-        audit(state, principal, "feed.revoke", &feed).await?;
-    }
-    Ok(feed_out(feed))
-}
-
-async fn audit(state: &AppState, principal: &Principal, action: &str, feed: &feeds::Model) -> ApiResult<()> {
-    let snapshot = json!({ "scope": feed.scope, "state": feed.iso2, "body": feed.body_code, "owner": feed.owner_iso2 });
-    let (before, after) = if action == "feed.revoke" { (Some(&snapshot), None) } else { (None, Some(&snapshot)) };
-    store::audit::record(
-        &state.db,
-        AuditEntry {
-            actor: &principal.actor,
-            action,
-            subject_type: "feed",
-            subject_id: feed.id.to_string(),
-            before,
-            after,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 //! The public reference endpoints: States and Partners on a date, Chairmanships with their
-//! Troika, bodies; and recording a newly agreed Chairmanship (organisers).
+//! Troika, bodies; and recording a newly agreed Chairmanship (organisers), through
+//! [`service::reference`].
 
 use axum::{Json, extract::State, http::StatusCode};
-use chrono::{Datelike as _, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -11,8 +12,11 @@ use super::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery, Organiser, parse_date_param},
 };
-use crate::app::AppState;
-use crate::store::{self, audit::AuditEntry};
+use crate::{
+    app::AppState,
+    service::{self, reference::ChairmanshipYear},
+    store,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,13 +53,8 @@ async fn list_states(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<OnDate>,
 ) -> ApiResult<Json<Vec<StateOut>>> {
-    let date = match query.on.as_deref() {
-        Some(text) => parse_date_param("on", text)?,
-        None => Utc::now().date_naive(),
-    };
-    let all = store::reference::states_and_memberships(&state.db).await?;
-    let mut delegations = all.on(date);
-    delegations.sort_by_key(|delegation| delegation.kind != scheduler::states::StateKind::Participating);
+    let on = query.on.as_deref().map(|text| parse_date_param("on", text)).transpose()?;
+    let delegations = service::reference::delegations_on(&state.db, on).await?;
     Ok(Json(
         delegations
             .into_iter()
@@ -136,21 +135,15 @@ pub struct TroikaOut {
 /// Every year from the first known Chairmanship to next year, with its Troika.
 #[utoipa::path(get, path = "/chairmanships", tag = "reference", responses((status = 200, body = [ChairmanshipOut])))]
 async fn list_chairmanships(State(state): State<AppState>) -> ApiResult<Json<Vec<ChairmanshipOut>>> {
-    let chairmanships = store::reference::chairmanships(&state.db).await?;
-    let all = store::reference::states_and_memberships(&state.db).await?;
-    let name_of = |iso2: &str| all.states.iter().find(|s| s.iso2 == iso2).map(|s| s.name_en.clone());
-    let first = chairmanships.years().next().unwrap_or(1999);
-    let last = chairmanships.years().last().unwrap_or(first).max(Utc::now().year() + 1);
+    let years = service::reference::chairmanships(&state.db).await?;
     Ok(Json(
-        (first..=last)
-            .map(|year| {
-                let troika = chairmanships.troika(year);
-                ChairmanshipOut {
-                    year,
-                    iso2: troika.current.clone(),
-                    name_en: troika.current.as_deref().and_then(name_of),
-                    troika: TroikaOut { previous: troika.previous, current: troika.current, next: troika.next },
-                }
+        years
+            .into_iter()
+            .map(|ChairmanshipYear { year, name_en, troika }| ChairmanshipOut {
+                year,
+                iso2: troika.current.clone(),
+                name_en,
+                troika: TroikaOut { previous: troika.previous, current: troika.current, next: troika.next },
             })
             .collect(),
     ))
@@ -172,29 +165,7 @@ async fn set_chairmanship(
     ApiPath(year): ApiPath<i32>,
     ApiJson(body): ApiJson<ChairmanshipIn>,
 ) -> ApiResult<StatusCode> {
-    if !(1975..=2100).contains(&year) {
-        return Err(ApiError::Invalid(format!("year must be between 1975 and 2100, got {year}")));
-    }
-    let iso2 = body.iso2.to_uppercase();
-    let on = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
-    let all = store::reference::states_and_memberships(&state.db).await?;
-    if !all.on(on).iter().any(|d| d.iso2 == iso2 && d.kind == scheduler::states::StateKind::Participating) {
-        return Err(ApiError::Invalid(format!("iso2: {iso2:?} is not a participating State on 1 January {year}")));
-    }
-    let before = store::reference::chairmanships(&state.db).await?.of(year).map(str::to_owned);
-    store::reference::set_chairmanship(&state.db, year, &iso2).await?;
-    store::audit::record(
-        &state.db,
-        AuditEntry {
-            actor: &principal.actor,
-            action: "chairmanship.set",
-            subject_type: "chairmanship",
-            subject_id: year.to_string(),
-            before: before.as_ref(),
-            after: Some(&iso2),
-        },
-    )
-    .await?;
+    service::reference::set_chairmanship(&state.db, &principal, year, &body.iso2).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -29,6 +29,10 @@ pub enum Error {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// A form checked as a whole found several problems; each says its own (never one of these
+    /// itself).
+    #[error("{}", display_several(.0))]
+    Several(Vec<Error>),
     /// Our fault (a database error, a bug); logged by the edge, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -50,6 +54,8 @@ pub enum Rule {
     Mismatch,
     /// Needed here, but not given.
     Missing,
+    /// A value this caller may not choose (an organiser account, asked for by an organiser).
+    NotPermitted,
 }
 
 /// What a request clashes with.
@@ -62,6 +68,9 @@ pub enum ConflictKind {
     AlreadyRegistered,
     /// The thing is not in a state that allows this (already cancelled, withdrawn, sent).
     State,
+    /// Something else already has this value of `field`, which must be unique (an account's
+    /// username).
+    Duplicate { field: &'static str },
 }
 
 /// The result of a use case.
@@ -96,6 +105,10 @@ impl Error {
             _ => None,
         }
     }
+}
+
+fn display_several(errors: &[Error]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn display_invalid(field: Option<&str>, message: &str) -> String {

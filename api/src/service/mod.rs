@@ -6,10 +6,13 @@
 //! [`scheduler`] for every decision, and returns typed output or an [`Error`] that each edge
 //! renders its own way: JSON with a status code, or a message next to a form's field.
 
+pub mod accounts;
 pub mod contacts;
 pub mod error;
+pub mod feeds;
 pub mod invitations;
 pub mod meetings;
+pub mod reference;
 pub mod registrations;
 pub mod seating;
 

@@ -6,11 +6,14 @@
 //! taken back; when it was wrong it stays, as a failure, until it leaves [`WINDOW`]. A refused
 //! attempt is taken back too, so hammering a locked key does not lengthen its wait.
 //!
-//! Keys are stored as the SHA-256 of their text (`user:admin`), so a password typed into the
-//! username field never lands in the table. Rows older than [`WINDOW`] are deleted whenever
+//! What an attempt is counted against, and how many failures each may have, is
+//! [`scheduler::accounts`]'s to say ([`Limit`], [`Counter`]). Keys are stored as the SHA-256 of
+//! their text (`user:admin`), so a password typed into the username field never lands in the
+//! table. Rows older than [`WINDOW`] are deleted whenever
 //! someone tries to log in.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use scheduler::accounts::{Counter, Limit};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     QuerySelect as _,
@@ -24,14 +27,6 @@ use crate::{
 /// How long a failure counts.
 pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
 
-/// What an attempt is counted against, and how many failures it may have within [`WINDOW`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limit {
-    /// `user:<name>`, `address:<ip>`, `device:<nonce>`.
-    pub key: String,
-    pub max_failures: usize,
-}
-
 /// An attempt written down by [`begin`]: [`succeeded`] takes it back.
 #[must_use]
 #[derive(Debug)]
@@ -39,10 +34,10 @@ pub struct Attempt {
     ids: Vec<String>,
 }
 
-/// The attempt may not go ahead: which key is over its limit and how long until it is not.
+/// The attempt may not go ahead: which counter is over its limit and how long until it is not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
-    pub key: String,
+    pub counter: Counter,
     pub wait: TimeDelta,
 }
 
@@ -64,7 +59,7 @@ pub async fn begin(
         .zip(&attempt.ids)
         .map(|(limit, id)| login_failures::ActiveModel {
             id: Set(id.clone()),
-            key: Set(hash_secret(&limit.key)),
+            key: Set(hash_secret(&limit.counter.key())),
             at: Set(now.timestamp()),
         })
         .collect();
@@ -76,7 +71,7 @@ pub async fn begin(
         let recent: Vec<i64> = login_failures::Entity::find()
             .select_only()
             .column(login_failures::Column::At)
-            .filter(login_failures::Column::Key.eq(hash_secret(&limit.key)))
+            .filter(login_failures::Column::Key.eq(hash_secret(&limit.counter.key())))
             .filter(login_failures::Column::At.gt(since))
             .order_by_asc(login_failures::Column::At)
             .limit(u64::try_from(limit.max_failures).unwrap_or(u64::MAX).saturating_add(1))
@@ -88,7 +83,7 @@ pub async fn begin(
             // Allowed again once the oldest failure leaves the window.
             let oldest = recent.first().copied().unwrap_or(now.timestamp());
             let wait = TimeDelta::seconds(oldest + WINDOW.num_seconds() - now.timestamp()).max(TimeDelta::seconds(1));
-            return Ok(Err(Refused { key: limit.key.clone(), wait }));
+            return Ok(Err(Refused { counter: limit.counter.clone(), wait }));
         }
     }
     Ok(Ok(attempt))
@@ -99,11 +94,11 @@ pub async fn begin(
 ///
 /// # Errors
 /// When the database refuses the change.
-pub async fn succeeded(db: &impl ConnectionTrait, attempt: Attempt, clear: &[String]) -> Result<(), DbErr> {
+pub async fn succeeded(db: &impl ConnectionTrait, attempt: Attempt, clear: &[Counter]) -> Result<(), DbErr> {
     forget(db, &attempt.ids).await?;
     if !clear.is_empty() {
         login_failures::Entity::delete_many()
-            .filter(login_failures::Column::Key.is_in(clear.iter().map(|key| hash_secret(key))))
+            .filter(login_failures::Column::Key.is_in(clear.iter().map(|counter| hash_secret(&counter.key()))))
             .exec(db)
             .await?;
     }

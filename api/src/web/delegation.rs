@@ -268,7 +268,7 @@ async fn page(
         contact_form,
         contact_errors,
         invited_roles,
-        feeds: feed_rows(state, &context, Some(&iso2)).await?,
+        feeds: feed_rows(state, &context, &principal, Some(&iso2)).await?,
         back: page_of(user, &iso2),
         own_delegation: !user.is_organiser() && user.iso2.as_deref() == Some(iso2.as_str()),
         iso2: Some(iso2),

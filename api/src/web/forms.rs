@@ -36,24 +36,43 @@ impl FormErrors {
     /// delegation that is not invited) stay errors, shown as their own page.
     pub fn from_service(error: service::Error, fields: &[&str]) -> Result<Self, WebError> {
         let mut errors = Self::default();
+        errors.add_service(error, fields)?;
+        Ok(errors)
+    }
+
+    /// Adds a use case's error to these, as [`Self::from_service`] sorts it.
+    ///
+    /// # Errors
+    /// As [`Self::from_service`].
+    pub fn add_service(&mut self, error: service::Error, fields: &[&str]) -> Result<(), WebError> {
         match error {
             service::Error::Invalid { field: Some(field), message, .. } if fields.contains(&field.as_str()) => {
-                errors.add(&field, capitalise(&message));
+                self.add(&field, capitalise(&message));
             }
-            invalid @ service::Error::Invalid { .. } => errors.general.push(capitalise(&invalid.to_string())),
+            invalid @ service::Error::Invalid { .. } => self.general.push(capitalise(&invalid.to_string())),
             service::Error::Conflict { kind: ConflictKind::RoomTaken(_), message } if fields.contains(&"room") => {
-                errors.room_clash = true;
-                errors.add("room", capitalise(&message));
+                self.room_clash = true;
+                self.add("room", capitalise(&message));
             }
-            service::Error::Conflict { message, .. } => errors.general.push(capitalise(&message)),
+            service::Error::Conflict { kind: ConflictKind::Duplicate { field }, message }
+                if fields.contains(&field) =>
+            {
+                self.add(field, capitalise(&message));
+            }
+            service::Error::Conflict { message, .. } => self.general.push(capitalise(&message)),
             service::Error::Refused(refusal)
                 if !matches!(refusal, scheduler::attendance::Refusal::NotInvited { .. }) =>
             {
-                errors.general.push(capitalise(&refusal.to_string()));
+                self.general.push(capitalise(&refusal.to_string()));
+            }
+            service::Error::Several(errors) => {
+                for error in errors {
+                    self.add_service(error, fields)?;
+                }
             }
             other => return Err(other.into()),
         }
-        Ok(errors)
+        Ok(())
     }
 
     /// Sorts an API error onto `fields` (the names of the form's inputs).

@@ -1,12 +1,11 @@
-//! Logging in and out, and setting a password through a one-time link.
+//! Logging in and out, and setting a password through a one-time link: the forms of
+//! [`service::accounts`]'s use cases.
 //!
 //! Password guessing is slowed without letting anyone lock the real user out (OWASP's device
-//! cookies, see [`super::device`]). A login from a browser holding a valid device cookie for
-//! the username is counted against that cookie alone; every other login is counted against
-//! the username and against the client's address (the TCP peer), and refused with a 429 page
-//! once either has too many recent failures. The counts are kept in the database
-//! ([`store::login_failures`]), so every replica sees the same. Usernames longer than any
-//! account's are refused before any lookup or hashing.
+//! cookies, see [`device`]): a login from a browser holding a valid device cookie for the
+//! username is counted against that cookie alone, every other login against the username and
+//! the client's address (the TCP peer), and a refused one gets a 429 page saying how long to
+//! wait. Usernames longer than any account's are refused before any lookup or hashing.
 
 use std::net::SocketAddr;
 
@@ -18,19 +17,22 @@ use axum::{
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use chrono::Utc;
+use scheduler::accounts::{Counter, MAX_USERNAME, MIN_PASSWORD, PasswordProblem};
 use serde::Deserialize;
 
 use super::{
-    Chrome, CurrentUser, Flash, WebResult, device,
+    Chrome, CurrentUser, Flash, WebResult,
     params::{PagePath, PageQuery},
     redirect, redirect_with, render, render_status,
     session::{self, SESSION_COOKIE},
 };
 use crate::{
     app::AppState,
-    auth::{hash_password, verify_password},
-    store::{self, login_failures},
+    service::{
+        self,
+        accounts::{Credentials, LoginRefusal, PasswordSet, device},
+    },
+    store::login_failures,
 };
 
 pub fn router() -> Router<AppState> {
@@ -39,24 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(log_out))
         .route("/set-password/{token}", get(set_password_page).post(set_password))
 }
-
-/// Failed logins allowed within [`login_failures::WINDOW`] for one username from clients without its device
-/// cookie (they all share this count, so it bounds guessing from many addresses).
-const MAX_UNTRUSTED_FAILURES: usize = 10;
-/// Failed logins allowed within [`login_failures::WINDOW`] for one device cookie: the browser that holds it
-/// waits, nobody else does.
-const MAX_DEVICE_FAILURES: usize = 10;
-/// Failed logins allowed within [`login_failures::WINDOW`] from one client address without a device cookie,
-/// across usernames. Behind a reverse proxy every client has the proxy's address, so this is
-/// then a bound on all untrusted guessing together: high enough that a few people mistyping
-/// do not reach it, low enough that guessing across many usernames stays slow.
-const MAX_ADDRESS_FAILURES: usize = 100;
-/// Longest username looked at; longer ones are refused before any database work or hashing
-/// (the input policy allows no longer username).
-const MAX_USERNAME: usize = 100;
-
-/// The shortest password accepted.
-const MIN_PASSWORD: usize = 12;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -106,16 +90,16 @@ fn client_address(connect: Option<&ConnectInfo<SocketAddr>>) -> String {
 fn throttled_message(refused: &login_failures::Refused) -> String {
     let minutes = refused.wait.num_seconds().max(1).unsigned_abs().div_ceil(60);
     let wait = format!("Wait {minutes} minute{} and try again", if minutes == 1 { "" } else { "s" });
-    if refused.key.starts_with("address:") {
-        format!(
+    match refused.counter {
+        Counter::Address(_) => format!(
             "Too many failed attempts from your network address. {wait}. A browser you have logged in with before is not affected."
-        )
-    } else if refused.key.starts_with("device:") {
-        format!("Too many failed attempts for this username. {wait}, or ask an organiser for a new password link.")
-    } else {
-        format!(
+        ),
+        Counter::Device(_) => {
+            format!("Too many failed attempts for this username. {wait}, or ask an organiser for a new password link.")
+        }
+        Counter::User(_) => format!(
             "Too many failed attempts for this username. {wait}, or ask an organiser for a new password link. A browser you have logged in with before is not affected."
-        )
+        ),
     }
 }
 
@@ -128,84 +112,46 @@ async fn log_in(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let next = redirect::local_or(form.next.as_deref(), &state.config.public_base(), "/");
-    let username = form.username.trim().to_lowercase();
-    if username.chars().count() > MAX_USERNAME {
-        // No account has such a name; nothing is looked up, hashed or counted for it.
-        let message = format!("{WRONG} A username has at most {MAX_USERNAME} characters.");
-        let page = LoginPage { c: &c, next, username: String::new(), error: Some(&message) };
-        return render_status(&c, StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    let secret = store::invitations::secret(&state.db, device::SECRET_NAME).await?;
-    let trusted = session::cookie(&headers, device::COOKIE)
-        .and_then(|value| device::nonce_for(&secret, &value, &username))
-        .map(|nonce| format!("device:{nonce}"));
-    // A browser that logged in as this user before is counted on its own; everyone else is
-    // counted per username and per address.
-    let limits = match &trusted {
-        Some(device) => vec![login_failures::Limit { key: device.clone(), max_failures: MAX_DEVICE_FAILURES }],
-        None => vec![
-            login_failures::Limit { key: format!("user:{username}"), max_failures: MAX_UNTRUSTED_FAILURES },
-            login_failures::Limit {
-                key: format!("address:{}", client_address(connect.as_ref().map(|Extension(info)| info))),
-                max_failures: MAX_ADDRESS_FAILURES,
-            },
-        ],
+    let credentials = Credentials {
+        username: form.username.clone(),
+        password: form.password,
+        device_cookie: session::cookie(&headers, device::COOKIE),
+        address: client_address(connect.as_ref().map(|Extension(info)| info)),
     };
-    let attempt = match login_failures::begin(&state.db, &limits, Utc::now()).await? {
-        Ok(attempt) => attempt,
-        Err(refused) => {
-            let message = throttled_message(&refused);
-            let page = LoginPage { c: &c, next, username: form.username.clone(), error: Some(&message) };
-            return render_status(&c, StatusCode::TOO_MANY_REQUESTS, &page);
+    let (status, message) = match service::accounts::log_in(&state.db, credentials).await? {
+        Ok(welcome) => {
+            let flash = Flash::ok(format!("Welcome, {}.", welcome.user.display_name));
+            let mut response = redirect_with(&c, &next, &flash);
+            session::append_cookie(
+                response.headers_mut(),
+                &session::session_cookie(&welcome.session_secret, c.secure()),
+            );
+            session::append_cookie(
+                response.headers_mut(),
+                &session::set_cookie(
+                    device::COOKIE,
+                    &welcome.device_cookie,
+                    Some(device::LIFETIME.num_seconds()),
+                    c.secure(),
+                ),
+            );
+            return Ok(response);
         }
-    };
-    let user = store::accounts::find_by_username(&state.db, &username).await?;
-    let password = form.password;
-    let (user, matches) = tokio::task::spawn_blocking(move || {
-        // Hash against a dummy when the user is unknown, so timing does not tell either.
-        let hash = user.as_ref().and_then(|user| user.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let matches = verify_password(&password, &hash);
-        (user, matches)
-    })
-    .await
-    .map_err(|error| anyhow::anyhow!("password check panicked: {error}"))?;
-    let refused = |message: &'static str| {
-        render_status(
-            &c,
+        Err(LoginRefusal::UsernameTooLong) => {
+            // The username is not shown again: no account has such a name.
+            let message = format!("{WRONG} A username has at most {MAX_USERNAME} characters.");
+            let page = LoginPage { c: &c, next, username: String::new(), error: Some(&message) };
+            return render_status(&c, StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(LoginRefusal::Throttled(refused)) => (StatusCode::TOO_MANY_REQUESTS, throttled_message(&refused)),
+        Err(LoginRefusal::Wrong) => (StatusCode::UNAUTHORIZED, WRONG.to_owned()),
+        Err(LoginRefusal::Disabled) => (
             StatusCode::UNAUTHORIZED,
-            &LoginPage { c: &c, next: next.clone(), username: form.username.clone(), error: Some(message) },
-        )
-    };
-    // A wrong password leaves the attempt written down: it is a failure now.
-    let Some(user) = user.filter(|_| matches) else {
-        return refused(WRONG);
-    };
-    // The user's and this browser's own failures are forgotten; the address's are not, or one
-    // account's owner could guess at others' between their own logins.
-    let mut clear = vec![format!("user:{username}")];
-    clear.extend(trusted);
-    login_failures::succeeded(&state.db, attempt, &clear).await?;
-    if user.disabled {
-        return refused("This account has been disabled. Ask an organiser if you need it again.");
-    }
-    let (session_secret, _) = store::accounts::create_session(&state.db, user.id, Utc::now()).await?;
-    let mut response = redirect_with(&c, &next, &Flash::ok(format!("Welcome, {}.", user.display_name)));
-    session::append_cookie(response.headers_mut(), &session::session_cookie(&session_secret, c.secure()));
-    session::append_cookie(
-        response.headers_mut(),
-        &session::set_cookie(
-            device::COOKIE,
-            &device::issue(&secret, &username),
-            Some(device::LIFETIME.num_seconds()),
-            c.secure(),
+            "This account has been disabled. Ask an organiser if you need it again.".to_owned(),
         ),
-    );
-    Ok(response)
+    };
+    render_status(&c, status, &LoginPage { c: &c, next, username: form.username, error: Some(&message) })
 }
-
-/// An argon2 hash of a random password nobody knows.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0VnbyS4f7xoKUm6qkxXG9Wt2Oal6l6sMpnRwiBaVmUk";
 
 #[derive(Deserialize)]
 struct CsrfForm {
@@ -221,7 +167,7 @@ async fn log_out(
 ) -> WebResult {
     if let Some(user) = user {
         c.check_csrf(&form.csrf)?;
-        store::accounts::end_session(&state.db, &user.session_id).await?;
+        service::accounts::log_out(&state.db, &user.session_id).await?;
     }
     let mut response = redirect_with(&c, "/", &Flash::ok("You are logged out."));
     session::append_cookie(response.headers_mut(), &session::set_cookie(SESSION_COOKIE, "", Some(0), c.secure()));
@@ -239,7 +185,7 @@ struct SetPasswordPage<'a> {
 }
 
 async fn set_password_page(State(state): State<AppState>, c: Chrome, PagePath(token): PagePath<String>) -> WebResult {
-    let user = store::accounts::password_link_user(&state.db, &token, Utc::now()).await?;
+    let user = service::accounts::password_link_user(&state.db, &token).await?;
     let status = if user.is_some() { StatusCode::OK } else { StatusCode::GONE };
     render_status(&c, status, &SetPasswordPage { c: &c, username: user.map(|user| user.username), token, error: None })
 }
@@ -261,36 +207,29 @@ async fn set_password(
     Form(form): Form<SetPasswordForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    let now = Utc::now();
-    let Some(user) = store::accounts::password_link_user(&state.db, &token, now).await? else {
-        return render_status(&c, StatusCode::GONE, &SetPasswordPage { c: &c, username: None, token, error: None });
-    };
-    let error = if form.password.chars().count() < MIN_PASSWORD {
-        Some(format!("Choose a password of at least {MIN_PASSWORD} characters."))
-    } else if form.password != form.confirm {
-        Some("The two passwords are not the same. Type the same password twice.".to_owned())
-    } else {
-        None
-    };
-    if let Some(error) = error {
-        return render_status(
+    match service::accounts::set_password(&state.db, &token, form.password, &form.confirm).await? {
+        PasswordSet::Set(user) => Ok(redirect_with(
             &c,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SetPasswordPage { c: &c, username: Some(user.username), token, error: Some(error) },
-        );
+            &format!("/login?next=%2F{}", if user.iso2.is_some() { "delegation" } else { "organiser" }),
+            &Flash::ok(format!("Your password is set. Log in as {} with it.", user.username)),
+        )),
+        PasswordSet::Gone => {
+            render_status(&c, StatusCode::GONE, &SetPasswordPage { c: &c, username: None, token, error: None })
+        }
+        PasswordSet::Refused { user, problem } => {
+            let error = match problem {
+                PasswordProblem::TooShort => format!("Choose a password of at least {MIN_PASSWORD} characters."),
+                PasswordProblem::Mismatch => {
+                    "The two passwords are not the same. Type the same password twice.".to_owned()
+                }
+            };
+            render_status(
+                &c,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetPasswordPage { c: &c, username: Some(user.username), token, error: Some(error) },
+            )
+        }
     }
-    let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|error| anyhow::anyhow!("password hashing panicked: {error}"))??;
-    if !store::accounts::use_password_link(&state.db, &token, &hash, now).await? {
-        return render_status(&c, StatusCode::GONE, &SetPasswordPage { c: &c, username: None, token, error: None });
-    }
-    Ok(redirect_with(
-        &c,
-        &format!("/login?next=%2F{}", if user.iso2.is_some() { "delegation" } else { "organiser" }),
-        &Flash::ok(format!("Your password is set. Log in as {} with it.", user.username)),
-    ))
 }
 
 #[cfg(test)]
@@ -298,22 +237,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_likely() {
-        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
-        assert!(!verify_password("", DUMMY_HASH));
-    }
-
-    #[test]
     fn a_refusal_says_how_long_to_wait_in_whole_minutes() {
-        let refused =
-            |key: &str, seconds| login_failures::Refused { key: key.into(), wait: chrono::TimeDelta::seconds(seconds) };
-        assert!(throttled_message(&refused("user:admin", 900)).contains("Wait 15 minutes"));
-        assert!(throttled_message(&refused("user:admin", 61)).contains("Wait 2 minutes"));
-        assert!(throttled_message(&refused("device:x", 1)).contains("Wait 1 minute and"));
-        assert!(throttled_message(&refused("address:127.0.0.1", 30)).contains("network address"));
+        let refused = |counter, seconds| login_failures::Refused { counter, wait: chrono::TimeDelta::seconds(seconds) };
+        let user = |name: &str| Counter::User(name.into());
+        assert!(throttled_message(&refused(user("admin"), 900)).contains("Wait 15 minutes"));
+        assert!(throttled_message(&refused(user("admin"), 61)).contains("Wait 2 minutes"));
+        assert!(throttled_message(&refused(Counter::Device("x".into()), 1)).contains("Wait 1 minute and"));
+        assert!(throttled_message(&refused(Counter::Address("127.0.0.1".into()), 30)).contains("network address"));
         assert_eq!(
-            throttled_message(&refused("user:admin", 600)),
-            throttled_message(&refused("user:nobody", 600)),
+            throttled_message(&refused(user("admin"), 600)),
+            throttled_message(&refused(user("nobody"), 600)),
             "the same for any username"
         );
     }

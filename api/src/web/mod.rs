@@ -9,7 +9,6 @@ mod accounts;
 mod assets;
 mod calendar;
 mod delegation;
-mod device;
 mod forms;
 mod invitations;
 mod login;

@@ -12,14 +12,14 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
 };
 use base64::Engine as _;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::WebError;
 use crate::{
     app::AppState,
     auth::{Principal, Role, new_secret},
-    store::{self, accounts::SESSION_LIFETIME},
+    service,
+    store::accounts::SESSION_LIFETIME,
 };
 
 // The JSON API recognises sessions too (a logged-in visitor's seating plan names people), so
@@ -70,7 +70,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUs
         return Ok(user.clone());
     }
     let user = match cookie(&parts.headers, SESSION_COOKIE) {
-        Some(secret) => store::accounts::session_user(&state.db, &secret, Utc::now()).await?.and_then(|found| {
+        Some(secret) => service::accounts::session(&state.db, &secret).await?.and_then(|found| {
             Some(CurrentUser {
                 id: found.user.id,
                 username: found.user.username,

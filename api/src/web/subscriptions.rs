@@ -1,8 +1,8 @@
 //! `/subscriptions`: calendar feeds on the web — create one (its secret link shown this once,
 //! with a copy button and a `webcal:` link that opens the calendar app's subscription dialog),
-//! list them with when a calendar last fetched them, and revoke them. Feeds are created and
-//! revoked through the same functions as the JSON API, so ownership and the audit log follow
-//! the same rules. The delegation and meeting pages offer the common subscriptions in one click
+//! list them with when a calendar last fetched them, and revoke them. Feeds are created, listed
+//! and revoked through [`service::feeds`], as by the JSON API, so ownership and the audit log
+//! follow the same rules. The delegation and meeting pages offer the common subscriptions in one click
 //! and post here.
 
 use askama::Template;
@@ -24,12 +24,14 @@ use super::{
 };
 use crate::{
     app::AppState,
+    auth::Principal,
+    db::entities::feeds,
     feeds::{SCOPE_BODY, SCOPE_DELEGATION, feed_scope},
-    http::{
-        ApiError,
-        feeds::{FeedCreated, FeedIn, FeedOut, create_and_store, feed_out, revoke_and_store},
+    service::{
+        self,
+        feeds::{Created, NewSubscription},
     },
-    store::{self, meetings::Context},
+    store::meetings::Context,
 };
 
 pub fn router() -> Router<AppState> {
@@ -51,28 +53,33 @@ pub struct FeedRow {
 }
 
 /// What a feed shows, in words: "Meetings Austria is invited to", "Permanent Council meetings".
-fn label(context: &Context, feed: &FeedOut) -> WebResult<String> {
-    Ok(feed_scope(&feed.scope, feed.state.as_deref(), feed.body.as_deref(), context)?.describe())
+fn label(context: &Context, feed: &feeds::Model) -> WebResult<String> {
+    Ok(feed_scope(&feed.scope, feed.iso2.as_deref(), feed.body_code.as_deref(), context)?.describe())
 }
 
 fn when(at: DateTime<Utc>) -> String {
     at.with_timezone(&HOME_ZONE).format("%-d %B %Y, %H:%M").to_string()
 }
 
-/// The feeds a delegation owns, or for `None` every feed (organisers).
+/// The feeds the delegation `of` owns, or for `None` the viewer's own (organisers: every feed).
 ///
 /// # Errors
-/// When the database does not answer.
-pub async fn feed_rows(state: &AppState, context: &Context, owner: Option<&str>) -> WebResult<Vec<FeedRow>> {
-    let feeds = store::feeds::list(&state.db, owner).await?;
-    feeds.into_iter().map(feed_out).map(|feed| row(context, &feed)).collect()
+/// When the viewer may not see them, or the database does not answer.
+pub async fn feed_rows(
+    state: &AppState,
+    context: &Context,
+    viewer: &Principal,
+    of: Option<&str>,
+) -> WebResult<Vec<FeedRow>> {
+    let feeds = service::feeds::list(&state.db, viewer, of).await?;
+    feeds.iter().map(|feed| row(context, feed)).collect()
 }
 
-fn row(context: &Context, feed: &FeedOut) -> WebResult<FeedRow> {
+fn row(context: &Context, feed: &feeds::Model) -> WebResult<FeedRow> {
     Ok(FeedRow {
         id: feed.id,
         label: label(context, feed)?,
-        owner: feed.owner.as_deref().map_or_else(|| "Organisers".to_owned(), |iso2| state_name(context, iso2)),
+        owner: feed.owner_iso2.as_deref().map_or_else(|| "Organisers".to_owned(), |iso2| state_name(context, iso2)),
         created: when(feed.created_at),
         last_used: feed.last_used_at.map_or_else(|| "Not yet".to_owned(), when),
         revoked: feed.revoked_at.is_some(),
@@ -131,11 +138,10 @@ async fn page(
     status: StatusCode,
 ) -> WebResult {
     let context = Context::load(&state.db).await?;
-    let owner = if user.is_organiser() { None } else { user.iso2.as_deref() };
     let page = SubscriptionsPage {
         c,
         created,
-        feeds: feed_rows(state, &context, owner).await?,
+        feeds: feed_rows(state, &context, &user.principal(), None).await?,
         back: "/subscriptions",
         form,
         errors,
@@ -160,26 +166,26 @@ async fn subscribe(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let scope = form.scope.as_str();
-    let input = FeedIn {
+    let input = NewSubscription {
         scope: form.scope.clone(),
         state: (scope == SCOPE_DELEGATION)
             .then(|| if user.is_organiser() { form.state.clone() } else { user.iso2.clone().unwrap_or_default() }),
         body: (scope == SCOPE_BODY).then(|| form.body.clone()),
     };
-    match create_and_store(&state, &user.principal(), &input).await {
-        Ok(FeedCreated { feed, url, webcal_url }) => {
+    match service::feeds::create(&state.db, &state.config.public_base(), &user.principal(), &input).await {
+        Ok(Created { feed, url, webcal_url }) => {
             let context = Context::load(&state.db).await?;
             let created = NewLink { label: label(&context, &feed)?, url, webcal_url };
             page(&state, &c, &user, Some(created), form, FormErrors::default(), StatusCode::OK).await
         }
         Err(error) => {
             let errors = match error {
-                ApiError::Forbidden(message) => {
+                service::Error::Forbidden(message) => {
                     let mut errors = FormErrors::default();
                     errors.general.push(capitalise(&message));
                     errors
                 }
-                other => FormErrors::from_api(other, &["scope", "state", "body"])?,
+                other => FormErrors::from_service(other, &["scope", "state", "body"])?,
             };
             page(&state, &c, &user, None, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -204,7 +210,7 @@ async fn revoke(
     c.check_csrf(&form.csrf)?;
     // Only a path on this site: a form must not be able to send the user elsewhere.
     let back = super::redirect::local_or(Some(&form.back), &state.config.public_base(), "/subscriptions");
-    let feed = revoke_and_store(&state, &user.principal(), id).await?;
+    let feed = service::feeds::revoke(&state.db, &user.principal(), id).await?;
     let context = Context::load(&state.db).await?;
     let what = label(&context, &feed)?;
     let flash = Flash::ok(format!(

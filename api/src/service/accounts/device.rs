@@ -7,6 +7,7 @@
 //! signed with the server secret [`SECRET_NAME`] (made on first use and shared by every
 //! replica through `server_secrets`). It is `HttpOnly`, `SameSite=Lax`, `Secure` over https and
 //! lives a year; nothing is stored for it on the server but the failures counted against it.
+//! The login use case ([`super::log_in`]) reads and issues it; the login page sets it.
 
 use base64::Engine as _;
 use chrono::TimeDelta;
