@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: [(fn(&mut Draft), &str, &str); 9] = [
+        type Case = (fn(&mut Draft), &'static str, &'static str);
+        let cases: [Case; 9] = [
             (|d| d.body = "XYZ".into(), "body", "unknown body \"XYZ\""),
             (|d| d.title = "  ".into(), "title", "must not be empty"),
             (|d| d.end = d.start, "end", "must be after start"),

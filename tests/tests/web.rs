@@ -3,7 +3,7 @@
 //!
 //! `PLENARY_SCREENSHOTS=1` also saves screenshots of the main pages to `docs/screenshots/`.
 
-use plenary::{auth::Principal, http::meetings::plan_and_store};
+use plenary::{auth::Principal, service};
 use serde_json::Value;
 use tests::{TestApp, browser::Browser};
 
@@ -11,7 +11,7 @@ const ADMIN_PASSWORD: &str = "test-admin-password";
 
 /// Plans `year` as the command line does (setup, not under test here).
 async fn plan(app: &TestApp, year: i32) {
-    plan_and_store(&app.state, year, &Principal::command_line()).await.expect("plan");
+    service::meetings::plan(&app.state.db, year, &Principal::command_line()).await.expect("plan");
 }
 
 fn this_year() -> i32 {

@@ -39,7 +39,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 
 /// The key of the PostgreSQL advisory lock that set-up holds ("PLENARY" in ASCII), shared by
 /// every Plenary process on the database.
-const SET_UP_LOCK: i64 = 0x504C_454E_4152_59;
+const SET_UP_LOCK: i64 = 0x0050_4C45_4E41_5259;
 
 /// Applies the migrations that have not run yet.
 ///

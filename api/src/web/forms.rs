@@ -4,18 +4,12 @@
 //! room clash ([`ConflictKind::RoomTaken`]) lands on the room. [`FormErrors::from_service`]
 //! sorts them onto the form's fields, and keeps anything it cannot place as a message for the
 //! top of the form.
-//!
-//! [`FormErrors::from_api`] does the same for the JSON edge's functions the pages still call
-//! while they move into [`crate::service`].
 
 use std::collections::BTreeMap;
 
 use scheduler::text::Rule;
 
-use crate::{
-    http::ApiError,
-    service::{self, ConflictKind},
-};
+use crate::service::{self, ConflictKind};
 
 use super::WebError;
 
@@ -75,43 +69,6 @@ impl FormErrors {
         Ok(())
     }
 
-    /// Sorts an API error onto `fields` (the names of the form's inputs).
-    ///
-    /// # Errors
-    /// Errors that are not about the form's content (not found, forbidden, internal) stay
-    /// errors, shown as their own page.
-    pub fn from_api(error: ApiError, fields: &[&str]) -> Result<Self, WebError> {
-        let mut errors = Self::default();
-        match error {
-            ApiError::Conflict { message, details } => {
-                let room = details.as_ref().and_then(|details| details.get("room")).is_some();
-                let message = capitalise(&message.replace(" Send \"force\": true to book it anyway.", ""));
-                if room && fields.contains(&"room") {
-                    errors.room_clash = true;
-                    errors.add("room", message);
-                } else {
-                    errors.general.push(message);
-                }
-            }
-            ApiError::Field(error) => {
-                if fields.contains(&error.field.as_str()) {
-                    errors.add(&error.field, capitalise(&error.reason()));
-                } else {
-                    errors.general.push(capitalise(&error.to_string()));
-                }
-            }
-            ApiError::Invalid(message) | ApiError::BadRequest(message) => {
-                let placed = message.split_once(": ").filter(|(field, _)| fields.contains(field));
-                match placed {
-                    Some((field, rest)) => errors.add(field, capitalise(rest)),
-                    None => errors.general.push(capitalise(&message)),
-                }
-            }
-            other => return Err(other.into()),
-        }
-        Ok(errors)
-    }
-
     /// Places a refusal of the input policy next to its field. An empty or malformed value gets
     /// `hint` (what to type), every other rule its own message (what is wrong with the text).
     pub fn place(&mut self, error: service::Error, hint: &str) {
@@ -161,18 +118,27 @@ mod tests {
 
     #[test]
     fn errors_land_next_to_their_field() {
-        let errors =
-            FormErrors::from_api(ApiError::Invalid("end: must be after start".into()), &["start", "end"]).unwrap();
+        let after_start = service::Error::invalid("end", service::Rule::Range, "must be after start");
+        let errors = FormErrors::from_service(after_start, &["start", "end"]).unwrap();
         assert_eq!(errors.get("end"), Some("Must be after start"));
-        let errors = FormErrors::from_api(ApiError::Invalid("time_zone: oops".into()), &["start"]).unwrap();
+        let elsewhere = service::Error::invalid("time_zone", service::Rule::Unknown, "oops");
+        let errors = FormErrors::from_service(elsewhere, &["start"]).unwrap();
         assert_eq!(errors.general, ["Time_zone: oops"]);
-        let clash = ApiError::Conflict {
-            message: "Room taken. Send \"force\": true to book it anyway.".into(),
-            details: Some(serde_json::json!({"room": "X"})),
+        let clash = scheduler::conflicts::RoomClash {
+            room: "X".into(),
+            other_id: "7".into(),
+            other_label: "PC".into(),
+            other_start: chrono::DateTime::UNIX_EPOCH,
+            other_end: chrono::DateTime::UNIX_EPOCH,
+            message: "Room taken.".into(),
         };
-        let errors = FormErrors::from_api(clash, &["room"]).unwrap();
+        let taken =
+            service::Error::Conflict { message: clash.message.clone(), kind: ConflictKind::RoomTaken(Box::new(clash)) };
+        let errors = FormErrors::from_service(taken, &["room"]).unwrap();
         assert!(errors.room_clash);
         assert_eq!(errors.get("room"), Some("Room taken."));
+        let errors = FormErrors::from_service(service::Error::NotFound("gone".into()), &["room"]);
+        assert!(matches!(errors, Err(WebError::NotFound(_))));
         let refused = crate::validate::required("name", crate::validate::TextKind::PersonName, "Eve\nX").unwrap_err();
         let errors = FormErrors::from_service(refused, &["name", "email"]).unwrap();
         assert_eq!(errors.get("name"), Some("Must be on one line: it contains U+000A LINE FEED"));

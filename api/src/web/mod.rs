@@ -28,7 +28,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use crate::{app::AppState, http::ApiError};
+use crate::app::AppState;
 pub use session::{Chrome, CurrentUser, Flash, OrganiserUser};
 
 /// Every page and the static files.
@@ -97,17 +97,6 @@ impl From<crate::service::Error> for WebError {
                 Self::Forbidden(refusal.to_string())
             }
             Error::Internal(cause) => Self::Internal(cause),
-            other => Self::BadRequest(other.to_string()),
-        }
-    }
-}
-
-impl From<ApiError> for WebError {
-    fn from(error: ApiError) -> Self {
-        match error {
-            ApiError::NotFound(message) => Self::NotFound(message),
-            ApiError::Forbidden(message) | ApiError::Unauthorized(message) => Self::Forbidden(message),
-            ApiError::Internal(cause) => Self::Internal(cause),
             other => Self::BadRequest(other.to_string()),
         }
     }
