@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{Router, extract::State, routing::get};
-use chrono::{Datelike as _, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{Datelike as _, Months, NaiveDate, TimeDelta, Utc};
 use scheduler::bodies::body;
 use serde::Deserialize;
 
@@ -15,7 +15,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    store::{self, meetings::Context},
+    service,
+    store::meetings::Context,
 };
 
 pub fn router() -> Router<AppState> {
@@ -110,15 +111,14 @@ async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): Pa
     let grid_start = month - TimeDelta::days(i64::from(month.weekday().num_days_from_monday()));
     let last = next_month - TimeDelta::days(1);
     let grid_end = last + TimeDelta::days(i64::from(6 - last.weekday().num_days_from_monday()));
-    // Local dates differ from UTC by at most 14 hours: widen by a day, then place by local date.
-    let day = TimeDelta::days(1);
-    let rows = store::meetings::list(
+    let rows = service::meetings::list(
         &state.db,
-        Some(grid_start.and_time(NaiveTime::MIN).and_utc() - day),
-        Some(grid_end.and_time(NaiveTime::MIN).and_utc() + day + day),
+        Some(grid_start),
+        Some(grid_end),
         (!body_code.is_empty()).then_some(body_code.as_str()),
     )
     .await?;
+    let day = TimeDelta::days(1);
     let context = Context::load(&state.db).await?;
     let items: Vec<MeetingItem> = rows.iter().map(|row| MeetingItem::new(row, &context)).collect();
 
