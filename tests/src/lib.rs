@@ -1,37 +1,37 @@
-//! `TestApp`: the real Plenary service, started on a fresh database for one test.
+//! Test support for Plenary's black-box suites (`tests/tests/`).
 //!
-//! Each test gets its own freshly migrated database: a temporary SQLite file by default, or a
-//! uniquely named PostgreSQL database when `PLENARY_TEST_DATABASE_URL` names a server (the
-//! database is dropped when the test ends). The service listens on a random loopback port and
-//! is driven over real HTTP.
+//! - [`TestApp`]: the real service's router, started in the test's process on a fresh database
+//!   and driven over real HTTP on a random loopback port.
+//! - [`TestDatabase`]: that fresh database, also given to the real binary: a temporary SQLite
+//!   file by default, or a uniquely named PostgreSQL database when `PLENARY_TEST_DATABASE_URL`
+//!   names a server; removed when the test ends, even when it panics.
+//! - [`binary`]: the real `plenary` executable, its commands and `plenary serve`.
+//! - [`smtp`]: a real SMTP server that keeps what it receives.
+//! - [`builders`]: meetings, registrations and accounts, typed.
+//! - [`browser`]: a real browser (chromium through chromedriver).
 
+pub mod binary;
 pub mod browser;
-
-use std::path::PathBuf;
+pub mod builders;
+mod database;
+pub mod smtp;
 
 use plenary::{app::AppState, auth::Role, config::Config};
 use reqwest::{Client, Method, RequestBuilder, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
+
+pub use database::TestDatabase;
 
 /// A running service and the means to talk to it.
 pub struct TestApp {
     pub base_url: String,
     pub client: Client,
     pub state: AppState,
-    database: TestDatabase,
+    /// `None` for a replica: the first `TestApp` removes the database.
+    database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
-}
-
-enum TestDatabase {
-    Sqlite(PathBuf),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-    /// Another `TestApp`'s database, which that one removes.
-    Shared,
 }
 
 impl TestApp {
@@ -48,11 +48,11 @@ impl TestApp {
     /// # Panics
     /// When the database or the listener cannot be set up.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let (database, url) = TestDatabase::create().await;
-        let mut config = Config::for_database(url);
+        let database = TestDatabase::create().await;
+        let mut config = Config::for_database(database.url().to_owned());
         config.admin_password = Some("test-admin-password".into());
         configure(&mut config);
-        Self::serve(database, config).await
+        Self::serve(Some(database), config).await
     }
 
     /// A second replica of this service: another server, with its own connections, on the same
@@ -62,10 +62,10 @@ impl TestApp {
     /// # Panics
     /// When the listener cannot be set up or the service does not start.
     pub async fn spawn_replica(&self) -> Self {
-        Self::serve(TestDatabase::Shared, Config::clone(&self.state.config)).await
+        Self::serve(None, Config::clone(&self.state.config)).await
     }
 
-    async fn serve(database: TestDatabase, mut config: Config) -> Self {
+    async fn serve(database: Option<TestDatabase>, mut config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let addr = listener.local_addr().expect("listener address");
         config.addr = addr;
@@ -106,8 +106,24 @@ impl TestApp {
         self.token(Role::Delegation, Some(iso2)).await
     }
 
+    /// Plans `year` as `token`'s bearer: the plan the API answers.
+    ///
+    /// # Panics
+    /// When the answer is not 200.
+    pub async fn plan(&self, token: &str, year: i32) -> Value {
+        expect_json(self.send(Method::POST, "/api/v1/plan", token, json!({ "year": year })).await, 200).await
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// `METHOD path` with `body` as JSON, as `token`'s bearer, and the response.
+    ///
+    /// # Panics
+    /// When the service does not answer at all.
+    pub async fn send(&self, method: Method, path: &str, token: &str, body: Value) -> Response {
+        self.request(method, path).bearer_auth(token).json(&body).send().await.expect("request sent")
     }
 
     /// `GET path` and the response.
@@ -135,75 +151,10 @@ impl TestApp {
             let _ = server.await;
         }
         self.state.db.clone().close().await.ok();
-        self.database.remove().await;
-    }
-}
-
-impl Drop for TestApp {
-    /// A test that panicked never reached `stop`: remove its database from a fresh thread, since
-    /// the test's runtime may be gone.
-    fn drop(&mut self) {
-        if self.shutdown.is_none() {
-            return;
-        }
-        let database = std::mem::replace(&mut self.database, TestDatabase::Shared);
-        let _ = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                runtime.block_on(database.remove());
-            }
-        })
-        .join();
-    }
-}
-
-impl TestDatabase {
-    async fn create() -> (Self, String) {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("PLENARY_TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
-                let name = format!("plenary_test_{unique}");
-                let admin = plenary::db::connect(&admin_url).await.expect("connect to PLENARY_TEST_DATABASE_URL");
-                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create the test database");
-                admin.close().await.ok();
-                let url = replace_database(&admin_url, &name);
-                (Self::Postgres { admin_url, name }, url)
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("plenary-test-{unique}.db"));
-                let url = format!("sqlite://{}", path.display());
-                (Self::Sqlite(path), url)
-            }
+        if let Some(database) = self.database.take() {
+            database.remove().await;
         }
     }
-
-    async fn remove(&self) {
-        match self {
-            Self::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Self::Shared => {}
-            Self::Postgres { admin_url, name } => {
-                if let Ok(admin) = plenary::db::connect(admin_url).await {
-                    let _ = sea_orm::ConnectionTrait::execute_unprepared(
-                        &admin,
-                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    )
-                    .await;
-                    admin.close().await.ok();
-                }
-            }
-        }
-    }
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let mut parsed = url::Url::parse(url).expect("PLENARY_TEST_DATABASE_URL is a URL");
-    parsed.set_path(&format!("/{name}"));
-    parsed.to_string()
 }
 
 /// Checks the status and returns the JSON body, showing the body when the status is wrong.

@@ -11,20 +11,12 @@ use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use tests::{TestApp, expect_error, expect_json};
+use tests::{TestApp, builders::NewMeeting, expect_error, expect_json};
 
 const YEAR_2027: &str = "from=2027-01-01&to=2027-12-31";
 
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
-
-async fn plan(app: &TestApp, token: &str, year: i32) {
-    expect_json(send(app, Method::POST, "/api/v1/plan", token, json!({ "year": year })).await, 200).await;
-}
-
 async fn create_feed(app: &TestApp, token: &str, body: Value) -> Value {
-    expect_json(send(app, Method::POST, "/api/v1/feeds", token, body).await, 201).await
+    expect_json(app.send(Method::POST, "/api/v1/feeds", token, body).await, 201).await
 }
 
 /// The feed's path (`/feeds/plf_….ics`) from its URL, with `query` appended.
@@ -56,10 +48,7 @@ async fn fetch(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, String
 /// A meeting abroad, created through the API: body, local start and end, zone, city, country
 /// (also the host).
 async fn conference(app: &TestApp, token: &str, [body, start, end, zone, city, country]: [&str; 6]) -> Value {
-    let input = json!({
-        "body": body, "start": start, "end": end, "time_zone": zone, "city": city, "country": country, "host": country,
-    });
-    expect_json(send(app, Method::POST, "/api/v1/meetings", token, input).await, 201).await
+    NewMeeting::of(body).at(start, end).abroad(zone, city, country).create(app, token).await
 }
 
 /// One event as read back: UID, UTC start and end, SEQUENCE, STATUS.
@@ -180,7 +169,7 @@ fn only_bodies(api: &BTreeMap<String, (Read, String)>, keep: impl Fn(&str) -> bo
 async fn every_scope_reads_back_the_apis_instants_in_two_parsers_across_dst_and_zones() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2027).await;
+    app.plan(&token, 2027).await;
     // Conferences abroad: Amman (UTC+3 all year), Tokyo (no DST), Adelaide across the end of
     // its DST (03:00 on 4 April 2027 becomes 02:00), and one in Vienna across the spring change.
     conference(&app, &token, ["CONF-MED", "2027-10-26T09:00:00", "2027-10-27T17:00:00", "Asia/Amman", "Amman", "JO"])
@@ -237,7 +226,7 @@ async fn every_scope_reads_back_the_apis_instants_in_two_parsers_across_dst_and_
 async fn a_delegation_sees_the_meetings_its_standing_invites_it_to() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2027).await;
+    app.plan(&token, 2027).await;
     let api = from_api(&app, YEAR_2027).await;
     let egypt = create_feed(&app, &token, json!({"scope": "delegation", "state": "eg"})).await;
     let japan = create_feed(&app, &token, json!({"scope": "delegation", "state": "JP"})).await;
@@ -264,7 +253,7 @@ async fn a_delegation_sees_the_meetings_its_standing_invites_it_to() {
 async fn changes_reach_the_feed_moved_cancelled_and_new_meetings_and_the_etag_follows() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2027).await;
+    app.plan(&token, 2027).await;
     let feed = create_feed(&app, &token, json!({"scope": "body", "body": "FSC"})).await;
     let path = feed_path(&feed, YEAR_2027);
     let (headers, before_ics) = fetch(&app, &path).await;
@@ -281,13 +270,13 @@ async fn changes_reach_the_feed_moved_cancelled_and_new_meetings_and_the_etag_fo
     let start = DateTime::parse_from_rfc3339(moved["start"].as_str().unwrap()).unwrap();
     let new_start = (start + chrono::TimeDelta::days(1)).format("%Y-%m-%dT14:00:00").to_string();
     expect_json(
-        send(&app, Method::PATCH, &format!("/api/v1/meetings/{moved_id}"), &token, json!({"start": new_start})).await,
+        app.send(Method::PATCH, &format!("/api/v1/meetings/{moved_id}"), &token, json!({"start": new_start})).await,
         200,
     )
     .await;
     let cancelled_id = cancelled["id"].as_i64().unwrap();
     expect_json(
-        send(&app, Method::POST, &format!("/api/v1/meetings/{cancelled_id}/cancel"), &token, json!({})).await,
+        app.send(Method::POST, &format!("/api/v1/meetings/{cancelled_id}/cancel"), &token, json!({})).await,
         200,
     )
     .await;
@@ -308,7 +297,7 @@ async fn changes_reach_the_feed_moved_cancelled_and_new_meetings_and_the_etag_fo
     let etag = headers[header::ETAG].clone();
     let special = json!({"body": "FSC", "title": "FSC special session", "start": "2027-07-07T15:00:00",
         "end": "2027-07-07T17:00:00", "time_zone": "Europe/Vienna", "room": "HOFBURG-SEGMENTGALERIE"});
-    expect_json(send(&app, Method::POST, "/api/v1/meetings", &token, special).await, 201).await;
+    expect_json(app.send(Method::POST, "/api/v1/meetings", &token, special).await, 201).await;
     let (headers, newer_ics) = fetch(&app, &path).await;
     assert_ne!(headers[header::ETAG], etag);
     assert!(newer_ics.contains("SUMMARY:FSC — FSC special session"));
@@ -318,7 +307,7 @@ async fn changes_reach_the_feed_moved_cancelled_and_new_meetings_and_the_etag_fo
     let med = create_feed(&app, &token, json!({"scope": "body", "body": "CG-MED"})).await;
     let (_, med_ics) = fetch(&app, &feed_path(&med, "")).await;
     assert!(unfolded(&med_ics).contains("Chair: to be decided"), "2027's CG-MED is chaired by 2028's Chairmanship");
-    let response = send(&app, Method::PUT, "/api/v1/chairmanships/2028", &token, json!({"iso2": "CY"})).await;
+    let response = app.send(Method::PUT, "/api/v1/chairmanships/2028", &token, json!({"iso2": "CY"})).await;
     assert_eq!(response.status(), 204);
     let (_, med_ics) = fetch(&app, &feed_path(&med, "")).await;
     let med_ics = unfolded(&med_ics);
@@ -330,7 +319,7 @@ async fn changes_reach_the_feed_moved_cancelled_and_new_meetings_and_the_etag_fo
 async fn conditional_requests_gzip_and_head() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2027).await;
+    app.plan(&token, 2027).await;
     let feed = create_feed(&app, &token, json!({"scope": "all"})).await;
     let url = format!("{}{}", app.base_url, feed_path(&feed, YEAR_2027));
     let client = plain_client();
@@ -448,7 +437,7 @@ async fn delegations_manage_only_their_own_feeds() {
     let austria = app.delegation_token("AT").await;
     let germany = app.delegation_token("DE").await;
     let message = expect_error(
-        send(&app, Method::POST, "/api/v1/feeds", &austria, json!({"scope": "delegation", "state": "DE"})).await,
+        app.send(Method::POST, "/api/v1/feeds", &austria, json!({"scope": "delegation", "state": "DE"})).await,
         403,
     )
     .await;
@@ -501,7 +490,7 @@ async fn bad_input_is_refused_naming_the_field_or_parameter() {
         (json!({"scope": "all", "state": "AT"}), "state"),
         (json!({"scope": "all", "colour": "red"}), "colour"),
     ] {
-        let message = expect_error(send(&app, Method::POST, "/api/v1/feeds", &token, body.clone()).await, 422).await;
+        let message = expect_error(app.send(Method::POST, "/api/v1/feeds", &token, body.clone()).await, 422).await;
         assert!(message.contains(field), "{body}: {message}");
     }
     let feed = create_feed(&app, &token, json!({"scope": "all"})).await;
@@ -523,7 +512,7 @@ async fn the_default_window_runs_from_ninety_days_back_to_eighteen_months_ahead(
     let today = Utc::now().date_naive();
     let (from, to) = (today - chrono::TimeDelta::days(90), today.checked_add_months(chrono::Months::new(18)).unwrap());
     for year in chrono::Datelike::year(&from)..=chrono::Datelike::year(&to) {
-        plan(&app, &token, year).await;
+        app.plan(&token, year).await;
     }
     let feed = create_feed(&app, &token, json!({"scope": "all"})).await;
     let (_, ics) = fetch(&app, &feed_path(&feed, "")).await;

@@ -38,17 +38,17 @@ async fn enqueueing_the_same_key_twice_queues_one_message() {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-#[path = "support/smtp.rs"]
-mod smtp;
-
 use std::time::{Duration, Instant};
 
 use mail_parser::{MessageParser, MimeHeaders as _};
 use plenary::mail::worker::{Worker, WorkerHandle};
 use reqwest::Method;
 use serde_json::{Value, json};
-use smtp::SmtpSink;
-use tests::{expect_error, expect_json};
+use tests::{
+    builders::NewMeeting,
+    expect_error, expect_json,
+    smtp::{self, SmtpSink},
+};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -67,14 +67,7 @@ async fn app_with_mail(smtp_url: Option<String>) -> (TestApp, Option<WorkerHandl
 }
 
 async fn create_meeting(app: &TestApp, token: &str, body: &str, start: &str, end: &str) -> Value {
-    let response = app
-        .request(Method::POST, "/api/v1/meetings")
-        .bearer_auth(token)
-        .json(&json!({"body": body, "start": start, "end": end, "time_zone": "Europe/Vienna", "room": "HOFBURG-NEUER-SAAL"}))
-        .send()
-        .await
-        .unwrap();
-    expect_json(response, 201).await
+    NewMeeting::of(body).at(start, end).room("HOFBURG-NEUER-SAAL").create(app, token).await
 }
 
 async fn add_contact(
@@ -95,7 +88,7 @@ async fn add_contact(
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
-    app.request(Method::POST, path).bearer_auth(token).json(&body).send().await.unwrap()
+    app.send(Method::POST, path, token, body).await
 }
 
 async fn status(app: &TestApp, token: &str, meeting: i64) -> Value {

@@ -5,21 +5,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tests::{TestApp, expect_error, expect_json};
 
-async fn plan(app: &TestApp, token: &str, year: i32) -> Value {
-    let response = app
-        .request(Method::POST, "/api/v1/plan")
-        .bearer_auth(token)
-        .json(&json!({ "year": year }))
-        .send()
-        .await
-        .unwrap();
-    expect_json(response, 200).await
-}
-
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
-
 fn list(value: &Value) -> &Vec<Value> {
     value.as_array().unwrap()
 }
@@ -28,14 +13,14 @@ fn list(value: &Value) -> &Vec<Value> {
 async fn planning_a_year_creates_each_bodys_rhythm_and_twice_adds_nothing() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    let first = plan(&app, &token, 2026).await;
+    let first = app.plan(&token, 2026).await;
     let created = first["created"].as_u64().unwrap();
     assert!(created > 80, "{first}");
     assert!(
         list(&first["skipped"]).iter().any(|s| s["body"] == "PC" && s["date"] == "2026-05-14"),
         "Ascension Day (Thursday 14 May 2026) is reported as skipped for the PC: {first}"
     );
-    let second = plan(&app, &token, 2026).await;
+    let second = app.plan(&token, 2026).await;
     assert_eq!(second["created"], 0);
     assert_eq!(second["already_planned"].as_u64().unwrap(), created);
 
@@ -60,7 +45,7 @@ async fn planning_a_year_creates_each_bodys_rhythm_and_twice_adds_nothing() {
 async fn chairs_are_derived_and_fill_in_once_the_chairmanship_is_entered() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2026).await;
+    app.plan(&token, 2026).await;
     let asia = app.get_json("/api/v1/meetings?body=CG-ASIA&from=2026-01-01&to=2026-12-31", 200).await;
     assert!((5..=7).contains(&list(&asia).len()), "{asia}");
     assert!(list(&asia).iter().all(|m| m["chair"] == "FI"), "the outgoing Chairmanship (Finland) chairs: {asia}");
@@ -80,7 +65,7 @@ async fn chairs_are_derived_and_fill_in_once_the_chairmanship_is_entered() {
         ])
     );
 
-    let response = send(&app, Method::PUT, "/api/v1/chairmanships/2027", &token, json!({"iso2": "CY"})).await;
+    let response = app.send(Method::PUT, "/api/v1/chairmanships/2027", &token, json!({"iso2": "CY"})).await;
     assert_eq!(response.status(), 204);
     let again = app.get_json(&format!("/api/v1/meetings/{}", first_med["id"]), 200).await;
     assert_eq!(again["chair"], "CY");
@@ -94,7 +79,7 @@ async fn chairs_are_derived_and_fill_in_once_the_chairmanship_is_entered() {
 async fn the_pc_stays_at_ten_in_vienna_across_both_dst_changes() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2027).await;
+    app.plan(&token, 2027).await;
     let pc = app.get_json("/api/v1/meetings?body=PC&from=2027-01-01&to=2027-12-31", 200).await;
     for meeting in list(&pc) {
         let start = chrono::DateTime::parse_from_rfc3339(meeting["start"].as_str().unwrap()).unwrap();
@@ -114,7 +99,7 @@ async fn the_pc_stays_at_ten_in_vienna_across_both_dst_changes() {
 async fn moving_a_meeting_raises_its_sequence_keeps_its_uid_and_is_audited_and_replanning_keeps_it() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2026).await;
+    app.plan(&token, 2026).await;
     let asia = app.get_json("/api/v1/meetings?body=CG-ASIA&from=2026-01-01&to=2026-12-31", 200).await;
     let meeting = &list(&asia)[1];
     let id = meeting["id"].as_i64().unwrap();
@@ -122,7 +107,7 @@ async fn moving_a_meeting_raises_its_sequence_keeps_its_uid_and_is_audited_and_r
     let week_later = (start + chrono::TimeDelta::days(7)).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
 
     let response =
-        send(&app, Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"start": week_later})).await;
+        app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"start": week_later})).await;
     let moved = expect_json(response, 200).await;
     assert_eq!(moved["uid"], meeting["uid"]);
     assert_eq!(moved["sequence"], meeting["sequence"].as_i64().unwrap() + 1);
@@ -133,25 +118,22 @@ async fn moving_a_meeting_raises_its_sequence_keeps_its_uid_and_is_audited_and_r
     assert_eq!(old_length, new_length, "moving the start alone keeps the length");
 
     let renamed = expect_json(
-        send(&app, Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "Renamed"})).await,
+        app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "Renamed"})).await,
         200,
     )
     .await;
     assert_eq!(renamed["sequence"], moved["sequence"].as_i64().unwrap() + 1);
     let unchanged = expect_json(
-        send(&app, Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "Renamed"})).await,
+        app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "Renamed"})).await,
         200,
     )
     .await;
     assert_eq!(unchanged["sequence"], renamed["sequence"], "a change that changes nothing does not raise the sequence");
 
     let cancel_id = list(&asia)[2]["id"].as_i64().unwrap();
-    expect_json(
-        send(&app, Method::POST, &format!("/api/v1/meetings/{cancel_id}/cancel"), &token, json!({})).await,
-        200,
-    )
-    .await;
-    let replanned = plan(&app, &token, 2026).await;
+    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{cancel_id}/cancel"), &token, json!({})).await, 200)
+        .await;
+    let replanned = app.plan(&token, 2026).await;
     assert_eq!(replanned["created"], 0);
     let after = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
     assert_eq!(after["start"], moved["start"]);
@@ -173,23 +155,19 @@ async fn moving_a_meeting_raises_its_sequence_keeps_its_uid_and_is_audited_and_r
 async fn cancelled_meetings_stay_visible_and_cannot_be_cancelled_or_changed_again() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2026).await;
+    app.plan(&token, 2026).await;
     let pc = app.get_json("/api/v1/meetings?body=PC&from=2026-03-01&to=2026-03-31", 200).await;
     let id = list(&pc)[0]["id"].as_i64().unwrap();
     let cancelled =
-        expect_json(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &token, json!({})).await, 200)
+        expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &token, json!({})).await, 200)
             .await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["sequence"], 1);
     let still_listed = app.get_json("/api/v1/meetings?body=PC&from=2026-03-01&to=2026-03-31", 200).await;
     assert_eq!(list(&still_listed).len(), list(&pc).len());
-    expect_error(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &token, json!({})).await, 409)
+    expect_error(app.send(Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &token, json!({})).await, 409).await;
+    expect_error(app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "x"})).await, 409)
         .await;
-    expect_error(
-        send(&app, Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({"title": "x"})).await,
-        409,
-    )
-    .await;
     app.stop().await;
 }
 
@@ -206,17 +184,17 @@ async fn conferences_abroad_keep_their_local_time_in_their_own_zone() {
     ];
     for (body, zone, city, host, start, expected) in cases {
         let end = start.replace("T09", "T17").replace("T02:30", "T05:30");
-        let response = send(
-            &app,
-            Method::POST,
-            "/api/v1/meetings",
-            &token,
-            json!({
-                "body": body, "title": format!("Conference in {city}"), "start": start, "end": end,
-                "time_zone": zone, "city": city, "country": host, "host": host,
-            }),
-        )
-        .await;
+        let response = app
+            .send(
+                Method::POST,
+                "/api/v1/meetings",
+                &token,
+                json!({
+                    "body": body, "title": format!("Conference in {city}"), "start": start, "end": end,
+                    "time_zone": zone, "city": city, "country": host, "host": host,
+                }),
+            )
+            .await;
         let created = expect_json(response, 201).await;
         assert_eq!(created["start"], expected, "{zone}");
         assert_eq!(created["time_zone"], zone);
@@ -232,8 +210,7 @@ async fn local_times_that_do_not_exist_or_exist_twice_are_refused_naming_the_zon
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
     let create = |start: &str, end: &str| {
-        send(
-            &app,
+        app.send(
             Method::POST,
             "/api/v1/meetings",
             &token,
@@ -254,7 +231,7 @@ async fn local_times_that_do_not_exist_or_exist_twice_are_refused_naming_the_zon
 async fn a_room_clash_is_409_naming_the_other_meeting_unless_forced() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    plan(&app, &token, 2026).await;
+    app.plan(&token, 2026).await;
     let pc = &list(&app.get_json("/api/v1/meetings?body=PC&from=2026-03-01&to=2026-03-31", 200).await)[0].clone();
     let local = chrono::DateTime::parse_from_rfc3339(pc["start"].as_str().unwrap()).unwrap().naive_local();
     let special = json!({
@@ -262,14 +239,14 @@ async fn a_room_clash_is_409_naming_the_other_meeting_unless_forced() {
         "end": (local + chrono::TimeDelta::hours(2)).format("%Y-%m-%dT%H:%M:%S").to_string(),
         "time_zone": "Europe/Vienna", "room": "HOFBURG-NEUER-SAAL",
     });
-    let response = send(&app, Method::POST, "/api/v1/meetings", &token, special.clone()).await;
+    let response = app.send(Method::POST, "/api/v1/meetings", &token, special.clone()).await;
     let body = expect_json(response, 409).await;
     assert!(body["error"]["message"].as_str().unwrap().contains(&format!("meeting {}", pc["id"])), "{body}");
     assert_eq!(body["error"]["details"]["other_meeting"], pc["id"]);
 
     let mut forced = special;
     forced["force"] = json!(true);
-    let created = expect_json(send(&app, Method::POST, "/api/v1/meetings", &token, forced).await, 201).await;
+    let created = expect_json(app.send(Method::POST, "/api/v1/meetings", &token, forced).await, 201).await;
     assert!(list(&created["warnings"]).iter().any(|w| w["kind"] == "room_clash_forced"), "{created}");
     app.stop().await;
 }
@@ -278,31 +255,31 @@ async fn a_room_clash_is_409_naming_the_other_meeting_unless_forced() {
 async fn closures_and_recesses_are_accepted_with_a_warning() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    let response = send(
-        &app,
-        Method::POST,
-        "/api/v1/meetings",
-        &token,
-        json!({
-            "body": "PC", "title": "Reinforced PC", "start": "2026-12-08T10:00:00", "end": "2026-12-08T13:00:00",
-            "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL",
-        }),
-    )
-    .await;
+    let response = app
+        .send(
+            Method::POST,
+            "/api/v1/meetings",
+            &token,
+            json!({
+                "body": "PC", "title": "Reinforced PC", "start": "2026-12-08T10:00:00", "end": "2026-12-08T13:00:00",
+                "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL",
+            }),
+        )
+        .await;
     let created = expect_json(response, 201).await;
     let kinds: Vec<&str> = list(&created["warnings"]).iter().map(|w| w["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"hofburg_closed"), "8 December is a public holiday: {created}");
-    let august = send(
-        &app,
-        Method::POST,
-        "/api/v1/meetings",
-        &token,
-        json!({
-            "body": "PC", "title": "Special PC", "start": "2026-08-13T10:00:00", "end": "2026-08-13T12:00:00",
-            "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL",
-        }),
-    )
-    .await;
+    let august = app
+        .send(
+            Method::POST,
+            "/api/v1/meetings",
+            &token,
+            json!({
+                "body": "PC", "title": "Special PC", "start": "2026-08-13T10:00:00", "end": "2026-08-13T12:00:00",
+                "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL",
+            }),
+        )
+        .await;
     let created = expect_json(august, 201).await;
     assert!(list(&created["warnings"]).iter().any(|w| w["kind"] == "recess"), "{created}");
     app.stop().await;
@@ -332,7 +309,7 @@ async fn bad_input_is_refused_naming_the_field() {
     ];
     for (body, status, needle) in cases {
         let message =
-            expect_error(send(&app, Method::POST, "/api/v1/meetings", &token, body.clone()).await, status).await;
+            expect_error(app.send(Method::POST, "/api/v1/meetings", &token, body.clone()).await, status).await;
         assert!(message.contains(needle), "{needle:?} not in {message:?} for {body}");
     }
     let response = app
@@ -344,10 +321,10 @@ async fn bad_input_is_refused_naming_the_field() {
         .unwrap();
     assert!(expect_error(response, 422).await.contains("year"));
     expect_error(app.get("/api/v1/meetings/999999").await, 404).await;
-    expect_error(send(&app, Method::PATCH, "/api/v1/meetings/999999", &token, json!({"title": "x"})).await, 404).await;
+    expect_error(app.send(Method::PATCH, "/api/v1/meetings/999999", &token, json!({"title": "x"})).await, 404).await;
     assert!(expect_error(app.get("/api/v1/meetings?body=NOPE").await, 400).await.contains("body"));
     assert!(expect_error(app.get("/api/v1/meetings?from=2026-13-01").await, 400).await.contains("from"));
     let delegation = app.delegation_token("AT").await;
-    expect_error(send(&app, Method::POST, "/api/v1/meetings", &delegation, base).await, 403).await;
+    expect_error(app.send(Method::POST, "/api/v1/meetings", &delegation, base).await, 403).await;
     app.stop().await;
 }

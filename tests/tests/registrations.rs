@@ -8,13 +8,13 @@ use chrono::{TimeDelta, Utc};
 use reqwest::Method;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
-use tests::{TestApp, expect_error, expect_json};
+use tests::{
+    TestApp,
+    builders::{NewMeeting, NewRegistration},
+    expect_error, expect_json,
+};
 
 use plenary::db::entities::{audit_log, outbox, registrations};
-
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
 
 /// A local date-time string in Vienna `days` days from now, at 10:00.
 fn vienna_in(days: i64) -> String {
@@ -25,33 +25,20 @@ fn vienna_in(days: i64) -> String {
 /// Creates a meeting of `body` in the Ratsaal (160 seats) starting at `start` (local Vienna).
 async fn meeting(app: &TestApp, token: &str, body: &str, start: &str) -> i64 {
     let end = start.replace("T10:00:00", "T13:00:00");
-    let created = expect_json(
-        send(
-            app,
-            Method::POST,
-            "/api/v1/meetings",
-            token,
-            json!({"body": body, "start": start, "end": end, "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    created["id"].as_i64().unwrap()
+    NewMeeting::of(body).at(start, &end).room("HOFBURG-RATSAAL").create_id(app, token).await
 }
 
 fn attendee(state: &str, name: &str, seat: &str) -> Value {
-    let email = format!("{}@{}.example.org", name.to_lowercase().replace(' ', "."), state.to_lowercase());
-    json!({"state": state, "name": name, "function": "Adviser", "email": email, "seat": seat})
+    NewRegistration::of(state, name, "Adviser", seat).json()
 }
 
 async fn register(app: &TestApp, token: &str, meeting: i64, body: Value) -> reqwest::Response {
-    send(app, Method::POST, &format!("/api/v1/meetings/{meeting}/registrations"), token, body).await
+    app.send(Method::POST, &format!("/api/v1/meetings/{meeting}/registrations"), token, body).await
 }
 
 async fn settings(app: &TestApp, token: &str, meeting: i64, body: Value) -> Value {
     expect_json(
-        send(app, Method::PUT, &format!("/api/v1/meetings/{meeting}/attendance-settings"), token, body).await,
+        app.send(Method::PUT, &format!("/api/v1/meetings/{meeting}/attendance-settings"), token, body).await,
         200,
     )
     .await
@@ -90,13 +77,13 @@ async fn a_delegation_registers_its_head_and_two_advisers_and_a_fourth_is_refuse
 
     expect_json(register(&app, &germany, id, attendee("DE", "Hans Schmidt", "main")).await, 201).await;
     let path = format!("/api/v1/meetings/{id}/registrations");
-    let own = expect_json(send(&app, Method::GET, &path, &austria, Value::Null).await, 200).await;
+    let own = expect_json(app.send(Method::GET, &path, &austria, Value::Null).await, 200).await;
     assert_eq!(own.as_array().unwrap().len(), 3, "Austria sees its own only: {own}");
-    let all = expect_json(send(&app, Method::GET, &path, &organiser, Value::Null).await, 200).await;
+    let all = expect_json(app.send(Method::GET, &path, &organiser, Value::Null).await, 200).await;
     assert_eq!(all.as_array().unwrap().len(), 4);
 
     let list = expect_json(
-        send(&app, Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &austria, Value::Null).await,
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &austria, Value::Null).await,
         200,
     )
     .await;
@@ -133,7 +120,7 @@ async fn bad_requests_are_refused_with_the_reason() {
 
     let cancelled = meeting(&app, &organiser, "PC", &vienna_in(32)).await;
     expect_json(
-        send(&app, Method::POST, &format!("/api/v1/meetings/{cancelled}/cancel"), &organiser, json!({})).await,
+        app.send(Method::POST, &format!("/api/v1/meetings/{cancelled}/cancel"), &organiser, json!({})).await,
         200,
     )
     .await;
@@ -154,21 +141,20 @@ async fn bad_requests_are_refused_with_the_reason() {
         assert!(message.contains(field), "{field}: {message}");
     }
     expect_error(register(&app, &austria, 999_999, attendee("AT", "Anna Huber", "main")).await, 404).await;
-    expect_error(send(&app, Method::DELETE, "/api/v1/registrations/999999", &austria, Value::Null).await, 404).await;
+    expect_error(app.send(Method::DELETE, "/api/v1/registrations/999999", &austria, Value::Null).await, 404).await;
     expect_error(
-        send(&app, Method::PATCH, "/api/v1/registrations/999999", &austria, json!({"function": "x"})).await,
+        app.send(Method::PATCH, "/api/v1/registrations/999999", &austria, json!({"function": "x"})).await,
         404,
     )
     .await;
-    expect_error(send(&app, Method::GET, "/api/v1/meetings/999999/attendance", &organiser, Value::Null).await, 404)
-        .await;
+    expect_error(app.send(Method::GET, "/api/v1/meetings/999999/attendance", &organiser, Value::Null).await, 404).await;
     expect_error(
-        send(&app, Method::PUT, &format!("/api/v1/meetings/{id}/attendance-settings"), &austria, json!({})).await,
+        app.send(Method::PUT, &format!("/api/v1/meetings/{id}/attendance-settings"), &austria, json!({})).await,
         403,
     )
     .await;
     expect_error(
-        send(&app, Method::GET, &format!("/api/v1/meetings/{id}/attendance.csv"), &austria, Value::Null).await,
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance.csv"), &austria, Value::Null).await,
         403,
     )
     .await;
@@ -176,7 +162,7 @@ async fn bad_requests_are_refused_with_the_reason() {
     let head = expect_json(register(&app, &austria, id, attendee("AT", "Anna Huber", "main")).await, 201).await;
     let germany = app.delegation_token("DE").await;
     let path = format!("/api/v1/registrations/{}", head["id"]);
-    expect_error(send(&app, Method::DELETE, &path, &germany, Value::Null).await, 404).await;
+    expect_error(app.send(Method::DELETE, &path, &germany, Value::Null).await, 404).await;
     app.stop().await;
 }
 
@@ -205,9 +191,9 @@ async fn organisers_exceed_quota_and_deadline_only_explicitly_and_it_is_recorded
     assert_eq!(row["overridden"], true);
     // Changes after the deadline are refused to the delegation, allowed to a forcing organiser.
     let path = format!("/api/v1/registrations/{}", row["id"]);
-    expect_error(send(&app, Method::PATCH, &path, &austria, json!({"function": "Ambassador"})).await, 409).await;
+    expect_error(app.send(Method::PATCH, &path, &austria, json!({"function": "Ambassador"})).await, 409).await;
     let changed = expect_json(
-        send(&app, Method::PATCH, &path, &organiser, json!({"function": "Ambassador", "override": true})).await,
+        app.send(Method::PATCH, &path, &organiser, json!({"function": "Ambassador", "override": true})).await,
         200,
     )
     .await;
@@ -243,7 +229,7 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     // Germany withdraws: France (first in line) moves up, Italy is now first in line.
     let (germany_id, _, _, germany) = &ids[1];
     let withdrawal = expect_json(
-        send(&app, Method::DELETE, &format!("/api/v1/registrations/{germany_id}"), germany, Value::Null).await,
+        app.send(Method::DELETE, &format!("/api/v1/registrations/{germany_id}"), germany, Value::Null).await,
         200,
     )
     .await;
@@ -269,12 +255,12 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     assert!(promotions[0].after.as_deref().unwrap().contains("\"confirmed\""));
     assert_eq!(audit(&app, "registration.withdraw").await.len(), 1);
     expect_error(
-        send(&app, Method::DELETE, &format!("/api/v1/registrations/{germany_id}"), germany, Value::Null).await,
+        app.send(Method::DELETE, &format!("/api/v1/registrations/{germany_id}"), germany, Value::Null).await,
         409,
     )
     .await;
     let italy = expect_json(
-        send(&app, Method::GET, &format!("/api/v1/meetings/{id}/registrations"), &ids[3].3, Value::Null).await,
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/registrations"), &ids[3].3, Value::Null).await,
         200,
     )
     .await;
@@ -285,7 +271,7 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     assert_eq!(raised["promoted"][0]["id"].as_i64(), Some(ids[3].0), "{raised}");
 
     let list = expect_json(
-        send(&app, Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &organiser, Value::Null).await,
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &organiser, Value::Null).await,
         200,
     )
     .await;
@@ -293,7 +279,7 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
     assert_eq!(list["confirmed_by_seat"], json!({"main": 3, "behind": 0}));
     assert_eq!(list["delegations"].as_array().unwrap().len(), 3);
 
-    let csv = send(&app, Method::GET, &format!("/api/v1/meetings/{id}/attendance.csv"), &organiser, Value::Null).await;
+    let csv = app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance.csv"), &organiser, Value::Null).await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
@@ -313,17 +299,17 @@ async fn changing_seat_or_function_keeps_the_rules_and_is_audited() {
     let head = expect_json(register(&app, &austria, id, attendee("AT", "Anna Huber", "main")).await, 201).await;
     let adviser = expect_json(register(&app, &austria, id, attendee("AT", "Bernd Gruber", "behind")).await, 201).await;
     let path = |row: &Value| format!("/api/v1/registrations/{}", row["id"]);
-    expect_error(send(&app, Method::PATCH, &path(&adviser), &austria, json!({"seat": "main"})).await, 409).await;
+    expect_error(app.send(Method::PATCH, &path(&adviser), &austria, json!({"seat": "main"})).await, 409).await;
     let moved =
-        expect_json(send(&app, Method::PATCH, &path(&head), &austria, json!({"seat": "behind"})).await, 200).await;
+        expect_json(app.send(Method::PATCH, &path(&head), &austria, json!({"seat": "behind"})).await, 200).await;
     assert_eq!(moved["seat"], "behind");
     let promoted = expect_json(
-        send(&app, Method::PATCH, &path(&adviser), &austria, json!({"seat": "main", "function": "Ambassador"})).await,
+        app.send(Method::PATCH, &path(&adviser), &austria, json!({"seat": "main", "function": "Ambassador"})).await,
         200,
     )
     .await;
     assert_eq!((promoted["seat"].as_str(), promoted["function"].as_str()), (Some("main"), Some("Ambassador")));
-    expect_error(send(&app, Method::PATCH, &path(&adviser), &austria, json!({"name": "x"})).await, 422).await;
+    expect_error(app.send(Method::PATCH, &path(&adviser), &austria, json!({"name": "x"})).await, 422).await;
     let updates = audit(&app, "registration.update").await;
     assert_eq!(updates.len(), 2);
     assert!(updates[1].before.as_deref().unwrap().contains("\"Adviser\""));

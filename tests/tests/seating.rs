@@ -6,30 +6,15 @@ use plenary::db::entities::audit_log;
 use reqwest::Method;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 use serde_json::{Value, json};
-use tests::{TestApp, expect_error, expect_json};
-
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
+use tests::{
+    TestApp,
+    builders::{NewMeeting, NewRegistration},
+    expect_error, expect_json,
+};
 
 /// Creates a meeting of `body` in a Hofburg room on a local `date` at `time` and returns its id.
 async fn meeting_in(app: &TestApp, token: &str, body: &str, room: &str, date: &str, time: (&str, &str)) -> i64 {
-    let response = send(
-        app,
-        Method::POST,
-        "/api/v1/meetings",
-        token,
-        json!({
-            "body": body,
-            "start": format!("{date}T{}:00", time.0),
-            "end": format!("{date}T{}:00", time.1),
-            "time_zone": "Europe/Vienna",
-            "room": room,
-            "force": true,
-        }),
-    )
-    .await;
-    expect_json(response, 201).await["id"].as_i64().unwrap()
+    NewMeeting::of(body).on(date, time.0, time.1).room(room).forced().create_id(app, token).await
 }
 
 async fn seating(app: &TestApp, id: i64) -> Value {
@@ -193,13 +178,13 @@ async fn the_lot_is_drawn_once_per_body_and_year_and_changes_only_on_an_audited_
 
     // Only organisers redraw.
     let delegation = app.delegation_token("AT").await;
-    let refused = send(&app, Method::POST, "/api/v1/seating-lots/PC/2026/redraw", &delegation, json!({})).await;
+    let refused = app.send(Method::POST, "/api/v1/seating-lots/PC/2026/redraw", &delegation, json!({})).await;
     assert!(expect_error(refused, 403).await.contains("organisers"));
     let anonymous = app.request(Method::POST, "/api/v1/seating-lots/PC/2026/redraw").send().await.unwrap();
     expect_error(anonymous, 401).await;
     assert_eq!(seating(&app, first).await["lot"], lot);
 
-    let response = send(&app, Method::POST, "/api/v1/seating-lots/PC/2026/redraw", &token, json!({})).await;
+    let response = app.send(Method::POST, "/api/v1/seating-lots/PC/2026/redraw", &token, json!({})).await;
     let redrawn = expect_json(response, 200).await;
     assert_ne!(redrawn["seed"], lot["seed"]);
     assert_ne!(redrawn["drawn_by"], "Plenary");
@@ -216,12 +201,12 @@ async fn the_lot_is_drawn_once_per_body_and_year_and_changes_only_on_an_audited_
     assert_eq!(redraws[0].actor, redrawn["drawn_by"].as_str().unwrap());
 
     // Another body's lot, and another year's, are their own.
-    let fsc = send(&app, Method::POST, "/api/v1/seating-lots/fsc/2027/redraw", &token, json!({})).await;
+    let fsc = app.send(Method::POST, "/api/v1/seating-lots/fsc/2027/redraw", &token, json!({})).await;
     assert_eq!(expect_json(fsc, 200).await["body"], "FSC");
     assert_eq!(seating(&app, second).await["lot"], redrawn);
-    let unknown = send(&app, Method::POST, "/api/v1/seating-lots/XYZ/2026/redraw", &token, json!({})).await;
+    let unknown = app.send(Method::POST, "/api/v1/seating-lots/XYZ/2026/redraw", &token, json!({})).await;
     assert!(expect_error(unknown, 404).await.contains("XYZ"));
-    let year = send(&app, Method::POST, "/api/v1/seating-lots/PC/1066/redraw", &token, json!({})).await;
+    let year = app.send(Method::POST, "/api/v1/seating-lots/PC/1066/redraw", &token, json!({})).await;
     assert!(expect_error(year, 422).await.contains("1066"));
     app.stop().await;
 }
@@ -315,16 +300,11 @@ async fn an_unknown_meeting_is_a_404_and_the_endpoints_are_documented() {
 async fn a_conference_abroad_gets_a_generic_table_with_the_seats_it_needs() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    let response = send(
-        &app,
-        Method::POST,
-        "/api/v1/meetings",
-        &token,
-        json!({"body": "CONF-ASIA", "start": "2026-10-05T09:00:00", "end": "2026-10-06T17:00:00",
-               "time_zone": "Asia/Tokyo", "city": "Tokyo", "country": "JP", "host": "JP"}),
-    )
-    .await;
-    let id = expect_json(response, 201).await["id"].as_i64().unwrap();
+    let id = NewMeeting::of("CONF-ASIA")
+        .at("2026-10-05T09:00:00", "2026-10-06T17:00:00")
+        .abroad("Asia/Tokyo", "Tokyo", "JP")
+        .create_id(&app, &token)
+        .await;
     let plan = seating(&app, id).await;
     assert_eq!(plan["plan"]["room"], "Tokyo");
     assert_eq!(plan["plan"]["table"]["shape"], "generic");
@@ -351,35 +331,30 @@ async fn seating_rules_default_per_body_are_changed_by_organisers_and_checked() 
 
     let path = "/api/v1/bodies/CG-ASIA/seating-rules";
     let rules = |officials: Value| json!({"partners_at_main_table": true, "officials": officials, "seats_behind": 1});
-    let unknown = send(&app, Method::PUT, path, &token, rules(json!(["Secretary General", "Grand Vizier"]))).await;
+    let unknown = app.send(Method::PUT, path, &token, rules(json!(["Secretary General", "Grand Vizier"]))).await;
     let message = expect_error(unknown, 422).await;
     assert!(message.contains("Grand Vizier") && message.contains("Secretary General"), "{message}");
-    let twice = send(&app, Method::PUT, path, &token, rules(json!(["Director of ODIHR", "director of odihr"]))).await;
+    let twice = app.send(Method::PUT, path, &token, rules(json!(["Director of ODIHR", "director of odihr"]))).await;
     assert!(expect_error(twice, 422).await.contains("twice"));
-    let extra = send(
-        &app,
-        Method::PUT,
-        path,
-        &token,
-        json!({"officials": [], "seats_behind": 1, "partners_at_main_table": true, "first_state": "XX"}),
-    )
-    .await;
+    let extra = app
+        .send(
+            Method::PUT,
+            path,
+            &token,
+            json!({"officials": [], "seats_behind": 1, "partners_at_main_table": true, "first_state": "XX"}),
+        )
+        .await;
     expect_error(extra, 422).await;
-    let many = send(
-        &app,
-        Method::PUT,
-        path,
-        &token,
-        json!({"officials": [], "seats_behind": 40, "partners_at_main_table": true}),
-    )
-    .await;
+    let many = app
+        .send(Method::PUT, path, &token, json!({"officials": [], "seats_behind": 40, "partners_at_main_table": true}))
+        .await;
     assert!(expect_error(many, 422).await.contains("seats_behind"));
     let delegation = app.delegation_token("JP").await;
-    expect_error(send(&app, Method::PUT, path, &delegation, rules(json!([]))).await, 403).await;
+    expect_error(app.send(Method::PUT, path, &delegation, rules(json!([]))).await, 403).await;
     assert_eq!(app.get_json(path, 200).await["is_default"], true, "refused changes leave the defaults");
 
     let saved =
-        expect_json(send(&app, Method::PUT, path, &token, rules(json!([" director of odihr "]))).await, 200).await;
+        expect_json(app.send(Method::PUT, path, &token, rules(json!([" director of odihr "]))).await, 200).await;
     assert_eq!(saved["rules"]["officials"], json!(["Director of ODIHR"]));
     assert_eq!(saved["is_default"], false);
     assert!(saved["updated_by"].as_str().unwrap().starts_with("token:"));
@@ -413,8 +388,7 @@ async fn plans_asked_for_at_once_share_one_lazily_drawn_lot() {
 }
 
 fn registration(state: &str, name: &str, seat: &str) -> Value {
-    let email = format!("{}@{}.example.org", name.to_lowercase().replace(' ', "."), state.to_lowercase());
-    json!({"state": state, "name": name, "function": "Delegate", "email": email, "seat": seat})
+    NewRegistration::of(state, name, "Delegate", seat).json()
 }
 
 #[tokio::test]
@@ -433,15 +407,15 @@ async fn registered_names_are_written_on_their_seats_in_the_json_and_the_svg() {
         (&austria, registration("AT", "Clara Wagner", "behind")),
         (&japan, registration("JP", "Sato Hanako", "behind")),
     ] {
-        expect_json(send(&app, Method::POST, &path, token, body).await, 201).await;
+        expect_json(app.send(Method::POST, &path, token, body).await, 201).await;
     }
     // An organiser admits a third Austrian adviser past the quota of two: the plan makes room.
     let mut forced = registration("AT", "Dora Mayer", "behind");
     forced["override"] = json!(true);
-    expect_json(send(&app, Method::POST, &path, &organiser, forced).await, 201).await;
+    expect_json(app.send(Method::POST, &path, &organiser, forced).await, 201).await;
     // A withdrawn registration holds no seat.
     let gone =
-        expect_json(send(&app, Method::POST, &path, &japan, registration("JP", "Tanaka Ken", "main")).await, 201).await;
+        expect_json(app.send(Method::POST, &path, &japan, registration("JP", "Tanaka Ken", "main")).await, 201).await;
     let withdraw = app
         .request(Method::DELETE, &format!("/api/v1/registrations/{}", gone["id"]))
         .bearer_auth(&japan)
@@ -512,21 +486,21 @@ async fn guests_are_seated_and_may_register_and_a_closed_session_seats_no_other_
     let token = app.organiser_token().await;
     let id = meeting_in(&app, &token, "CG-ASIA", "HOFBURG-RATSAAL", "2027-03-12", ("15:00", "17:00")).await;
     let settings = format!("/api/v1/meetings/{id}/invitation-settings");
-    expect_json(send(&app, Method::PUT, &settings, &token, json!({"guest_delegations": ["EG"]})).await, 200).await;
+    expect_json(app.send(Method::PUT, &settings, &token, json!({"guest_delegations": ["EG"]})).await, 200).await;
     let partners = ring(&seating(&app, id).await, "partner");
     assert_eq!(partners.len(), 6, "{partners:?}");
     assert!(partners.contains(&"EG".to_owned()), "Egypt, a guest, has its seat: {partners:?}");
     let egypt = app.delegation_token("EG").await;
     let path = format!("/api/v1/meetings/{id}/registrations");
-    let registered = send(&app, Method::POST, &path, &egypt, registration("EG", "Amira Said", "main")).await;
+    let registered = app.send(Method::POST, &path, &egypt, registration("EG", "Amira Said", "main")).await;
     expect_json(registered, 201).await;
 
     let closed = json!({"closed": true, "guest_delegations": ["EG"]});
-    expect_json(send(&app, Method::PUT, &settings, &token, closed).await, 200).await;
+    expect_json(app.send(Method::PUT, &settings, &token, closed).await, 200).await;
     assert_eq!(ring(&seating(&app, id).await, "partner"), ["EG"], "a closed session seats only its guests");
     assert_eq!(ring(&seating(&app, id).await, "participating").len(), 57);
     let japan = app.delegation_token("JP").await;
-    let refused = send(&app, Method::POST, &path, &japan, registration("JP", "Ken Sato", "main")).await;
+    let refused = app.send(Method::POST, &path, &japan, registration("JP", "Ken Sato", "main")).await;
     let message = expect_error(refused, 403).await;
     assert!(message.contains("closed session of the participating States"), "{message}");
     // The meeting page says so, and lists the guest.

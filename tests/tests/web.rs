@@ -5,7 +5,7 @@
 
 use plenary::{auth::Principal, service};
 use serde_json::Value;
-use tests::{TestApp, browser::Browser};
+use tests::{TestApp, browser::Browser, smtp};
 
 const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -201,9 +201,6 @@ async fn a_contact_point_gets_a_link_sets_a_password_logs_in_and_is_disabled() {
     browser.close().await;
     app.stop().await;
 }
-
-#[path = "support/smtp.rs"]
-mod smtp;
 
 /// Waits for the `count`-th message in `sink`, checks it is the set-password mail to `to`, and
 /// returns its link.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use plenary::{
-    auth::{Role, hash_password},
+    auth::Role,
     db::entities::{login_failures, meetings, password_tokens, rsvps},
     mail::rsvp::{self, Answer, Rsvp},
     store,
@@ -12,7 +12,7 @@ use plenary::{
 use reqwest::{Client, Method, redirect::Policy};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _, sea_query::Expr};
 use serde_json::json;
-use tests::{TestApp, browser::Browser, expect_json};
+use tests::{TestApp, browser::Browser, builders::NewAccount, expect_json};
 
 const ADMIN_PASSWORD: &str = "test-admin-password";
 const PASSWORD: &str = "a long and private passphrase";
@@ -107,12 +107,7 @@ fn hidden(html: &str, name: &str) -> String {
 
 /// An account with `PASSWORD` set.
 async fn account(app: &TestApp, username: &str, role: Role, iso2: Option<&str>) -> i32 {
-    let db = &app.state.db;
-    let user = store::accounts::create_user(db, username, "Someone", role, iso2).await.expect("create a user");
-    let link = store::accounts::create_password_link(db, user.id, chrono::Utc::now()).await.unwrap();
-    let hash = hash_password(PASSWORD).unwrap();
-    assert!(store::accounts::use_password_link(db, &link, &hash, chrono::Utc::now()).await.unwrap());
-    user.id
+    NewAccount::with_role(username, "Someone", role).of_state(iso2).create_with_password(app, PASSWORD).await.id
 }
 
 async fn admin_id(app: &TestApp) -> i32 {

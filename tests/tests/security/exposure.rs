@@ -17,64 +17,41 @@ use std::{
     },
 };
 
-use chrono::Utc;
-use plenary::{auth::Role, store};
+use plenary::auth::Role;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tests::{TestApp, browser::Browser, expect_error, expect_json};
+use tests::{
+    TestApp,
+    browser::Browser,
+    builders::{NewAccount, NewMeeting, NewRegistration, date_in},
+    expect_error, expect_json,
+};
 use tracing_subscriber::{Layer as _, filter, fmt::MakeWriter, layer::SubscriberExt as _};
 
 /// Names registered for the seating tests: none may reach an anonymous visitor.
 const HEAD: &str = "Anneliese Verborgen";
 const ADVISER: &str = "Bertram Geheim";
 
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
-
 /// A Permanent Council meeting a month ahead (registration open) with Austria's head of
 /// delegation and one adviser registered.
 async fn meeting_with_registrations(app: &TestApp) -> i64 {
     let organiser = app.organiser_token().await;
-    let date = (Utc::now() + chrono::TimeDelta::days(30)).date_naive();
-    let meeting = expect_json(
-        send(
-            app,
-            Method::POST,
-            "/api/v1/meetings",
-            &organiser,
-            json!({
-                "body": "PC",
-                "start": format!("{date}T10:00:00"),
-                "end": format!("{date}T13:00:00"),
-                "time_zone": "Europe/Vienna",
-                "room": "HOFBURG-NEUER-SAAL",
-                "force": true,
-            }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let id = meeting["id"].as_i64().unwrap();
+    let id = NewMeeting::of("PC")
+        .on(date_in(30), "10:00", "13:00")
+        .room("HOFBURG-NEUER-SAAL")
+        .forced()
+        .create_id(app, &organiser)
+        .await;
     let austria = app.delegation_token("AT").await;
     for (name, seat) in [(HEAD, "main"), (ADVISER, "behind")] {
-        let email = format!("{}@at.example.org", name.to_lowercase().replace(' ', "."));
-        let body = json!({"state": "AT", "name": name, "function": "Delegate", "email": email, "seat": seat});
-        expect_json(
-            send(app, Method::POST, &format!("/api/v1/meetings/{id}/registrations"), &austria, body).await,
-            201,
-        )
-        .await;
+        expect_json(NewRegistration::of("AT", name, "Delegate", seat).post(app, &austria, id).await, 201).await;
     }
     id
 }
 
 /// A logged-in session's cookie for a new user with `role`.
 async fn session_cookie(app: &TestApp, username: &str, role: Role, iso2: Option<&str>) -> String {
-    let user = store::accounts::create_user(&app.state.db, username, username, role, iso2).await.unwrap();
-    let (secret, _) = store::accounts::create_session(&app.state.db, user.id, Utc::now()).await.unwrap();
-    format!("plenary_session={secret}")
+    NewAccount::with_role(username, username, role).of_state(iso2).session_cookie(app).await
 }
 
 async fn text(response: Response, status: u16) -> String {
@@ -262,7 +239,7 @@ async fn another_delegations_feed_is_answered_like_a_missing_one() {
     let organiser = app.organiser_token().await;
     let create = |token: String, body: Value| {
         let app = &app;
-        async move { expect_json(send(app, Method::POST, "/api/v1/feeds", &token, body).await, 201).await }
+        async move { expect_json(app.send(Method::POST, "/api/v1/feeds", &token, body).await, 201).await }
     };
     let theirs = create(germany.clone(), json!({"scope": "all"})).await["id"].as_i64().unwrap();
     let organisers = create(organiser, json!({"scope": "all"})).await["id"].as_i64().unwrap();
@@ -352,8 +329,7 @@ async fn secret_paths_never_reach_the_logs() {
     CAPTURING.store(true, Ordering::SeqCst);
     let app = TestApp::spawn().await;
     let austria = app.delegation_token("AT").await;
-    let feed =
-        expect_json(send(&app, Method::POST, "/api/v1/feeds", &austria, json!({"scope": "all"})).await, 201).await;
+    let feed = expect_json(app.send(Method::POST, "/api/v1/feeds", &austria, json!({"scope": "all"})).await, 201).await;
     let url = feed["url"].as_str().unwrap();
     let feed_path = &url[url.find("/feeds/").unwrap()..];
     let feed_secret = feed_path.trim_start_matches("/feeds/").trim_end_matches(".ics").to_owned();

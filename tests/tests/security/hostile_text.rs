@@ -8,15 +8,11 @@ use proptest::{prelude::*, strategy::ValueTree as _, test_runner::TestRunner};
 use reqwest::Method;
 use sea_orm::EntityTrait as _;
 use serde_json::{Value, json};
-use tests::{TestApp, expect_json};
+use tests::{TestApp, builders::NewMeeting, expect_json};
 use unicode_normalization::UnicodeNormalization as _;
 
 /// Generated values per field; moderate, so the suite stays fast on both databases.
 const CASES: usize = 24;
-
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.request(method, path).bearer_auth(token).json(&body).send().await.unwrap()
-}
 
 /// Checks a refusal: 422, the JSON error shape, `code: "invalid"`, the field and rule in
 /// `details` and the field named in the message.
@@ -34,10 +30,8 @@ fn in_days(days: i64) -> String {
 }
 
 async fn meeting(app: &TestApp, token: &str, extra: Value) -> Value {
-    let mut body = json!({"body": "PC", "start": in_days(30), "end": in_days(30).replace("T10", "T13"),
-        "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL"});
-    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    send(app, Method::POST, "/api/v1/meetings", token, body).await.json().await.unwrap()
+    let meeting = NewMeeting::of("PC").at(&in_days(30), &in_days(30).replace("T10", "T13")).room("HOFBURG-RATSAAL");
+    meeting.with_all(extra).post(app, token).await.json().await.unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +45,7 @@ async fn a_contact_name_with_a_line_feed_is_refused_naming_the_field() {
     let token = app.organiser_token().await;
     let contact = json!({"name": "Eve\nX", "email": "eve@de.example", "role": "contact_point", "language": "en"});
     let body = expect_refused(
-        send(&app, Method::POST, "/api/v1/delegations/DE/contacts", &token, contact).await,
+        app.send(Method::POST, "/api/v1/delegations/DE/contacts", &token, contact).await,
         "name",
         "control_character",
     )
@@ -79,11 +73,11 @@ async fn every_rule_is_enforced_with_its_name() {
         ("Eve\u{2066}X", "control_character"),
         (" \u{3000} ", "empty"),
     ] {
-        expect_refused(send(&app, Method::POST, contacts, &token, contact(name, "eve@de.example")).await, "name", rule)
+        expect_refused(app.send(Method::POST, contacts, &token, contact(name, "eve@de.example")).await, "name", rule)
             .await;
     }
     let body = expect_refused(
-        send(&app, Method::POST, contacts, &token, contact(&"x".repeat(201), "eve@de.example")).await,
+        app.send(Method::POST, contacts, &token, contact(&"x".repeat(201), "eve@de.example")).await,
         "name",
         "too_long",
     )
@@ -91,11 +85,11 @@ async fn every_rule_is_enforced_with_its_name() {
     assert_eq!(body["error"]["details"]["max"], 200);
     for email in ["eve@de.example\r\nBcc: all@x.org", "eve@localhost", "eve@de..example", "<eve@de.example>"] {
         let rule = if email.contains('\r') { "control_character" } else { "invalid_email" };
-        expect_refused(send(&app, Method::POST, contacts, &token, contact("Eve", email)).await, "email", rule).await;
+        expect_refused(app.send(Method::POST, contacts, &token, contact("Eve", email)).await, "email", rule).await;
     }
     // NFC and trimming: a decomposed "é" with spaces around is stored composed and trimmed.
     let stored = expect_json(
-        send(&app, Method::POST, contacts, &token, contact("  Ame\u{301}lie\u{200f} ", "Amelie@DE.example")).await,
+        app.send(Method::POST, contacts, &token, contact("  Ame\u{301}lie\u{200f} ", "Amelie@DE.example")).await,
         201,
     )
     .await;
@@ -103,7 +97,7 @@ async fn every_rule_is_enforced_with_its_name() {
     assert_eq!(stored["email"], "amelie@de.example");
 
     // Meetings: title 300, places 200, on create and on patch.
-    let refused = send(&app, Method::POST, "/api/v1/meetings", &token, json!({"body": "PC", "title": "x".repeat(301),
+    let refused = app.send(Method::POST, "/api/v1/meetings", &token, json!({"body": "PC", "title": "x".repeat(301),
         "start": in_days(30), "end": in_days(30).replace("T10", "T13"), "time_zone": "Europe/Vienna", "room": "HOFBURG-RATSAAL"})).await;
     expect_refused(refused, "title", "too_long").await;
     let created = meeting(&app, &token, json!({})).await;
@@ -114,8 +108,7 @@ async fn every_rule_is_enforced_with_its_name() {
         ("venue", &"v".repeat(201), "too_long"),
         ("city", "Wien\u{202e}", "control_character"),
     ] {
-        let response =
-            send(&app, Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({field: value})).await;
+        let response = app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, json!({field: value})).await;
         expect_refused(response, field, rule).await;
     }
     // Registrations: name, function, email.
@@ -131,12 +124,12 @@ async fn every_rule_is_enforced_with_its_name() {
         ),
         ("email", json!({"state": "AT", "name": "A", "function": "", "email": "a\n@at.example.org", "seat": "main"})),
     ] {
-        expect_refused(send(&app, Method::POST, &path, &token, attendee).await, field, "control_character").await;
+        expect_refused(app.send(Method::POST, &path, &token, attendee).await, field, "control_character").await;
     }
     // Invitation settings: an official's name and organisation.
     let settings = json!({"closed": false, "officials": [{"name": "SG", "organisation": "OSCE\nSecretariat", "email": "sg@osce.example"}]});
     expect_refused(
-        send(&app, Method::PUT, &format!("/api/v1/meetings/{id}/invitation-settings"), &token, settings).await,
+        app.send(Method::PUT, &format!("/api/v1/meetings/{id}/invitation-settings"), &token, settings).await,
         "officials[0].organisation",
         "control_character",
     )
@@ -281,11 +274,9 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     for (index, name) in cases().into_iter().enumerate() {
         let contact =
             json!({"name": name, "email": format!("c{index}@de.example"), "role": "contact_point", "language": "en"});
-        let Some(stored) = refused_or_stored(
-            send(&app, Method::POST, "/api/v1/delegations/DE/contacts", &token, contact).await,
-            "name",
-        )
-        .await
+        let Some(stored) =
+            refused_or_stored(app.send(Method::POST, "/api/v1/delegations/DE/contacts", &token, contact).await, "name")
+                .await
         else {
             continue;
         };
@@ -301,7 +292,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
             official[field] = json!(text);
             let settings = json!({"closed": false, "officials": [official]});
             let path = format!("/api/v1/meetings/{id}/invitation-settings");
-            let response = send(&app, Method::PUT, &path, &token, settings).await;
+            let response = app.send(Method::PUT, &path, &token, settings).await;
             if refused_or_stored(response, &format!("officials[0].{field}")).await.is_some() {
                 let mut kept = official.clone();
                 kept[field] = json!(nfc_trimmed(&text));
@@ -311,7 +302,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     }
     let settings = json!({"closed": false, "officials": officials});
     expect_json(
-        send(&app, Method::PUT, &format!("/api/v1/meetings/{id}/invitation-settings"), &token, settings).await,
+        app.send(Method::PUT, &format!("/api/v1/meetings/{id}/invitation-settings"), &token, settings).await,
         200,
     )
     .await;
@@ -325,7 +316,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     for (stored, sent) in read["officials"].as_array().unwrap().iter().zip(&officials) {
         assert_eq!((&stored["name"], &stored["organisation"]), (&sent["name"], &sent["organisation"]));
     }
-    expect_json(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
+    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
         .await;
     let rows = outbox::Entity::find().all(&app.state.db).await.unwrap();
     assert!(rows.iter().filter(|row| row.recipient_email.ends_with("@de.example")).count() >= accepted);
@@ -346,7 +337,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
 async fn hostile_meeting_fields_are_refused_or_shown_intact_in_json_html_and_ical() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
-    let feed = expect_json(send(&app, Method::POST, "/api/v1/feeds", &token, json!({"scope": "all"})).await, 201).await;
+    let feed = expect_json(app.send(Method::POST, "/api/v1/feeds", &token, json!({"scope": "all"})).await, 201).await;
     let feed_url = feed["url"].as_str().unwrap();
     let feed_path = feed_url[feed_url.find("/feeds/").unwrap()..].to_owned();
     let cases = cases();
@@ -356,7 +347,7 @@ async fn hostile_meeting_fields_are_refused_or_shown_intact_in_json_html_and_ica
             let start = in_days(40 + i64::try_from(day).unwrap());
             let input = json!({"body": "MC", "start": start, "end": start.replace("T10", "T13"), "time_zone": "Europe/Vienna",
                 "city": "Wien", "country": "AT", field: text});
-            let response = send(&app, Method::POST, "/api/v1/meetings", &token, input).await;
+            let response = app.send(Method::POST, "/api/v1/meetings", &token, input).await;
             let Some(created) = refused_or_stored(response, field).await else { continue };
             let expected = nfc_trimmed(text);
             let id = created["id"].as_i64().unwrap();
@@ -409,7 +400,7 @@ async fn hostile_attendee_names_are_refused_or_exported_safely_in_csv_and_svg() 
                 "email": format!("a{index}.{field}@at.example.org"), "seat": "main"});
             attendee[field] = json!(text);
             let response =
-                send(&app, Method::POST, &format!("/api/v1/meetings/{id}/registrations"), &token, attendee).await;
+                app.send(Method::POST, &format!("/api/v1/meetings/{id}/registrations"), &token, attendee).await;
             let Some(stored) = refused_or_stored(response, field).await else { continue };
             let expected = nfc_trimmed(&text);
             assert_eq!(stored[field], expected);
@@ -445,7 +436,7 @@ async fn hostile_attendee_names_are_refused_or_exported_safely_in_csv_and_svg() 
             roxmltree::Document::parse(&svg).unwrap_or_else(|error| panic!("the SVG is not XML ({error})"));
             let registration = stored["id"].as_i64().unwrap();
             let gone =
-                send(&app, Method::DELETE, &format!("/api/v1/registrations/{registration}"), &token, json!({})).await;
+                app.send(Method::DELETE, &format!("/api/v1/registrations/{registration}"), &token, json!({})).await;
             assert!(gone.status().is_success(), "{}", gone.status());
         }
     }
@@ -514,7 +505,7 @@ async fn the_repair_migration_fixes_and_audits_rows_stored_before_the_policy() {
     let after: Value = serde_json::from_str(eve_audit.after.as_deref().unwrap()).unwrap();
     assert_eq!((before["name"].as_str(), after["name"].as_str()), (Some("Eve\nX"), Some("Eve X")));
     // The repaired contact's invitation builds.
-    expect_json(send(&app, Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
+    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
         .await;
     let from: lettre::message::Mailbox = "Plenary <plenary@osce.example>".parse().unwrap();
     for row in outbox::Entity::find().all(db).await.unwrap() {

@@ -6,9 +6,6 @@
 //! The poison is put into the outbox directly, as an old row or a future bug would put it: the
 //! API refuses such names now, and these tests must not depend on what it accepts.
 
-#[path = "../support/smtp.rs"]
-mod smtp;
-
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -25,8 +22,7 @@ use sea_orm::{
     IntoActiveModel as _, QueryFilter as _, QueryOrder as _,
 };
 use serde_json::{Value, json};
-use smtp::SmtpSink;
-use tests::{TestApp, expect_json};
+use tests::{TestApp, expect_json, smtp::SmtpSink};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -106,29 +102,11 @@ async fn wait_until_settled(app: &TestApp) -> Vec<entity::Model> {
     }
 }
 
-/// How many times each Message-ID (without brackets) arrived at the sink.
-fn arrivals(sink: &SmtpSink) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for message in sink.messages() {
-        let text = String::from_utf8_lossy(&message);
-        let id = text
-            .lines()
-            .find_map(|line| line.strip_prefix("Message-ID: ").or_else(|| line.strip_prefix("Message-Id: ")))
-            .expect("a Message-ID")
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_owned();
-        *counts.entry(id).or_insert(0) += 1;
-    }
-    counts
-}
-
 /// Waits until the message `key` arrived at the sink.
 async fn wait_for_arrival(sink: &SmtpSink, key: &str) {
     let until = Instant::now() + DEADLINE;
     let id = format!("{key}@plenary.test");
-    while !arrivals(sink).contains_key(&id) {
+    while !sink.arrivals().contains_key(&id) {
         assert!(Instant::now() < until, "{key} never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -165,7 +143,7 @@ async fn a_name_with_a_line_break_fails_its_own_message_and_the_rest_are_deliver
     // The worker lives on: a message queued afterwards is delivered too, and /readyz says so.
     enqueue(&app, message("later", "Later", "later@at.example")).await;
     wait_for_arrival(&sink, "later").await;
-    let counts = arrivals(&sink);
+    let counts = sink.arrivals();
     assert!(!counts.contains_key("poison@plenary.test"), "the poisoned message was not sent");
     assert_eq!(counts.len(), 3, "{counts:?}");
     let (code, body) = readiness(&app).await;
@@ -223,7 +201,7 @@ fn panicking_fault(calls: Arc<Mutex<HashMap<String, usize>>>) -> impl Fn(&entity
 }
 
 fn assert_outcomes(rows: &[entity::Model], prefix: &str, count: usize, sink: &SmtpSink) {
-    let counts = arrivals(sink);
+    let counts = sink.arrivals();
     for i in 0..count {
         let key = format!("{prefix}-{i}");
         let row = rows.iter().find(|row| row.dedupe_key == key).unwrap_or_else(|| panic!("no row {key}"));

@@ -2,9 +2,8 @@
 //! port, storing into a Maildir the test reads. Python is `PLENARY_TEST_PYTHON` (set by
 //! `scripts/test`) or `python3`. A test that cannot start it fails; it never skips.
 
-#![allow(dead_code, reason = "each suite that includes this module uses part of it")]
-
 use std::{
+    collections::HashMap,
     io::{BufRead as _, BufReader},
     net::TcpListener,
     path::{Path, PathBuf},
@@ -47,7 +46,7 @@ impl SmtpSink {
 
     fn spawn(&mut self, reject: Option<&str>, delay_ms: u64) {
         let python = std::env::var("PLENARY_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or("python3".into());
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/smtp_sink.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/smtp_sink.py");
         let mut command = Command::new(&python);
         command.arg(&script).arg(self.port.to_string()).arg(&self.maildir);
         if let Some(pattern) = reject {
@@ -101,6 +100,27 @@ impl SmtpSink {
             assert!(Instant::now() < until, "only {} of {count} messages arrived", messages.len());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// How many times each Message-ID (without its angle brackets) arrived so far.
+    ///
+    /// # Panics
+    /// When a message has no Message-ID.
+    pub fn arrivals(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for message in self.messages() {
+            let text = String::from_utf8_lossy(&message);
+            let id = text
+                .lines()
+                .find_map(|line| line.strip_prefix("Message-ID: ").or_else(|| line.strip_prefix("Message-Id: ")))
+                .expect("a Message-ID")
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned();
+            *counts.entry(id).or_insert(0) += 1;
+        }
+        counts
     }
 
     /// Stops the server (the Maildir stays).
