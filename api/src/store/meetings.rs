@@ -8,6 +8,7 @@ use scheduler::{
     chairs::{Chair, chair_of},
     conflicts::Slot,
     planning::YearPlan,
+    when_where::{Language, MeetingTime, Place},
 };
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
@@ -159,6 +160,35 @@ impl Context {
         }
     }
 
+    /// A State's or Partner's name in `language`; its code when it is not known.
+    #[must_use]
+    pub fn state_name(&self, iso2: &str, language: Language) -> String {
+        self.states.states.iter().find(|state| state.iso2 == iso2).map_or_else(
+            || iso2.to_owned(),
+            |state| match language {
+                Language::English => state.name_en.clone(),
+                Language::French => state.name_fr.clone(),
+            },
+        )
+    }
+
+    /// Where `meeting` happens: its room, and its own venue and city or else its room's; the
+    /// country named in `language`.
+    #[must_use]
+    pub fn place(&self, meeting: &meetings::Model, language: Language) -> Place {
+        let room = meeting.room_code.as_deref().and_then(|code| self.room(code));
+        Place {
+            room: room.map(|(room, _)| room.name.clone()),
+            venue: meeting.venue.clone().or_else(|| room.map(|(_, venue)| venue.name.clone())),
+            city: meeting.city.clone().or_else(|| room.map(|(_, venue)| venue.city.clone())),
+            country: meeting
+                .country
+                .as_deref()
+                .or_else(|| room.map(|(_, venue)| venue.country.as_str()))
+                .map(|iso2| self.state_name(iso2, language)),
+        }
+    }
+
     /// The meeting as conflict detection sees it.
     #[must_use]
     pub fn slot(&self, meeting: &meetings::Model) -> Option<Slot> {
@@ -181,6 +211,14 @@ impl Context {
 pub fn local_date(meeting: &meetings::Model) -> NaiveDate {
     let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
     DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default().with_timezone(&zone).date_naive()
+}
+
+/// When a meeting happens, on the clock of its place.
+#[must_use]
+pub fn time_of(meeting: &meetings::Model) -> MeetingTime {
+    let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let instant = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    MeetingTime { start: instant(meeting.starts_at), end: instant(meeting.ends_at), zone }
 }
 
 /// The body of a stored meeting (its code was checked when it was stored).

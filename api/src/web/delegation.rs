@@ -10,7 +10,10 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, TimeDelta, Utc};
-use scheduler::attendance::{Seat, Status};
+use scheduler::{
+    attendance::{Seat, Status},
+    when_where::{Language, moment, zone_city},
+};
 use serde::Deserialize;
 
 use super::{
@@ -19,7 +22,7 @@ use super::{
     params::{PagePath, PageQuery},
     redirect_with, render_status,
     subscriptions::{FeedRow, feed_rows},
-    views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
+    views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options},
 };
 use crate::{
     http::{
@@ -235,7 +238,7 @@ async fn page(
             why: capitalise(&invitee.reason.describe(body, date)),
             quota: limits.seats_behind_quota,
             quota_left: limits.seats_behind_quota.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX)),
-            deadline: format!("{} {} time", deadline.format("%A %-d %B %Y, %H:%M"), zone_city(&limits.time_zone)),
+            deadline: format!("{} {} time", moment(&deadline, Language::English), zone_city(&limits.time_zone)),
             past_deadline: deadline < now,
             registrations,
             form,

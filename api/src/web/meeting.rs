@@ -17,6 +17,7 @@ use scheduler::{
     eligibility::Reason,
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
     seating::Occupants,
+    when_where::{Language, zone_city},
 };
 use serde::Deserialize;
 
@@ -25,7 +26,7 @@ use super::{
     forms::{FormErrors, capitalise},
     params::PagePath,
     redirect_with, render_status,
-    views::{MeetingItem, local, state_name, zone_city},
+    views::{MeetingItem, local, state_name},
 };
 use crate::{
     db::entities::{meetings, registrations},
@@ -97,9 +98,8 @@ struct MeetingPage<'a> {
     c: &'a Chrome,
     m: MeetingOut,
     item: MeetingItem,
-    when: String,
-    place: Vec<String>,
-    country_name: Option<String>,
+    /// Where, in one line; empty when not known yet.
+    place: String,
     host_name: Option<String>,
     chairs: Vec<ChairOut>,
     body_name: String,
@@ -139,22 +139,6 @@ fn form_of(meeting: &meetings::Model) -> EditForm {
         city: meeting.city.clone().unwrap_or_default(),
         country: meeting.country.clone().unwrap_or_default(),
         force: None,
-    }
-}
-
-fn when(meeting: &meetings::Model) -> String {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let (start, end) = (local(meeting.starts_at, zone), local(meeting.ends_at, zone));
-    if start.date_naive() == end.date_naive() {
-        format!("{}, {}–{}", start.format("%A %-d %B %Y"), start.format("%H:%M"), end.format("%H:%M"))
-    } else {
-        format!(
-            "{} {} – {} {}",
-            start.format("%A %-d %B %Y,"),
-            start.format("%H:%M"),
-            end.format("%A %-d %B %Y,"),
-            end.format("%H:%M")
-        )
     }
 }
 
@@ -239,15 +223,12 @@ async fn page(
     };
     let item = MeetingItem::new(&meeting, &context);
     let out = meeting_out(meeting.clone(), &context);
-    let place = [out.room_name.clone(), out.venue.clone(), out.city.clone()].into_iter().flatten().collect();
     let page = MeetingPage {
         c,
-        country_name: out.country.as_deref().map(|iso2| state_name(&context, iso2)),
+        place: context.place(&meeting, Language::English).line(),
         host_name: out.host.as_deref().map(|iso2| state_name(&context, iso2)),
         chairs: meeting_out(meeting.clone(), &context).chairs,
         body_name: body_of(&meeting).map_or_else(|| meeting.body_code.clone(), |body| body.name_en.to_owned()),
-        when: when(&meeting),
-        place,
         groups,
         invited_count,
         cancelled: meeting.status == CANCELLED,
@@ -363,11 +344,7 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         uid: meeting.uid.clone(),
         sequence: u32::try_from(meeting.sequence).unwrap_or(0),
         summary: meeting.title.clone(),
-        location: [out.room_name.clone(), out.venue.clone(), out.city.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", "),
+        location: context.place(meeting, Language::English).line(),
         description: format!(
             "{} ({}). Chair: {chairs}. Times are in {} time.",
             body_of(meeting).map_or("", |body| body.name_en),

@@ -13,6 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
+use scheduler::when_where::{Language, moment};
 use serde::Deserialize;
 
 use super::{
@@ -55,7 +56,7 @@ fn label(context: &Context, feed: &FeedOut) -> WebResult<String> {
 }
 
 fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&HOME_ZONE).format("%-d %B %Y, %H:%M").to_string()
+    moment(&at.with_timezone(&HOME_ZONE), Language::English)
 }
 
 /// The feeds a delegation owns, or for `None` every feed (organisers).
