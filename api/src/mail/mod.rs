@@ -2,7 +2,8 @@
 //!
 //! Everything that sends mail queues it in the outbox (`crate::store::outbox::enqueue`) inside
 //! the change that causes it; [`worker`] delivers it. The parts:
-//! - [`templates`]: subject, text and HTML of each message kind in English and French (pure);
+//! - [`templates`]: subject, text and HTML of each kind of message, from the askama templates
+//!   under `frontend/templates/mail/` (pure);
 //! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
 //! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
 //! - [`supervisor`]: restarts a background task (the worker, the purge) that exits or panics;
