@@ -36,6 +36,7 @@ use super::{
 use crate::{
     auth::Principal,
     db::entities::{attendance_settings, meetings, registrations, rooms},
+    mail::waiting_list::{MeetingForMail, promotion_message},
     store::{
         self,
         attendance::{AttendanceError, retrying},
@@ -237,11 +238,11 @@ impl Facts {
         }
     }
 
-    fn for_mail(&self) -> store::attendance::MeetingForMail<'_> {
-        store::attendance::MeetingForMail {
+    fn for_mail(&self) -> MeetingForMail<'_> {
+        MeetingForMail {
             id: self.meeting.id,
             title: &self.meeting.title,
-            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default().with_timezone(&self.zone),
+            time: store::meetings::time_of(&self.meeting),
         }
     }
 
@@ -647,8 +648,11 @@ async fn withdraw_once(
         .await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let promoted =
-        store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, &facts.for_mail(), now).await?;
+    let meeting = facts.for_mail();
+    let promoted = store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, now, |row| {
+        promotion_message(row, &meeting)
+    })
+    .await?;
     txn.commit().await?;
     Ok((after, promoted))
 }
@@ -742,7 +746,11 @@ async fn settings_once(
     .await?;
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let capacity = facts.rules(wanted).capacity();
-    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, &facts.for_mail(), now).await?;
+    let meeting = facts.for_mail();
+    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, now, |row| {
+        promotion_message(row, &meeting)
+    })
+    .await?;
     txn.commit().await?;
     Ok(promoted)
 }

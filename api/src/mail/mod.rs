@@ -10,7 +10,8 @@
 //! - [`retention`]: clears the bodies of old sent and failed messages;
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
 //! - [`rsvp`]: signed accept/decline links (their pages are in `crate::web`);
-//! - [`accounts`]: the set-password link a new user gets.
+//! - [`accounts`]: the set-password link a new user gets;
+//! - [`waiting_list`]: the mail telling an attendee that a seat on a full meeting is theirs.
 
 pub mod accounts;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod retention;
 pub mod rsvp;
 pub mod supervisor;
 pub mod templates;
+pub mod waiting_list;
 pub mod worker;
 
 use clap::Args;

@@ -4,8 +4,9 @@
 //! parts share `mail/layout.html`; the messages about a meeting share its facts
 //! (`mail/meeting.<lang>.*`). Askama escapes every value in the HTML parts and none in the text.
 //!
-//! Each message is rendered from its own data ([`MeetingMail`], [`PasswordLinkMail`]), already
-//! formatted for the recipient (times by [`scheduler::when_where`]). Nothing here does IO.
+//! Each message is rendered from its own data ([`MeetingMail`], [`PromotionMail`],
+//! [`PasswordLinkMail`]), already formatted for the recipient (times by
+//! [`scheduler::when_where`]). Nothing here does IO.
 
 use askama::Template;
 use scheduler::when_where::Language;
@@ -164,6 +165,57 @@ pub fn render(kind: Kind, language: Language, mail: &MeetingMail) -> Rendered {
     }
 }
 
+/// What the mail to an attendee moved up from the waiting list says.
+#[derive(Debug, Clone)]
+pub struct PromotionMail {
+    /// The attendee's name.
+    pub name: String,
+    pub title: String,
+    /// Local start and end with the zone, as in [`MeetingMail::when`].
+    pub when: String,
+}
+
+#[derive(Template)]
+enum PromotionSubject<'a> {
+    #[template(path = "mail/waitlist_promotion/subject.en.txt")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/subject.fr.txt")]
+    Fr { mail: &'a PromotionMail },
+}
+
+#[derive(Template)]
+enum PromotionText<'a> {
+    #[template(path = "mail/waitlist_promotion/body.en.txt")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/body.fr.txt")]
+    Fr { mail: &'a PromotionMail },
+}
+
+#[derive(Template)]
+enum PromotionHtml<'a> {
+    #[template(path = "mail/waitlist_promotion/body.en.html")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/body.fr.html")]
+    Fr { mail: &'a PromotionMail },
+}
+
+/// Renders the waiting-list promotion mail in `language`.
+#[must_use]
+pub fn render_promotion(language: Language, mail: &PromotionMail) -> Rendered {
+    match language {
+        Language::English => Rendered::from_parts(
+            &PromotionSubject::En { mail },
+            &PromotionText::En { mail },
+            &PromotionHtml::En { mail },
+        ),
+        Language::French => Rendered::from_parts(
+            &PromotionSubject::Fr { mail },
+            &PromotionText::Fr { mail },
+            &PromotionHtml::Fr { mail },
+        ),
+    }
+}
+
 /// A user's one-time link to set their password.
 #[derive(Debug, Clone)]
 pub struct PasswordLinkMail {
@@ -249,6 +301,24 @@ mod tests {
                 let rendered = render(kind, language, &meeting_mail(language));
                 insta::assert_snapshot!(format!("{}_{}", kind.as_str(), language.code()), shown(&rendered));
             }
+        }
+    }
+
+    #[test]
+    fn the_promotion_mail_in_english_and_french() {
+        for (language, when) in [
+            (Language::English, "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)"),
+            (Language::French, "mardi 15 juin 2027, 10:00–13:00 (Europe/Vienna)"),
+        ] {
+            let mail = PromotionMail {
+                name: HOSTILE_NAME.into(),
+                title: "Contact Group <b>& friends</b>".into(),
+                when: when.into(),
+            };
+            insta::assert_snapshot!(
+                format!("waitlist_promotion_{}", language.code()),
+                shown(&render_promotion(language, &mail))
+            );
         }
     }
 
