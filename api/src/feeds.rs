@@ -39,6 +39,7 @@ use scheduler::{
     feed::{FeedMeeting, FeedScope, build_feed, chair_in_words, last_modified},
     ical::render_feed,
     states::Delegation,
+    when_where::Language,
 };
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest as _, Sha256};
@@ -356,14 +357,7 @@ fn render(
     context: &Context,
     public_base: &str,
 ) -> anyhow::Result<(String, Option<DateTime<Utc>>, usize)> {
-    let name_of = |iso2: &str| {
-        context
-            .states
-            .states
-            .iter()
-            .find(|state| state.iso2 == iso2)
-            .map_or_else(|| iso2.to_owned(), |state| state.name_en.clone())
-    };
+    let name_of = |iso2: &str| context.state_name(iso2, Language::English);
     let scope = feed_scope(&feed.scope, feed.iso2.as_deref(), feed.body_code.as_deref(), context)?;
     let mut on_date: HashMap<NaiveDate, Vec<Delegation>> = HashMap::new();
     let mut meetings = Vec::with_capacity(rows.len());
@@ -389,18 +383,6 @@ fn feed_meeting(
     name_of: &impl Fn(&str) -> String,
 ) -> anyhow::Result<FeedMeeting> {
     let instant = |unix: i64| DateTime::from_timestamp(unix, 0).with_context(|| format!("meeting {} time", row.id));
-    let room = row.room_code.as_deref().and_then(|code| context.room(code));
-    let mut place = vec![
-        room.map(|(room, _)| room.name.clone()).unwrap_or_default(),
-        row.venue.clone().or_else(|| room.map(|(_, venue)| venue.name.clone())).unwrap_or_default(),
-        row.city.clone().or_else(|| room.map(|(_, venue)| venue.city.clone())).unwrap_or_default(),
-    ];
-    // Vienna needs no country; a conference abroad does.
-    if room.is_none()
-        && let Some(country) = &row.country
-    {
-        place.push(name_of(country));
-    }
     Ok(FeedMeeting {
         uid: row.uid.clone(),
         sequence: u32::try_from(row.sequence).unwrap_or(0),
@@ -410,7 +392,7 @@ fn feed_meeting(
         end: instant(row.ends_at)?,
         time_zone: row.time_zone.parse::<Tz>().map_err(|error| anyhow::anyhow!("meeting {}: {error}", row.id))?,
         cancelled: row.status == CANCELLED,
-        place,
+        place: context.place(row, Language::English),
         chair: chair_in_words(&context.chair(row), name_of),
         url: format!("{public_base}/meetings/{}", row.id),
         updated_at: row.updated_at,

@@ -16,6 +16,7 @@ use crate::{
     eligibility::invitees,
     ical::{CalendarEvent, EventStatus, Feed},
     states::Delegation,
+    when_where::Place,
 };
 
 /// Whose meetings a feed shows.
@@ -212,8 +213,8 @@ pub struct FeedMeeting {
     pub end: DateTime<Utc>,
     pub time_zone: Tz,
     pub cancelled: bool,
-    /// Where, most specific first (room, venue, city, country); empty parts are left out.
-    pub place: Vec<String>,
+    /// Where it happens, written as [`Place::line`] says.
+    pub place: Place,
     /// The chair in words ([`chair_in_words`]).
     pub chair: String,
     /// The meeting's page.
@@ -244,13 +245,7 @@ pub fn calendar_event(meeting: &FeedMeeting) -> CalendarEvent {
         uid: meeting.uid.clone(),
         sequence: meeting.sequence,
         summary,
-        location: meeting
-            .place
-            .iter()
-            .map(|part| part.trim())
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(", "),
+        location: meeting.place.line(),
         description,
         url: Some(meeting.url.clone()),
         start: meeting.start,
@@ -302,7 +297,12 @@ mod tests {
             end: start + chrono::TimeDelta::hours(3),
             time_zone: chrono_tz::Europe::Vienna,
             cancelled: false,
-            place: vec!["Neuer Saal".into(), "Hofburg".into(), String::new(), "Vienna".into()],
+            place: Place {
+                room: Some("Neuer Saal".into()),
+                venue: Some("Hofburg".into()),
+                city: Some("Vienna".into()),
+                country: Some("Austria".into()),
+            },
             chair: "Switzerland".into(),
             url: "https://plenary.example.org/meetings/7".into(),
             updated_at: Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),

@@ -24,3 +24,4 @@ pub mod seating_svg;
 pub mod states;
 pub mod text;
 pub mod vtimezone;
+pub mod when_where;

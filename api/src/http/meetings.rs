@@ -124,7 +124,7 @@ fn rfc3339_local(unix: i64, zone: Tz) -> String {
 #[must_use]
 pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
     let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let place = context.place(&meeting);
+    let site = context.site(&meeting);
     let chairs: Vec<ChairOut> = context
         .presiding(&meeting)
         .into_iter()
@@ -138,11 +138,11 @@ pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
         start: rfc3339_local(meeting.starts_at, zone),
         end: rfc3339_local(meeting.ends_at, zone),
         time_zone: meeting.time_zone,
-        venue: place.venue,
-        room_name: place.room_name,
+        venue: site.venue,
+        room_name: site.room_name,
         room: meeting.room_code,
-        city: place.city,
-        country: place.country,
+        city: site.city,
+        country: site.country,
         host: meeting.host,
         chair: chairs.first().and_then(|chair| chair.iso2.clone()),
         chairs,

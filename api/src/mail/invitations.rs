@@ -12,7 +12,10 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
-use scheduler::ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation};
+use scheduler::{
+    ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation},
+    when_where::Language,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
 use sha2::{Digest as _, Sha256};
 
@@ -23,7 +26,6 @@ use super::{
 use crate::{
     config::Config,
     db::entities::{meetings, outbox},
-    http::meetings::meeting_out,
     store::{
         self,
         meetings::{CANCELLED, Context},
@@ -260,15 +262,16 @@ fn compose(
 ) -> NewMessage {
     let base = config.public_base();
     let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let fr = recipient.language == "fr";
+    let language = Language::from_code(&recipient.language);
     let body = store::meetings::body_of(meeting);
-    let body_name = body.map_or_else(|| meeting.body_code.clone(), |b| if fr { b.name_fr } else { b.name_en }.into());
-    let view = meeting_out(meeting.clone(), context);
-    let location = [view.room_name.clone(), view.venue.clone(), view.city.clone()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
+    let body_name = body.map_or_else(
+        || meeting.body_code.clone(),
+        |b| match language {
+            Language::English => b.name_en.into(),
+            Language::French => b.name_fr.into(),
+        },
+    );
+    let location = context.place(meeting, language).line();
     let link = |answer| {
         let token = rsvp::sign(
             secret,
@@ -281,7 +284,7 @@ fn compose(
         invited_as: recipient.invited_as.clone(),
         title: meeting.title.clone(),
         body_name: body_name.clone(),
-        when: when(meeting, zone, fr),
+        when: store::meetings::time_of(meeting).period_with_zone(language),
         location: location.clone(),
         meeting_url: format!("{base}/meetings/{}", meeting.id),
         // Delegations register their attendees from their portal.
@@ -289,7 +292,7 @@ fn compose(
         accept_url: link(Answer::Accepted),
         decline_url: link(Answer::Declined),
     };
-    let Rendered { subject, text, html } = templates::render(kind, &recipient.language, &mail);
+    let Rendered { subject, text, html } = templates::render(kind, language, &mail);
     let organizer: Mailbox = config.mail_from.parse().unwrap_or_else(|_| "plenary@localhost".parse().expect("address"));
     let method = if kind == Kind::Cancellation { Method::Cancel } else { Method::Request };
     let ics = render_invitation(&Invitation {
@@ -335,19 +338,4 @@ fn compose(
         message_id: format!("{}.m{}.s{}.{short}{suffix}@{domain}", kind.as_str(), meeting.id, meeting.sequence),
         dedupe_key: format!("{}:{}:{}:{}{suffix}", kind.as_str(), meeting.id, meeting.sequence, recipient.email),
     }
-}
-
-/// The meeting's local time in `zone`, e.g. "2027-06-15 10:00–13:00 (Europe/Vienna)", with
-/// dates written the French way when `fr`.
-#[must_use]
-pub fn when(meeting: &meetings::Model, zone: Tz, fr: bool) -> String {
-    let local = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&zone);
-    let (start, end) = (local(meeting.starts_at), local(meeting.ends_at));
-    let date = if fr { "%d/%m/%Y" } else { "%Y-%m-%d" };
-    let range = if start.date_naive() == end.date_naive() {
-        format!("{} {}–{}", start.format(date), start.format("%H:%M"), end.format("%H:%M"))
-    } else {
-        format!("{} {} – {} {}", start.format(date), start.format("%H:%M"), end.format(date), end.format("%H:%M"))
-    };
-    format!("{range} ({})", zone.name())
 }

@@ -2,14 +2,16 @@
 //!
 //! Everything that sends mail queues it in the outbox (`crate::store::outbox::enqueue`) inside
 //! the change that causes it; [`worker`] delivers it. The parts:
-//! - [`templates`]: subject, text and HTML of each message kind in English and French (pure);
+//! - [`templates`]: subject, text and HTML of each kind of message, from the askama templates
+//!   under `frontend/templates/mail/` (pure);
 //! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
 //! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
 //! - [`supervisor`]: restarts a background task (the worker, the purge) that exits or panics;
 //! - [`retention`]: clears the bodies of old sent and failed messages;
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
 //! - [`rsvp`]: signed accept/decline links (their pages are in `crate::web`);
-//! - [`accounts`]: the set-password link a new user gets.
+//! - [`accounts`]: the set-password link a new user gets;
+//! - [`waiting_list`]: the mail telling an attendee that a seat on a full meeting is theirs.
 
 pub mod accounts;
 pub mod cli;
@@ -19,6 +21,7 @@ pub mod retention;
 pub mod rsvp;
 pub mod supervisor;
 pub mod templates;
+pub mod waiting_list;
 pub mod worker;
 
 use clap::Args;

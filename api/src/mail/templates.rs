@@ -1,8 +1,15 @@
-//! The words of each message: subject, plain text and HTML, rendered purely from a
-//! [`MeetingMail`] (in English and French) or a [`PasswordLinkMail`] (in English). Nothing here
-//! does IO.
+//! The words of each message: subject, plain text and HTML, rendered from the askama templates
+//! under `frontend/templates/mail/`, one folder per kind of message (named as its outbox `kind`),
+//! and in each folder `subject.<lang>.txt`, `body.<lang>.txt` and `body.<lang>.html`. The HTML
+//! parts share `mail/layout.html`; the messages about a meeting share its facts
+//! (`mail/meeting.<lang>.*`). Askama escapes every value in the HTML parts and none in the text.
+//!
+//! Each message is rendered from its own data ([`MeetingMail`], [`PromotionMail`],
+//! [`PasswordLinkMail`]), already formatted for the recipient (times by
+//! [`scheduler::when_where`]). Nothing here does IO.
 
-use std::fmt::Write as _;
+use askama::Template;
+use scheduler::when_where::Language;
 
 /// Which message about a meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +42,9 @@ pub struct MeetingMail {
     pub invited_as: String,
     pub title: String,
     pub body_name: String,
-    /// Local start and end with the zone, e.g. "Thursday 15 June 2027, 10:00–13:00 (Europe/Vienna)".
+    /// Local start and end with the zone, e.g. "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)".
     pub when: String,
+    /// The place in one line, e.g. "Neuer Saal, Hofburg, Vienna".
     pub location: String,
     pub meeting_url: String,
     pub registration_url: String,
@@ -52,71 +60,160 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// Renders `kind` in `language` (`fr`, otherwise English).
+impl Rendered {
+    /// Renders the three parts of one message.
+    fn from_parts(subject: &impl Template, text: &impl Template, html: &impl Template) -> Self {
+        // A template file's last line break is dropped by askama; a text body ends with one.
+        let mut text = part(text);
+        text.push('\n');
+        Self { subject: part(subject), text, html: part(html) }
+    }
+}
+
+/// Renders one part. Only strings and numbers go into the mail templates, and writing them
+/// into a `String` cannot fail; the snapshot tests render every template.
+fn part(template: &impl Template) -> String {
+    template.render().expect("a mail template renders strings and numbers only")
+}
+
+/// The subject of each message about a meeting, by kind and language.
+#[derive(Template)]
+enum MeetingSubject<'a> {
+    #[template(path = "mail/invitation/subject.en.txt")]
+    InvitationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/invitation/subject.fr.txt")]
+    InvitationFr { mail: &'a MeetingMail },
+    #[template(path = "mail/update/subject.en.txt")]
+    UpdateEn { mail: &'a MeetingMail },
+    #[template(path = "mail/update/subject.fr.txt")]
+    UpdateFr { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/subject.en.txt")]
+    CancellationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/subject.fr.txt")]
+    CancellationFr { mail: &'a MeetingMail },
+}
+
+/// The plain text of each message about a meeting.
+#[derive(Template)]
+enum MeetingText<'a> {
+    #[template(path = "mail/invitation/body.en.txt")]
+    InvitationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/invitation/body.fr.txt")]
+    InvitationFr { mail: &'a MeetingMail },
+    #[template(path = "mail/update/body.en.txt")]
+    UpdateEn { mail: &'a MeetingMail },
+    #[template(path = "mail/update/body.fr.txt")]
+    UpdateFr { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/body.en.txt")]
+    CancellationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/body.fr.txt")]
+    CancellationFr { mail: &'a MeetingMail },
+}
+
+/// The HTML of each message about a meeting.
+#[derive(Template)]
+enum MeetingHtml<'a> {
+    #[template(path = "mail/invitation/body.en.html")]
+    InvitationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/invitation/body.fr.html")]
+    InvitationFr { mail: &'a MeetingMail },
+    #[template(path = "mail/update/body.en.html")]
+    UpdateEn { mail: &'a MeetingMail },
+    #[template(path = "mail/update/body.fr.html")]
+    UpdateFr { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/body.en.html")]
+    CancellationEn { mail: &'a MeetingMail },
+    #[template(path = "mail/cancellation/body.fr.html")]
+    CancellationFr { mail: &'a MeetingMail },
+}
+
+/// Renders `kind` in `language`.
 #[must_use]
-pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
-    let fr = language == "fr";
-    let (subject_prefix, intro) = match (kind, fr) {
-        (Kind::Invitation, false) => {
-            ("Invitation", format!("The delegation of {} is invited to the following meeting.", mail.invited_as))
-        }
-        (Kind::Invitation, true) => {
-            ("Invitation", format!("La délégation de {} est invitée à la réunion suivante.", mail.invited_as))
-        }
-        (Kind::Update, false) => ("Updated", "The following meeting has changed; your calendar is updated.".into()),
-        (Kind::Update, true) => {
-            ("Modification", "La réunion suivante a été modifiée ; votre calendrier est mis à jour.".into())
-        }
-        (Kind::Cancellation, false) => ("Cancelled", "The following meeting is cancelled.".into()),
-        (Kind::Cancellation, true) => ("Annulation", "La réunion suivante est annulée.".into()),
-    };
-    let subject = format!("{subject_prefix}: {} — {}", mail.title, mail.when);
-    let labels = if fr {
-        ["Réunion", "Organe", "Date", "Lieu", "Page de la réunion", "Inscription", "J’accepte", "Je décline"]
-    } else {
-        ["Meeting", "Body", "When", "Where", "Meeting page", "Registration", "Accept", "Decline"]
-    };
-    let greeting =
-        if fr { format!("Bonjour {},", mail.recipient_name) } else { format!("Dear {},", mail.recipient_name) };
-    let answer = kind != Kind::Cancellation;
+pub fn render(kind: Kind, language: Language, mail: &MeetingMail) -> Rendered {
+    use Language::{English, French};
+    match (kind, language) {
+        (Kind::Invitation, English) => Rendered::from_parts(
+            &MeetingSubject::InvitationEn { mail },
+            &MeetingText::InvitationEn { mail },
+            &MeetingHtml::InvitationEn { mail },
+        ),
+        (Kind::Invitation, French) => Rendered::from_parts(
+            &MeetingSubject::InvitationFr { mail },
+            &MeetingText::InvitationFr { mail },
+            &MeetingHtml::InvitationFr { mail },
+        ),
+        (Kind::Update, English) => Rendered::from_parts(
+            &MeetingSubject::UpdateEn { mail },
+            &MeetingText::UpdateEn { mail },
+            &MeetingHtml::UpdateEn { mail },
+        ),
+        (Kind::Update, French) => Rendered::from_parts(
+            &MeetingSubject::UpdateFr { mail },
+            &MeetingText::UpdateFr { mail },
+            &MeetingHtml::UpdateFr { mail },
+        ),
+        (Kind::Cancellation, English) => Rendered::from_parts(
+            &MeetingSubject::CancellationEn { mail },
+            &MeetingText::CancellationEn { mail },
+            &MeetingHtml::CancellationEn { mail },
+        ),
+        (Kind::Cancellation, French) => Rendered::from_parts(
+            &MeetingSubject::CancellationFr { mail },
+            &MeetingText::CancellationFr { mail },
+            &MeetingHtml::CancellationFr { mail },
+        ),
+    }
+}
 
-    let mut text = format!("{greeting}\n\n{intro}\n\n");
-    let rows =
-        [(labels[0], &mail.title), (labels[1], &mail.body_name), (labels[2], &mail.when), (labels[3], &mail.location)];
-    for (label, value) in rows {
-        let _ = writeln!(text, "{label}: {value}");
-    }
-    let _ = write!(text, "\n{}: {}\n", labels[4], mail.meeting_url);
-    if answer {
-        let _ = writeln!(text, "{}: {}", labels[5], mail.registration_url);
-        let _ = write!(text, "\n{}: {}\n{}: {}\n", labels[6], mail.accept_url, labels[7], mail.decline_url);
-    }
-    text.push_str("\n— Plenary, OSCE\n");
+/// What the mail to an attendee moved up from the waiting list says.
+#[derive(Debug, Clone)]
+pub struct PromotionMail {
+    /// The attendee's name.
+    pub name: String,
+    pub title: String,
+    /// Local start and end with the zone, as in [`MeetingMail::when`].
+    pub when: String,
+}
 
-    let mut html = format!(
-        "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\"><p>{}</p><p>{}</p><table>",
-        escape(&greeting),
-        escape(&intro),
-        lang = if fr { "fr" } else { "en" }
-    );
-    for (label, value) in rows {
-        let _ = write!(html, "<tr><th align=\"left\">{}</th><td>{}</td></tr>", escape(label), escape(value));
+#[derive(Template)]
+enum PromotionSubject<'a> {
+    #[template(path = "mail/waitlist_promotion/subject.en.txt")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/subject.fr.txt")]
+    Fr { mail: &'a PromotionMail },
+}
+
+#[derive(Template)]
+enum PromotionText<'a> {
+    #[template(path = "mail/waitlist_promotion/body.en.txt")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/body.fr.txt")]
+    Fr { mail: &'a PromotionMail },
+}
+
+#[derive(Template)]
+enum PromotionHtml<'a> {
+    #[template(path = "mail/waitlist_promotion/body.en.html")]
+    En { mail: &'a PromotionMail },
+    #[template(path = "mail/waitlist_promotion/body.fr.html")]
+    Fr { mail: &'a PromotionMail },
+}
+
+/// Renders the waiting-list promotion mail in `language`.
+#[must_use]
+pub fn render_promotion(language: Language, mail: &PromotionMail) -> Rendered {
+    match language {
+        Language::English => Rendered::from_parts(
+            &PromotionSubject::En { mail },
+            &PromotionText::En { mail },
+            &PromotionHtml::En { mail },
+        ),
+        Language::French => Rendered::from_parts(
+            &PromotionSubject::Fr { mail },
+            &PromotionText::Fr { mail },
+            &PromotionHtml::Fr { mail },
+        ),
     }
-    let _ = write!(html, "</table><p><a href=\"{}\">{}</a>", escape(&mail.meeting_url), escape(labels[4]));
-    if answer {
-        let _ = write!(
-            html,
-            " · <a href=\"{}\">{}</a></p><p><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a>",
-            escape(&mail.registration_url),
-            escape(labels[5]),
-            escape(&mail.accept_url),
-            escape(labels[6]),
-            escape(&mail.decline_url),
-            escape(labels[7])
-        );
-    }
-    html.push_str("</p><p>— Plenary, OSCE</p></body></html>");
-    Rendered { subject, text, html }
 }
 
 /// A user's one-time link to set their password.
@@ -131,102 +228,128 @@ pub struct PasswordLinkMail {
     pub new_account: bool,
 }
 
+#[derive(Template)]
+#[template(path = "mail/password_link/subject.en.txt")]
+struct PasswordLinkSubject;
+
+#[derive(Template)]
+#[template(path = "mail/password_link/body.en.txt")]
+struct PasswordLinkText<'a> {
+    mail: &'a PasswordLinkMail,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_link/body.en.html")]
+struct PasswordLinkHtml<'a> {
+    mail: &'a PasswordLinkMail,
+}
+
 /// Renders the set-password mail, in English: accounts are made by the Secretariat, whose
 /// working language it is, before Plenary knows the user's language.
 #[must_use]
 pub fn render_password_link(mail: &PasswordLinkMail) -> Rendered {
-    let intro = if mail.new_account {
-        "An account has been created for you on Plenary, the OSCE meeting calendar."
-    } else {
-        "An organiser has made a new link to set the password of your Plenary account; earlier links no longer work."
-    };
-    let greeting = format!("Dear {},", mail.display_name);
-    let when = format!("The link works once, for {} days.", mail.valid_days);
-    let ignore = "If you did not expect this message, you can ignore it.";
-    let text = format!(
-        "{greeting}\n\n{intro}\n\nUsername: {username}\n\nSet your password here:\n{url}\n\n{when} {ignore}\n\n— Plenary, OSCE\n",
-        username = mail.username,
-        url = mail.url,
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\"><p>{}</p><p>{}</p>\
-         <p>Username: <strong>{}</strong></p><p><a href=\"{url}\">Set your password</a></p><p>{url}</p>\
-         <p>{} {}</p><p>— Plenary, OSCE</p></body></html>",
-        escape(&greeting),
-        escape(intro),
-        escape(&mail.username),
-        escape(&when),
-        escape(ignore),
-        url = escape(&mail.url),
-    );
-    Rendered { subject: "Your Plenary account".into(), text, html }
-}
-
-/// Escapes text for HTML element content and attribute values.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    Rendered::from_parts(&PasswordLinkSubject, &PasswordLinkText { mail }, &PasswordLinkHtml { mail })
 }
 
 #[cfg(test)]
 mod tests {
+    //! Every kind of message in every language it is written in, from fixed inputs, as
+    //! snapshots under `snapshots/`. The names carry markup and an ampersand: the HTML must
+    //! escape them and the text must keep them as they are. A missing or changed snapshot fails
+    //! the test (insta leaves a `.snap.new` beside it to review with `cargo insta review`).
+
     use super::*;
 
-    fn mail() -> MeetingMail {
+    const HOSTILE_NAME: &str = "Anna <script>alert(1)</script> Müller & \"Söhne\"";
+
+    fn meeting_mail(language: Language) -> MeetingMail {
+        let (invited_as, when, body_name) = match language {
+            Language::English => (
+                "Austria",
+                "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)",
+                "Contact Group with the Mediterranean Partners for Co-operation",
+            ),
+            Language::French => (
+                "Autriche",
+                "mardi 15 juin 2027, 10:00–13:00 (Europe/Vienna)",
+                "Groupe de contact avec les partenaires méditerranéens pour la coopération",
+            ),
+        };
         MeetingMail {
-            recipient_name: "Anna <Müller>".into(),
-            invited_as: "Austria".into(),
-            title: "Contact Group".into(),
-            body_name: "Contact Group with the Mediterranean Partners".into(),
-            when: "2027-06-15 10:00–13:00 (Europe/Vienna)".into(),
+            recipient_name: HOSTILE_NAME.into(),
+            invited_as: invited_as.into(),
+            title: "Contact Group <b>& friends</b>".into(),
+            body_name: body_name.into(),
+            when: when.into(),
             location: "Neuer Saal, Hofburg, Vienna".into(),
-            meeting_url: "https://p.example/meetings/3".into(),
-            registration_url: "https://p.example/meetings/3/registration".into(),
-            accept_url: "https://p.example/rsvp/a".into(),
-            decline_url: "https://p.example/rsvp/d".into(),
+            meeting_url: "https://plenary.example/meetings/3".into(),
+            registration_url: "https://plenary.example/delegation".into(),
+            accept_url: "https://plenary.example/rsvp/MzphOkFU.c2ln".into(),
+            decline_url: "https://plenary.example/rsvp/MzpkOkFU.c2ln".into(),
+        }
+    }
+
+    /// The three parts of a message, one after the other, as a snapshot shows them.
+    fn shown(rendered: &Rendered) -> String {
+        format!("Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}\n", rendered.subject, rendered.text, rendered.html)
+    }
+
+    #[test]
+    fn every_message_about_a_meeting_in_english_and_french() {
+        for kind in [Kind::Invitation, Kind::Update, Kind::Cancellation] {
+            for language in [Language::English, Language::French] {
+                let rendered = render(kind, language, &meeting_mail(language));
+                insta::assert_snapshot!(format!("{}_{}", kind.as_str(), language.code()), shown(&rendered));
+            }
         }
     }
 
     #[test]
-    fn an_invitation_in_french_has_the_links_and_escapes_html() {
-        let rendered = render(Kind::Invitation, "fr", &mail());
-        assert!(rendered.subject.starts_with("Invitation: Contact Group"));
-        assert!(rendered.text.contains("La délégation de Austria est invitée"));
-        assert!(rendered.text.contains("J’accepte: https://p.example/rsvp/a"));
-        assert!(rendered.html.contains("Anna &lt;Müller&gt;"));
+    fn the_promotion_mail_in_english_and_french() {
+        for (language, when) in [
+            (Language::English, "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)"),
+            (Language::French, "mardi 15 juin 2027, 10:00–13:00 (Europe/Vienna)"),
+        ] {
+            let mail = PromotionMail {
+                name: HOSTILE_NAME.into(),
+                title: "Contact Group <b>& friends</b>".into(),
+                when: when.into(),
+            };
+            insta::assert_snapshot!(
+                format!("waitlist_promotion_{}", language.code()),
+                shown(&render_promotion(language, &mail))
+            );
+        }
     }
 
     #[test]
-    fn the_password_mail_has_the_link_in_both_parts_and_escapes_html() {
-        let rendered = render_password_link(&PasswordLinkMail {
-            display_name: "Anna <Müller>".into(),
-            username: "anna@at.example".into(),
-            url: "https://p.example/set-password/plp_x&y".into(),
-            valid_days: 7,
-            new_account: true,
-        });
-        assert_eq!(rendered.subject, "Your Plenary account");
-        assert!(rendered.text.contains("\nhttps://p.example/set-password/plp_x&y\n"));
-        assert!(rendered.text.contains("for 7 days"));
-        assert!(rendered.html.contains("href=\"https://p.example/set-password/plp_x&amp;y\""));
-        assert!(rendered.html.contains("Anna &lt;Müller&gt;"));
+    fn the_password_mail_for_a_new_account_and_a_new_link() {
+        for (new_account, name) in [(true, "password_link_new_account"), (false, "password_link_new_link")] {
+            let mail = PasswordLinkMail {
+                display_name: HOSTILE_NAME.into(),
+                username: "anna@at.example".into(),
+                url: "https://plenary.example/set-password/plp_x&y".into(),
+                valid_days: 7,
+                new_account,
+            };
+            insta::assert_snapshot!(name, shown(&render_password_link(&mail)));
+        }
+    }
+
+    #[test]
+    fn the_html_escapes_what_the_text_keeps() {
+        let rendered = render(Kind::Invitation, Language::English, &meeting_mail(Language::English));
+        assert!(rendered.text.contains(HOSTILE_NAME));
+        assert!(rendered.subject.contains("Contact Group <b>& friends</b>"));
+        assert!(!rendered.html.contains("<script>") && !rendered.html.contains("<b>"));
+        assert!(rendered.html.contains("&#60;script&#62;") && rendered.html.contains("Müller &#38; &#34;Söhne&#34;"));
     }
 
     #[test]
     fn a_cancellation_has_no_answer_links() {
-        let rendered = render(Kind::Cancellation, "en", &mail());
-        assert!(rendered.subject.starts_with("Cancelled: "));
-        assert!(!rendered.text.contains("rsvp"));
+        for language in [Language::English, Language::French] {
+            let rendered = render(Kind::Cancellation, language, &meeting_mail(language));
+            assert!(!rendered.text.contains("rsvp") && !rendered.html.contains("rsvp"));
+        }
     }
 }

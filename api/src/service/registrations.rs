@@ -22,6 +22,7 @@ use super::{Error, Rule, ServiceResult};
 use crate::{
     auth::Principal,
     db::entities::{meetings, registrations},
+    mail::waiting_list::{MeetingForMail, promotion_message},
     store::{
         self,
         attendance::{AttendanceError, NewRow, retrying},
@@ -181,11 +182,11 @@ impl Facts {
         }
     }
 
-    fn for_mail(&self) -> store::attendance::MeetingForMail<'_> {
-        store::attendance::MeetingForMail {
+    fn for_mail(&self) -> MeetingForMail<'_> {
+        MeetingForMail {
             id: self.meeting.id,
             title: &self.meeting.title,
-            start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default().with_timezone(&self.zone),
+            time: store::meetings::time_of(&self.meeting),
         }
     }
 
@@ -560,8 +561,11 @@ async fn withdraw_once(
         .await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let promoted =
-        store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, &facts.for_mail(), now).await?;
+    let meeting = facts.for_mail();
+    let promoted = store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, now, |row| {
+        promotion_message(row, &meeting)
+    })
+    .await?;
     txn.commit().await?;
     Ok((after, promoted))
 }
@@ -630,7 +634,11 @@ async fn settings_once(
     store::attendance::save_settings(&txn, &principal.actor, &before, wanted, now).await?;
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let capacity = facts.rules(wanted).capacity();
-    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, &facts.for_mail(), now).await?;
+    let meeting = facts.for_mail();
+    let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, now, |row| {
+        promotion_message(row, &meeting)
+    })
+    .await?;
     txn.commit().await?;
     Ok(promoted)
 }

@@ -393,63 +393,13 @@ pub async fn record(
     .await
 }
 
-/// What the promotion mail says about the meeting.
-pub struct MeetingForMail<'a> {
-    pub id: i32,
-    pub title: &'a str,
-    /// The start on the clock of the place.
-    pub start: DateTime<chrono_tz::Tz>,
-}
-
-/// The mail telling `row`'s attendee that a seat is theirs, in their language (en or fr).
-#[must_use]
-pub fn promotion_message(row: &registrations::Model, meeting: &MeetingForMail<'_>) -> NewMessage {
-    let zone = meeting.start.timezone().name();
-    let (subject, text_body) = if row.language == "fr" {
-        let when = meeting.start.format("%d/%m/%Y à %H:%M");
-        (
-            format!("Une place vous est attribuée : {}", meeting.title),
-            format!(
-                "Bonjour {name},\r\n\r\nUne place s'est libérée : votre inscription à « {title} » ({when}, heure \
-                 locale, {zone}) est confirmée. Vous étiez sur la liste d'attente.\r\n\r\nSi vous ne pouvez pas \
-                 venir, retirez votre inscription afin que la personne suivante puisse prendre la place.\r\n\r\nPlenary\r\n",
-                name = row.name,
-                title = meeting.title,
-            ),
-        )
-    } else {
-        let when = meeting.start.format("%A %-d %B %Y at %H:%M");
-        (
-            format!("A seat is yours: {}", meeting.title),
-            format!(
-                "Dear {name},\r\n\r\nA seat has become free: your registration for \"{title}\" ({when}, local time, \
-                 {zone}) is now confirmed. You were on the waiting list.\r\n\r\nIf you cannot come, please withdraw \
-                 your registration so that the next person in line can have the seat.\r\n\r\nPlenary\r\n",
-                name = row.name,
-                title = meeting.title,
-            ),
-        )
-    };
-    NewMessage {
-        kind: "waitlist_promotion".into(),
-        meeting_id: Some(meeting.id),
-        recipient_email: row.email.clone(),
-        recipient_name: row.name.clone(),
-        language: row.language.clone(),
-        subject,
-        text_body,
-        html_body: None,
-        calendar: None,
-        message_id: format!("waitlist-promotion-{}@plenary", row.id),
-        // A registration moves up once at most: it never goes back to the waiting list.
-        dedupe_key: format!("waitlist_promotion:{}", row.id),
-    }
-}
-
 /// Moves up the first in the waiting list while seats are free; records each move, queues the
-/// mail that tells the attendee (in the same transaction, so no promotion goes untold and no
-/// mail tells of a promotion that was rolled back) and returns the promoted registrations.
-/// Call it holding the meeting's lock.
+/// mail that tells the attendee and returns the promoted registrations. Call it holding the
+/// meeting's lock.
+///
+/// The mail is queued here, in the same transaction as the move, so no promotion goes untold
+/// and no mail tells of a promotion that was rolled back; what it says is the caller's
+/// (`message`, e.g. `mail::waiting_list::promotion_message`), so storage knows no wording.
 ///
 /// # Errors
 /// When the database refuses a change.
@@ -458,8 +408,8 @@ pub async fn promote(
     actor: &str,
     capacity: Option<u32>,
     rows: &[registrations::Model],
-    meeting: &MeetingForMail<'_>,
     now: DateTime<Utc>,
+    message: impl Fn(&registrations::Model) -> NewMessage,
 ) -> Result<Vec<registrations::Model>, DbErr> {
     let currents: Vec<Current> = rows.iter().map(current).collect();
     let mut promoted = Vec::new();
@@ -474,7 +424,7 @@ pub async fn promote(
         let after =
             registrations::Model { status: Status::Confirmed.as_str().to_owned(), updated_at: now, ..before.clone() };
         record(txn, actor, "registration.promote", Some(before), &after, Vec::new()).await?;
-        outbox::enqueue(txn, promotion_message(&after, meeting)).await?;
+        outbox::enqueue(txn, message(&after)).await?;
         promoted.push(after);
     }
     Ok(promoted)

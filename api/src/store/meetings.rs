@@ -8,6 +8,7 @@ use scheduler::{
     chairs::{Chair, chair_of},
     conflicts::Slot,
     planning::YearPlan,
+    when_where::{Language, MeetingTime, Place},
 };
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
@@ -124,22 +125,14 @@ pub async fn insert(db: &impl ConnectionTrait, meeting: meetings::ActiveModel) -
     meeting.insert(db).await
 }
 
-/// Where a meeting is held, as pages, the API and calendars show it.
+/// Where a meeting is held, as codes and names the API gives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Place {
+pub struct Site {
     pub room_name: Option<String>,
     pub venue: Option<String>,
     pub city: Option<String>,
     /// ISO code of the country.
     pub country: Option<String>,
-}
-
-impl Place {
-    /// "Neuer Saal, Hofburg, Vienna": room, venue and city, those known.
-    #[must_use]
-    pub fn line(&self) -> String {
-        [&self.room_name, &self.venue, &self.city].into_iter().flatten().cloned().collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// One presiding State of a meeting.
@@ -188,11 +181,11 @@ impl Context {
         }
     }
 
-    /// Where `meeting` is: what it says itself, completed from its room's venue.
+    /// Where `meeting` is, as codes: what it says itself, completed from its room's venue.
     #[must_use]
-    pub fn place(&self, meeting: &meetings::Model) -> Place {
+    pub fn site(&self, meeting: &meetings::Model) -> Site {
         let room = meeting.room_code.as_deref().and_then(|code| self.room(code));
-        Place {
+        Site {
             room_name: room.map(|(room, _)| room.name.clone()),
             venue: meeting.venue.clone().or_else(|| room.map(|(_, venue)| venue.name.clone())),
             city: meeting.city.clone().or_else(|| room.map(|(_, venue)| venue.city.clone())),
@@ -206,16 +199,9 @@ impl Context {
     pub fn presiding(&self, meeting: &meetings::Model) -> Vec<Presiding> {
         let presiding = |role, iso2: Option<String>| Presiding {
             role,
-            name_en: iso2.as_deref().map_or_else(
-                || "to be decided".to_owned(),
-                |iso2| {
-                    self.states
-                        .states
-                        .iter()
-                        .find(|state| state.iso2 == iso2)
-                        .map_or_else(|| iso2.to_owned(), |state| state.name_en.clone())
-                },
-            ),
+            name_en: iso2
+                .as_deref()
+                .map_or_else(|| "to be decided".to_owned(), |iso2| self.state_name(iso2, Language::English)),
             iso2,
         };
         match self.chair(meeting) {
@@ -223,6 +209,31 @@ impl Context {
             Chair::CoChairs { incoming, outgoing } => {
                 vec![presiding("incoming", incoming), presiding("outgoing", outgoing)]
             }
+        }
+    }
+
+    /// A State's or Partner's name in `language`; its code when it is not known.
+    #[must_use]
+    pub fn state_name(&self, iso2: &str, language: Language) -> String {
+        self.states.states.iter().find(|state| state.iso2 == iso2).map_or_else(
+            || iso2.to_owned(),
+            |state| match language {
+                Language::English => state.name_en.clone(),
+                Language::French => state.name_fr.clone(),
+            },
+        )
+    }
+
+    /// Where `meeting` happens, for people: its [`Context::site`] with the country named in
+    /// `language`.
+    #[must_use]
+    pub fn place(&self, meeting: &meetings::Model, language: Language) -> Place {
+        let site = self.site(meeting);
+        Place {
+            room: site.room_name,
+            venue: site.venue,
+            city: site.city,
+            country: site.country.map(|iso2| self.state_name(&iso2, language)),
         }
     }
 
@@ -248,6 +259,14 @@ impl Context {
 pub fn local_date(meeting: &meetings::Model) -> NaiveDate {
     let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
     DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default().with_timezone(&zone).date_naive()
+}
+
+/// When a meeting happens, on the clock of its place.
+#[must_use]
+pub fn time_of(meeting: &meetings::Model) -> MeetingTime {
+    let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let instant = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    MeetingTime { start: instant(meeting.starts_at), end: instant(meeting.ends_at), zone }
 }
 
 /// The body of a stored meeting (its code was checked when it was stored).

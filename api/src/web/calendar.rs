@@ -13,11 +13,7 @@ use super::{
     render,
     views::{BodyEntry, HOME_ZONE, MeetingItem, bodies},
 };
-use crate::{
-    app::AppState,
-    service,
-    store::meetings::Context,
-};
+use crate::{app::AppState, service, store::meetings::Context};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(calendar))

@@ -10,7 +10,10 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{TimeDelta, Utc};
-use scheduler::attendance::{Refusal, Seat};
+use scheduler::{
+    attendance::{Refusal, Seat},
+    when_where::{Language, moment, zone_city},
+};
 use serde::Deserialize;
 
 use super::{
@@ -19,7 +22,7 @@ use super::{
     params::{PagePath, PageQuery},
     redirect_with, render_status,
     subscriptions::{FeedRow, feed_rows},
-    views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
+    views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options},
 };
 use crate::{
     app::AppState,
@@ -233,7 +236,7 @@ async fn page(
             quota_left: attendance.quota_left,
             deadline: format!(
                 "{} {} time",
-                deadline.format("%A %-d %B %Y, %H:%M"),
+                moment(&deadline, Language::English),
                 zone_city(deadline.timezone().name())
             ),
             past_deadline: deadline < now,

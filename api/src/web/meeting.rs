@@ -17,6 +17,7 @@ use scheduler::{
     eligibility::Reason,
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
     seating::Occupants,
+    when_where::{Language, zone_city},
 };
 use serde::Deserialize;
 
@@ -25,7 +26,7 @@ use super::{
     forms::{FormErrors, capitalise},
     params::PagePath,
     redirect_with, render_status,
-    views::{MeetingItem, local, state_name, zone_city},
+    views::{MeetingItem, local, state_name},
 };
 use crate::{
     app::AppState,
@@ -93,9 +94,8 @@ struct MeetingPage<'a> {
     c: &'a Chrome,
     m: meetings::Model,
     item: MeetingItem,
-    when: String,
-    place: Vec<String>,
-    country_name: Option<String>,
+    /// Where, in one line; empty when not known yet.
+    place: String,
     host_name: Option<String>,
     chairs: Vec<Presiding>,
     body_name: String,
@@ -135,22 +135,6 @@ fn form_of(meeting: &meetings::Model) -> EditForm {
         city: meeting.city.clone().unwrap_or_default(),
         country: meeting.country.clone().unwrap_or_default(),
         force: None,
-    }
-}
-
-fn when(meeting: &meetings::Model) -> String {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let (start, end) = (local(meeting.starts_at, zone), local(meeting.ends_at, zone));
-    if start.date_naive() == end.date_naive() {
-        format!("{}, {}–{}", start.format("%A %-d %B %Y"), start.format("%H:%M"), end.format("%H:%M"))
-    } else {
-        format!(
-            "{} {} – {} {}",
-            start.format("%A %-d %B %Y,"),
-            start.format("%H:%M"),
-            end.format("%A %-d %B %Y,"),
-            end.format("%H:%M")
-        )
     }
 }
 
@@ -234,15 +218,12 @@ async fn page(
         })
     };
     let item = MeetingItem::new(&meeting, &context);
-    let where_held = context.place(&meeting);
     let page = MeetingPage {
         c,
-        country_name: where_held.country.as_deref().map(|iso2| state_name(&context, iso2)),
+        place: context.place(&meeting, Language::English).line(),
         host_name: meeting.host.as_deref().map(|iso2| state_name(&context, iso2)),
         chairs: context.presiding(&meeting),
         body_name: body_of(&meeting).map_or_else(|| meeting.body_code.clone(), |body| body.name_en.to_owned()),
-        when: when(&meeting),
-        place: [where_held.room_name, where_held.venue, where_held.city].into_iter().flatten().collect(),
         groups,
         invited_count,
         cancelled: meeting.status == CANCELLED,
@@ -358,7 +339,7 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         uid: meeting.uid.clone(),
         sequence: u32::try_from(meeting.sequence).unwrap_or(0),
         summary: meeting.title.clone(),
-        location: context.place(meeting).line(),
+        location: context.place(meeting, Language::English).line(),
         description: format!(
             "{} ({}). Chair: {chairs}. Times are in {} time.",
             body_of(meeting).map_or("", |body| body.name_en),

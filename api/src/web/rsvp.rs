@@ -17,7 +17,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
-use chrono_tz::Tz;
+use scheduler::when_where::Language;
 use sea_orm::TransactionTrait as _;
 use serde::Deserialize;
 use serde_json::json;
@@ -27,10 +27,10 @@ use crate::{
     app::AppState,
     db::entities::meetings,
     mail::{
-        invitations::{NotSendable, check_sendable, when},
+        invitations::{NotSendable, check_sendable},
         rsvp::{self, Answer, Rsvp},
     },
-    store::{self, audit::AuditEntry},
+    store::{self, audit::AuditEntry, meetings::time_of},
 };
 
 pub fn router() -> Router<AppState> {
@@ -135,7 +135,6 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
     let meeting = store::meetings::find(&state.db, rsvp.meeting_id).await?.ok_or_else(not_valid)?;
     let language = store::outbox::language_of(&state.db, meeting.id, &rsvp.email).await?;
     let words = if language.as_deref() == Some("fr") { &FRENCH } else { &ENGLISH };
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let who = match &rsvp.iso2 {
         Some(iso2) => {
             let name = store::reference::state(&state.db, iso2)
@@ -151,7 +150,7 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
     };
     let facts = vec![
         (words.meeting, meeting.title.clone()),
-        (words.when, when(&meeting, zone, words.lang == "fr")),
+        (words.when, time_of(&meeting).period_with_zone(Language::from_code(words.lang))),
         who,
         (words.answer, answer.to_owned()),
     ];

@@ -13,6 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
+use scheduler::when_where::{Language, moment};
 use serde::Deserialize;
 
 use super::{
@@ -58,7 +59,7 @@ fn label(context: &Context, feed: &feeds::Model) -> WebResult<String> {
 }
 
 fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&HOME_ZONE).format("%-d %B %Y, %H:%M").to_string()
+    moment(&at.with_timezone(&HOME_ZONE), Language::English)
 }
 
 /// The feeds the delegation `of` owns, or for `None` the viewer's own (organisers: every feed).

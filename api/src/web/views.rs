@@ -3,11 +3,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use scheduler::bodies::all_bodies;
+use scheduler::{
+    bodies::all_bodies,
+    when_where::{Language, zone_city},
+};
 
 use crate::{
     db::entities::meetings,
-    store::meetings::{CANCELLED, Context},
+    store::meetings::{CANCELLED, Context, time_of},
 };
 
 /// The zone Plenary's calendar counts "today" in: where most meetings are.
@@ -28,6 +31,8 @@ pub struct MeetingItem {
     /// Local start and end, `10:00`; the end with its date when it is another day.
     pub start_time: String,
     pub end_time: String,
+    /// Local date, start and end in full: "Tuesday 15 June 2027, 10:00–13:00".
+    pub when: String,
     /// IANA zone, e.g. `Asia/Tokyo`.
     pub zone: String,
     /// The zone's city, e.g. `Tokyo`.
@@ -62,6 +67,7 @@ impl MeetingItem {
             } else {
                 end.format("%a %-d %b, %H:%M").to_string()
             },
+            when: time_of(meeting).period(Language::English),
             zone: meeting.time_zone.clone(),
             zone_city: zone_city(&meeting.time_zone),
             place,
@@ -74,12 +80,6 @@ impl MeetingItem {
 #[must_use]
 pub fn local(unix: i64, zone: Tz) -> DateTime<Tz> {
     DateTime::<Utc>::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&zone)
-}
-
-/// `Europe/Vienna` → `Vienna`, `America/New_York` → `New York`.
-#[must_use]
-pub fn zone_city(zone: &str) -> String {
-    zone.rsplit('/').next().unwrap_or(zone).replace('_', " ")
 }
 
 /// `CG-MED` → `b-cg-med`.
@@ -135,7 +135,7 @@ pub fn state_options(context: &Context) -> Vec<StateOption> {
 /// A State's English name, or its code when unknown.
 #[must_use]
 pub fn state_name(context: &Context, iso2: &str) -> String {
-    context.states.states.iter().find(|state| state.iso2 == iso2).map_or_else(|| iso2.to_owned(), |s| s.name_en.clone())
+    context.state_name(iso2, Language::English)
 }
 
 /// The zone of a participating State's or Partner's capital: a starting point the organiser
@@ -226,7 +226,6 @@ mod tests {
         for (iso2, zone) in CAPITAL_ZONES {
             assert!(zone.parse::<Tz>().is_ok(), "{iso2}: {zone}");
         }
-        assert_eq!(zone_city("America/New_York"), "New York");
     }
 
     #[test]
