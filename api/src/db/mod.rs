@@ -1,6 +1,7 @@
 //! The database: connecting (SQLite or PostgreSQL from one URL), migrating, and the entities.
 
 pub mod entities;
+pub mod enums;
 
 use std::time::Duration;
 

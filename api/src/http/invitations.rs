@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::entities::contacts,
+    db::{entities::contacts, enums::OutboxStatus},
     mail::{self, invitations},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
     validate::{self, TextKind},
@@ -525,7 +525,8 @@ pub struct DeliveryOut {
     /// `invitation`, `update` or `cancellation`.
     pub kind: String,
     /// `queued`, `sending`, `sent` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OutboxStatus,
     pub attempts: i32,
     /// Why the last attempt failed (the SMTP server's answer).
     pub reason: Option<String>,

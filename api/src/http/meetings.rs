@@ -22,11 +22,11 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::entities::meetings,
+    db::{entities::meetings, enums::MeetingStatus},
     store::{
         self,
         audit::AuditEntry,
-        meetings::{CANCELLED, Context, SCHEDULED, body_codes},
+        meetings::{Context, body_codes},
     },
     validate::{self, TextKind},
 };
@@ -80,7 +80,8 @@ pub struct MeetingOut {
     /// Every presiding State with its role; `iso2` null where not yet decided.
     pub chairs: Vec<ChairOut>,
     /// `scheduled` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: MeetingStatus,
     /// iCalendar SEQUENCE: raised by every change a calendar must show.
     pub sequence: i32,
     pub updated_at: DateTime<Utc>,
@@ -534,7 +535,7 @@ pub async fn create_and_store(state: &AppState, principal: &Principal, input: Me
         city: place("city", input.city.as_deref())?,
         country: place("country", input.country.as_deref())?,
         host: place("host", input.host.as_deref())?,
-        status: SCHEDULED.to_owned(),
+        status: MeetingStatus::Scheduled,
         sequence: 0,
         created_at: now,
         updated_at: now,
@@ -574,7 +575,7 @@ pub async fn update_and_store(
     patch: MeetingPatch,
 ) -> ApiResult<MeetingChange> {
     let before = load_meeting(state, id).await?;
-    if before.status == CANCELLED {
+    if before.status == MeetingStatus::Cancelled {
         return Err(ApiError::conflict(format!(
             "meeting {id} is cancelled; create a new meeting instead of changing it"
         )));
@@ -639,11 +640,11 @@ async fn cancel_meeting(
 /// 404 for an unknown meeting; 409 when it is already cancelled.
 pub async fn cancel_and_store(state: &AppState, principal: &Principal, id: i32) -> ApiResult<MeetingOut> {
     let before = load_meeting(state, id).await?;
-    if before.status == CANCELLED {
+    if before.status == MeetingStatus::Cancelled {
         return Err(ApiError::conflict(format!("meeting {id} is already cancelled")));
     }
     let mut cancelled = before.clone();
-    cancelled.status = CANCELLED.to_owned();
+    cancelled.status = MeetingStatus::Cancelled;
     cancelled.sequence += 1;
     cancelled.updated_at = Utc::now();
     let saved = store_change(state, principal, "meeting.cancel", &before, cancelled, &[]).await?;

@@ -35,11 +35,13 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::entities::{attendance_settings, meetings, registrations, rooms},
+    db::{
+        entities::{attendance_settings, meetings, registrations, rooms},
+        enums::{self, MeetingStatus, RegistrationStatus},
+    },
     store::{
         self,
         attendance::{AttendanceError, retrying},
-        meetings::CANCELLED,
     },
     validate::{self, TextKind},
 };
@@ -98,10 +100,12 @@ pub struct RegistrationOut {
     pub function: String,
     pub email: String,
     /// `main` or `behind`.
-    pub seat: String,
+    #[schema(value_type = String)]
+    pub seat: enums::Seat,
     pub language: String,
     /// `confirmed`, `waiting` or `withdrawn`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RegistrationStatus,
     /// 1-based place in the waiting list while waiting.
     pub position: Option<u32>,
     /// Order of arrival within the meeting.
@@ -231,7 +235,7 @@ impl Facts {
             zone: self.zone,
             in_vienna: self.in_vienna,
             room_capacity: self.room_capacity,
-            cancelled: self.meeting.status == CANCELLED,
+            cancelled: self.meeting.status == MeetingStatus::Cancelled,
             settings,
             adjustments: &self.adjustments,
         }
@@ -440,9 +444,9 @@ async fn register_once(
         name: Set(new.name.clone()),
         function: Set(new.function.clone()),
         email: Set(new.email.clone()),
-        seat: Set(new.seat.as_str().to_owned()),
+        seat: Set(new.seat.into()),
         language: Set(new.language.clone()),
-        status: Set(accepted.status.as_str().to_owned()),
+        status: Set(accepted.status.into()),
         arrival: Set(settings_row.last_arrival),
         overridden: Set(!accepted.overridden.is_empty()),
         created_by: Set(principal.actor.clone()),
@@ -495,7 +499,7 @@ fn visible_to(principal: &Principal, row: &registrations::Model) -> bool {
 
 fn positions(rows: &[registrations::Model]) -> Vec<(i64, u32)> {
     let currents: Vec<_> =
-        rows.iter().filter(|row| row.status != Status::Withdrawn.as_str()).map(store::attendance::current).collect();
+        rows.iter().filter(|row| row.status != Status::Withdrawn).map(store::attendance::current).collect();
     attendance::waiting_positions(&currents)
 }
 
@@ -557,7 +561,7 @@ async fn change_once(
     let before = store::attendance::find(&txn, change.id)
         .await?
         .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {}", change.id)))?;
-    if before.status == Status::Withdrawn.as_str() {
+    if before.status == Status::Withdrawn {
         return Err(AttendanceError::Conflict(format!("registration {} has been withdrawn", change.id)));
     }
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
@@ -567,7 +571,7 @@ async fn change_once(
     let overridden = attendance::decide_change(&rules, caller, Utc::now(), &currents, change.id, seat)?;
     let after = registrations::Model {
         function: change.function.clone().unwrap_or_else(|| before.function.clone()),
-        seat: seat.as_str().to_owned(),
+        seat: seat.into(),
         overridden: before.overridden || !overridden.is_empty(),
         updated_at: Utc::now(),
         ..before.clone()
@@ -578,7 +582,7 @@ async fn change_once(
     registrations::Entity::update(registrations::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(after.id),
         function: Set(after.function.clone()),
-        seat: Set(after.seat.clone()),
+        seat: Set(after.seat),
         overridden: Set(after.overridden),
         updated_at: Set(after.updated_at),
         ..Default::default()
@@ -629,15 +633,14 @@ async fn withdraw_once(
     let before = store::attendance::find(&txn, id)
         .await?
         .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {id}")))?;
-    if before.status == Status::Withdrawn.as_str() {
+    if before.status == Status::Withdrawn {
         return Err(AttendanceError::Conflict(format!("registration {id} is already withdrawn")));
     }
     let now = Utc::now();
-    let after =
-        registrations::Model { status: Status::Withdrawn.as_str().to_owned(), updated_at: now, ..before.clone() };
+    let after = registrations::Model { status: RegistrationStatus::Withdrawn, updated_at: now, ..before.clone() };
     registrations::Entity::update(registrations::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(id),
-        status: Set(after.status.clone()),
+        status: Set(after.status),
         updated_at: Set(now),
         ..Default::default()
     })
@@ -773,9 +776,7 @@ async fn attendance_list(state: &AppState, principal: &Principal, id: i32) -> Ap
     let limits = facts.limits(settings);
     let quota = limits.seats_behind_quota;
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    let is = |row: &registrations::Model, status: Status, seat: Seat| {
-        row.status == status.as_str() && row.seat == seat.as_str()
-    };
+    let is = |row: &registrations::Model, status: Status, seat: Seat| row.status == status && row.seat == seat;
     let mut delegations: Vec<DelegationCount> = Vec::new();
     for row in rows.iter().filter(|row| visible_to(principal, row)) {
         if delegations.iter().any(|d| d.state == row.iso2) {
@@ -808,7 +809,7 @@ async fn attendance_list(state: &AppState, principal: &Principal, id: i32) -> Ap
         deadline_passed: Utc::now() >= facts.rules(settings).deadline(),
         limits,
         confirmed: confirmed_by_seat.main + confirmed_by_seat.behind,
-        waiting: count(rows.iter().filter(|r| r.status == Status::Waiting.as_str()).count()),
+        waiting: count(rows.iter().filter(|r| r.status == Status::Waiting).count()),
         confirmed_by_seat,
         delegations,
         registrations: rows
@@ -850,9 +851,9 @@ pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) ->
             r.name.clone(),
             r.function.clone(),
             r.email.clone(),
-            r.seat.clone(),
+            r.seat.to_string(),
             r.language.clone(),
-            r.status.clone(),
+            r.status.to_string(),
             r.position.map(|p| p.to_string()).unwrap_or_default(),
             r.arrival.to_string(),
             r.overridden.to_string(),

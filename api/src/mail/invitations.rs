@@ -22,11 +22,14 @@ use super::{
 };
 use crate::{
     config::Config,
-    db::entities::{meetings, outbox},
+    db::{
+        entities::{meetings, outbox},
+        enums::MeetingStatus,
+    },
     http::meetings::meeting_out,
     store::{
         self,
-        meetings::{CANCELLED, Context},
+        meetings::Context,
         outbox::{CalendarPart, NewMessage},
     },
 };
@@ -107,7 +110,7 @@ pub enum NotSendable {
 /// # Errors
 /// When the meeting is cancelled or over.
 pub fn check_sendable(meeting: &meetings::Model, now: DateTime<Utc>) -> Result<(), NotSendable> {
-    if meeting.status == CANCELLED {
+    if meeting.status == MeetingStatus::Cancelled {
         return Err(NotSendable::Cancelled(meeting.id));
     }
     if meeting.ends_at <= now.timestamp() {
@@ -204,7 +207,7 @@ pub async fn meeting_changed(
     if invited.is_empty() {
         return Ok(0);
     }
-    let kind = if after.status == CANCELLED { Kind::Cancellation } else { Kind::Update };
+    let kind = if after.status == MeetingStatus::Cancelled { Kind::Cancellation } else { Kind::Update };
     let context = Context::load(db).await?;
     let secret = store::invitations::secret(db, rsvp::SECRET_NAME).await?;
     let current: BTreeMap<String, Recipient> = recipients(db, config, &context, after)
@@ -304,7 +307,11 @@ fn compose(
             start: DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
             end: DateTime::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
             time_zone: zone,
-            status: if meeting.status == CANCELLED { EventStatus::Cancelled } else { EventStatus::Confirmed },
+            status: if meeting.status == MeetingStatus::Cancelled {
+                EventStatus::Cancelled
+            } else {
+                EventStatus::Confirmed
+            },
             last_modified: meeting.updated_at,
             categories: vec![meeting.body_code.clone()],
         },

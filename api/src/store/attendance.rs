@@ -16,7 +16,7 @@
 use std::{future::Future, time::Duration};
 
 use chrono::{DateTime, Utc};
-use scheduler::attendance::{self, Current, Seat, Settings, Status};
+use scheduler::attendance::{self, Current, Settings};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait as _, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
@@ -29,7 +29,10 @@ use super::{
     audit::{self, AuditEntry},
     outbox::{self, NewMessage},
 };
-use crate::db::entities::{attendance_settings, registrations};
+use crate::db::{
+    entities::{attendance_settings, registrations},
+    enums::{self, RegistrationStatus},
+};
 
 /// Why a storage operation on attendance did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +182,7 @@ pub async fn all(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<regis
 pub async fn active(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<registrations::Model>, DbErr> {
     registrations::Entity::find()
         .filter(registrations::Column::MeetingId.eq(meeting_id))
-        .filter(registrations::Column::Status.ne(Status::Withdrawn.as_str()))
+        .filter(registrations::Column::Status.ne(RegistrationStatus::Withdrawn))
         .order_by_asc(registrations::Column::Arrival)
         .all(db)
         .await
@@ -201,8 +204,8 @@ pub fn current(row: &registrations::Model) -> Current {
         iso2: row.iso2.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
-        seat: Seat::parse(&row.seat).unwrap_or(Seat::Behind),
-        status: Status::parse(&row.status).unwrap_or(Status::Waiting),
+        seat: row.seat.into(),
+        status: row.status.into(),
         arrival: row.arrival,
     }
 }
@@ -215,9 +218,9 @@ pub struct Snapshot<'a> {
     pub name: &'a str,
     pub function: &'a str,
     pub email: &'a str,
-    pub seat: &'a str,
+    pub seat: enums::Seat,
     pub language: &'a str,
-    pub status: &'a str,
+    pub status: RegistrationStatus,
     pub arrival: i64,
     pub overridden: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -232,9 +235,9 @@ pub fn snapshot(row: &registrations::Model, overrides: Vec<attendance::Overridde
         name: &row.name,
         function: &row.function,
         email: &row.email,
-        seat: &row.seat,
+        seat: row.seat,
         language: &row.language,
-        status: &row.status,
+        status: row.status,
         arrival: row.arrival,
         overridden: row.overridden,
         overrides,
@@ -340,13 +343,12 @@ pub async fn promote(
     for id in attendance::promotions(capacity, &currents) {
         let Some(before) = rows.iter().find(|row| row.id == id) else { continue };
         registrations::Entity::update_many()
-            .col_expr(registrations::Column::Status, Expr::value(Status::Confirmed.as_str()))
+            .col_expr(registrations::Column::Status, Expr::value(RegistrationStatus::Confirmed))
             .col_expr(registrations::Column::UpdatedAt, Expr::value(now))
             .filter(registrations::Column::Id.eq(id))
             .exec(txn)
             .await?;
-        let after =
-            registrations::Model { status: Status::Confirmed.as_str().to_owned(), updated_at: now, ..before.clone() };
+        let after = registrations::Model { status: RegistrationStatus::Confirmed, updated_at: now, ..before.clone() };
         record(txn, actor, "registration.promote", Some(before), &after, Vec::new()).await?;
         outbox::enqueue(txn, promotion_message(&after, meeting)).await?;
         promoted.push(after);

@@ -15,12 +15,10 @@ use sea_orm::{
 };
 
 use super::reference::StatesAndMemberships;
-use crate::db::entities::{meetings, rooms, venues};
-
-/// `status` of a meeting that takes place.
-pub const SCHEDULED: &str = "scheduled";
-/// `status` of a cancelled meeting; it stays visible, marked.
-pub const CANCELLED: &str = "cancelled";
+use crate::db::{
+    entities::{meetings, rooms, venues},
+    enums::MeetingStatus,
+};
 
 /// Inserts the plan's meetings that are not in the database yet (matched by `plan_key`), so
 /// planning twice adds nothing and never undoes an organiser's move or cancellation.
@@ -43,7 +41,7 @@ pub async fn insert_plan(db: &impl ConnectionTrait, plan: &YearPlan, now: DateTi
         city: Set(None),
         country: Set(None),
         host: Set(None),
-        status: Set(SCHEDULED.to_owned()),
+        status: Set(MeetingStatus::Scheduled),
         sequence: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
@@ -101,7 +99,7 @@ pub async fn scheduled_around(
     margin: TimeDelta,
 ) -> Result<Vec<meetings::Model>, DbErr> {
     meetings::Entity::find()
-        .filter(meetings::Column::Status.eq(SCHEDULED))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .filter(meetings::Column::StartsAt.lt((end + margin).timestamp()))
         .filter(meetings::Column::EndsAt.gt((start - margin).timestamp()))
         .all(db)

@@ -68,25 +68,24 @@ struct NewLink {
     withheld: bool,
 }
 
-/// Delegation 0 < organiser 1 < admin 2. A role this version does not know ranks highest, so
-/// nobody but an admin acts on it.
-fn rank(role: &str) -> u8 {
-    match Role::parse(role) {
-        Some(Role::Delegation) => 0,
-        Some(Role::Organiser) => 1,
-        Some(Role::Admin) | None => 2,
+/// Delegation 0 < organiser 1 < admin 2.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Delegation => 0,
+        Role::Organiser => 1,
+        Role::Admin => 2,
     }
 }
 
 /// Whether `viewer` may act on `account` (links, disabling, enabling): an admin on every
 /// account, an organiser on delegation accounts, nobody on their own.
 fn may_manage(viewer: &CurrentUser, account: &users::Model) -> bool {
-    account.id != viewer.id && (viewer.is_admin() || rank(&account.role) == 0)
+    account.id != viewer.id && (viewer.is_admin() || rank(account.role) == 0)
 }
 
 /// Whether `viewer` may see a set-password link for `account`: only below their own rank.
 fn may_see_link(viewer: &CurrentUser, account: &users::Model) -> bool {
-    rank(&account.role) < rank(viewer.role.as_str())
+    rank(account.role) < rank(viewer.role)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -22,6 +22,7 @@ use super::{
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
 };
 use crate::{
+    db::enums::MeetingStatus,
     http::{
         ApiError, AppState,
         invitations::{ContactIn, ContactOut, add_contact, contacts_of, remove_contact},
@@ -29,7 +30,7 @@ use crate::{
     },
     store::{
         self,
-        meetings::{CANCELLED, Context, body_of, local_date},
+        meetings::{Context, body_of, local_date},
     },
 };
 
@@ -210,7 +211,7 @@ async fn page(
     let rows = store::meetings::list(&state.db, Some(now - TimeDelta::hours(12)), Some(now + HORIZON), None).await?;
     let mut meetings = Vec::new();
     let mut sent = sent;
-    for row in rows.iter().filter(|row| row.status != CANCELLED) {
+    for row in rows.iter().filter(|row| row.status != MeetingStatus::Cancelled) {
         let Some(body) = body_of(row) else { continue };
         let date = local_date(row);
         let (invited, _adjustments) = store::invitations::invitees(&state.db, &context, row).await?;
@@ -220,10 +221,10 @@ async fn page(
         let registrations: Vec<_> = registrations_of(state, &principal, row.id)
             .await?
             .into_iter()
-            .filter(|reg| reg.state == iso2 && reg.status != Status::Withdrawn.as_str())
+            .filter(|reg| reg.state == iso2 && reg.status != Status::Withdrawn)
             .collect();
         let limits = limits_of(state, row.id).await?;
-        let behind = registrations.iter().filter(|reg| reg.seat == Seat::Behind.as_str()).count();
+        let behind = registrations.iter().filter(|reg| reg.seat == Seat::Behind).count();
         let deadline = DateTime::parse_from_rfc3339(&limits.deadline).map_err(anyhow::Error::from)?;
         let (form, errors) =
             match sent.take_if(|sent| matches!(sent, Sent::Registration { meeting_id, .. } if *meeting_id == row.id)) {

@@ -15,6 +15,7 @@ use super::{
     views::MeetingItem,
 };
 use crate::{
+    db::enums::OutboxStatus,
     http::{
         ApiError, AppState,
         invitations::{DeliveriesOut, DeliveryOut, RecipientOut, SendIn, deliveries, send_and_store},
@@ -46,18 +47,18 @@ struct Status {
 impl Status {
     fn new(deliveries: DeliveriesOut) -> Self {
         let rows = deliveries.recipients;
-        let count = |status: &str| rows.iter().filter(|row| row.status == status).count();
+        let count = |status: OutboxStatus| rows.iter().filter(|row| row.status == status).count();
         let counts = vec![
-            ("queued", count("queued")),
-            ("sending", count("sending")),
-            ("sent", count("sent")),
-            ("failed", count("failed")),
+            ("queued", count(OutboxStatus::Queued)),
+            ("sending", count(OutboxStatus::Sending)),
+            ("sent", count(OutboxStatus::Sent)),
+            ("failed", count(OutboxStatus::Failed)),
         ];
         let answered = |answer: &str| rows.iter().filter(|row| row.answer.as_deref() == Some(answer)).count();
         Self {
             meeting_id: deliveries.meeting,
             smtp_configured: deliveries.smtp_configured,
-            busy: rows.iter().any(|row| row.status == "queued" || row.status == "sending"),
+            busy: rows.iter().any(|row| matches!(row.status, OutboxStatus::Queued | OutboxStatus::Sending)),
             accepted: answered("accepted"),
             declined: answered("declined"),
             counts,

@@ -28,7 +28,10 @@ use super::{
     views::{MeetingItem, local, state_name, zone_city},
 };
 use crate::{
-    db::entities::{meetings, registrations},
+    db::{
+        entities::{meetings, registrations},
+        enums::MeetingStatus,
+    },
     http::{
         AppState,
         error::ApiError,
@@ -37,7 +40,7 @@ use crate::{
     },
     store::{
         self,
-        meetings::{CANCELLED, Context, body_of, local_date},
+        meetings::{Context, body_of, local_date},
     },
 };
 
@@ -222,7 +225,7 @@ async fn page(
         }
     }
     let registrations = seat_counts(&store::attendance::active(&state.db, meeting.id).await?);
-    let seating = if meeting.status == CANCELLED {
+    let seating = if meeting.status == MeetingStatus::Cancelled {
         None
     } else {
         // The picture comes from the API with this visitor's session cookie, which names the
@@ -250,7 +253,7 @@ async fn page(
         place,
         groups,
         invited_count,
-        cancelled: meeting.status == CANCELLED,
+        cancelled: meeting.status == MeetingStatus::Cancelled,
         rooms: context
             .rooms
             .iter()
@@ -272,11 +275,11 @@ fn seat_counts(rows: &[registrations::Model]) -> Vec<SeatCount> {
     [(Seat::Main, "Heads of delegation (main seat)"), (Seat::Behind, "Advisers (seats behind)")]
         .into_iter()
         .map(|(seat, label)| {
-            let of_seat = || rows.iter().filter(move |row| row.seat == seat.as_str());
+            let of_seat = || rows.iter().filter(move |row| row.seat == seat);
             SeatCount {
                 label,
-                registered: of_seat().filter(|row| row.status == Status::Confirmed.as_str()).count(),
-                waiting: of_seat().filter(|row| row.status == Status::Waiting.as_str()).count(),
+                registered: of_seat().filter(|row| row.status == Status::Confirmed).count(),
+                waiting: of_seat().filter(|row| row.status == Status::Waiting).count(),
             }
         })
         .collect()
@@ -378,7 +381,11 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         start: DateTime::<Utc>::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
         end: DateTime::<Utc>::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
         time_zone: meeting.time_zone.parse().unwrap_or(chrono_tz::UTC),
-        status: if meeting.status == CANCELLED { EventStatus::Cancelled } else { EventStatus::Confirmed },
+        status: if meeting.status == MeetingStatus::Cancelled {
+            EventStatus::Cancelled
+        } else {
+            EventStatus::Confirmed
+        },
         last_modified: meeting.updated_at,
         categories: vec![meeting.body_code.clone()],
     };

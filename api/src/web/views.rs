@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use scheduler::bodies::all_bodies;
 
 use crate::{
-    db::entities::meetings,
-    store::meetings::{CANCELLED, Context},
+    db::{entities::meetings, enums::MeetingStatus},
+    store::meetings::Context,
 };
 
 /// The zone Plenary's calendar counts "today" in: where most meetings are.
@@ -65,7 +65,7 @@ impl MeetingItem {
             zone: meeting.time_zone.clone(),
             zone_city: zone_city(&meeting.time_zone),
             place,
-            cancelled: meeting.status == CANCELLED,
+            cancelled: meeting.status == MeetingStatus::Cancelled,
         }
     }
 }
