@@ -2,6 +2,7 @@
 
 pub mod entities;
 pub mod enums;
+mod meeting_ext;
 
 use std::time::Duration;
 

@@ -137,7 +137,7 @@ fn rfc3339_local(unix: i64, zone: Tz) -> String {
 /// Builds the API view of a stored meeting.
 #[must_use]
 pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let room = meeting.room_code.as_deref().and_then(|code| context.room(code));
     let name_of = |iso2: &Option<String>| match iso2 {
         Some(iso2) => context
@@ -580,7 +580,7 @@ pub async fn update_and_store(
             "meeting {id} is cancelled; create a new meeting instead of changing it"
         )));
     }
-    let old_zone: Tz = before.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let old_zone = before.zone();
     let zone = patch.time_zone.as_deref().map(parse_zone_field).transpose()?.unwrap_or(old_zone);
     let local =
         |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&old_zone).naive_local();

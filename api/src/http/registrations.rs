@@ -264,7 +264,7 @@ impl Facts {
 async fn facts(db: &DatabaseConnection, meeting: meetings::Model) -> ApiResult<Facts> {
     let body = store::meetings::body_of(&meeting)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("meeting {} has an unknown body", meeting.id)))?;
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let room = match meeting.room_code.as_deref() {
         Some(code) => rooms::Entity::find_by_id(code.to_owned()).one(db).await?,
         None => None,

@@ -262,7 +262,7 @@ fn compose(
     now: DateTime<Utc>,
 ) -> NewMessage {
     let base = config.public_base();
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let fr = recipient.language == "fr";
     let body = store::meetings::body_of(meeting);
     let body_name = body.map_or_else(|| meeting.body_code.clone(), |b| if fr { b.name_fr } else { b.name_en }.into());

@@ -177,7 +177,7 @@ impl Context {
 /// The date a meeting starts on where it happens.
 #[must_use]
 pub fn local_date(meeting: &meetings::Model) -> NaiveDate {
-    let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default().with_timezone(&zone).date_naive()
 }
 

@@ -131,7 +131,7 @@ fn local_input(unix: i64, zone: Tz) -> String {
 }
 
 fn form_of(meeting: &meetings::Model) -> EditForm {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     EditForm {
         csrf: String::new(),
         title: meeting.title.clone(),
@@ -146,7 +146,7 @@ fn form_of(meeting: &meetings::Model) -> EditForm {
 }
 
 fn when(meeting: &meetings::Model) -> String {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let (start, end) = (local(meeting.starts_at, zone), local(meeting.ends_at, zone));
     if start.date_naive() == end.date_naive() {
         format!("{}, {}–{}", start.format("%A %-d %B %Y"), start.format("%H:%M"), end.format("%H:%M"))
@@ -380,7 +380,7 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         url: Some(format!("{base}/meetings/{}", meeting.id)),
         start: DateTime::<Utc>::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
         end: DateTime::<Utc>::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
-        time_zone: meeting.time_zone.parse().unwrap_or(chrono_tz::UTC),
+        time_zone: meeting.zone(),
         status: if meeting.status == MeetingStatus::Cancelled {
             EventStatus::Cancelled
         } else {

@@ -17,7 +17,6 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
-use chrono_tz::Tz;
 use sea_orm::TransactionTrait as _;
 use serde::Deserialize;
 use serde_json::json;
@@ -135,7 +134,7 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
     let meeting = store::meetings::find(&state.db, rsvp.meeting_id).await?.ok_or_else(not_valid)?;
     let language = store::outbox::language_of(&state.db, meeting.id, &rsvp.email).await?;
     let words = if language.as_deref() == Some("fr") { &FRENCH } else { &ENGLISH };
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let who = match &rsvp.iso2 {
         Some(iso2) => {
             let name = store::reference::state(&state.db, iso2)

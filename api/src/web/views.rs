@@ -40,7 +40,7 @@ pub struct MeetingItem {
 impl MeetingItem {
     #[must_use]
     pub fn new(meeting: &meetings::Model, context: &Context) -> Self {
-        let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let zone = meeting.zone();
         let start = local(meeting.starts_at, zone);
         let end = local(meeting.ends_at, zone);
         let room = meeting.room_code.as_deref().and_then(|code| context.room(code));
