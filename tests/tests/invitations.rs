@@ -2,7 +2,7 @@
 //! real SMTP server, updates and cancellations.
 
 use plenary::{
-    db::enums::OutboxStatus,
+    db::enums::{Language, OutboxStatus},
     store::outbox::{self, CalendarPart, NewMessage},
 };
 use tests::TestApp;
@@ -13,7 +13,7 @@ fn message(dedupe_key: &str) -> NewMessage {
         meeting_id: None,
         recipient_email: "someone@example.org".into(),
         recipient_name: "Someone".into(),
-        language: "en".into(),
+        language: Language::En,
         subject: "A seat is yours".into(),
         text_body: "Hello".into(),
         html_body: None,

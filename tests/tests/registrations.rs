@@ -12,7 +12,7 @@ use tests::{TestApp, expect_error, expect_json};
 
 use plenary::db::{
     entities::{audit_log, outbox, registrations},
-    enums::{RegistrationStatus, Seat},
+    enums::{Language, RegistrationStatus, Seat},
 };
 
 async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> reqwest::Response {
@@ -260,7 +260,7 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
         outbox::Entity::find().filter(outbox::Column::Kind.eq("waitlist_promotion")).all(&app.state.db).await.unwrap();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].recipient_email, "marie.dubois@fr.example.org");
-    assert_eq!(mails[0].language, "fr");
+    assert_eq!(mails[0].language, Language::Fr);
     assert_eq!(mails[0].meeting_id, Some(i32::try_from(id).unwrap()));
     assert!(mails[0].subject.starts_with("Une place vous est attribuée"), "{}", mails[0].subject);
     assert!(

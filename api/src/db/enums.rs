@@ -39,6 +39,23 @@ pub enum Seat {
     Behind,
 }
 
+/// The language of mail to a person (`registrations`, `contacts` and `outbox.language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    En,
+    Fr,
+}
+
+impl Language {
+    /// The language whose code is `code` exactly (`en`, `fr`).
+    #[must_use]
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::try_from_value(&code.to_owned()).ok()
+    }
+}
+
 /// Where a message is in its delivery (`outbox.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
@@ -115,4 +132,4 @@ macro_rules! display_as_stored {
     )*};
 }
 
-display_as_stored!(MeetingStatus, RegistrationStatus, Seat, OutboxStatus);
+display_as_stored!(MeetingStatus, RegistrationStatus, Seat, Language, OutboxStatus);

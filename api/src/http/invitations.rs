@@ -8,7 +8,7 @@ use scheduler::{
     eligibility::{Adjustments, OfficialGuest, Reason, unknown_guests},
     states::StateKind,
 };
-use sea_orm::SqlErr;
+use sea_orm::{Iterable as _, SqlErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -22,7 +22,10 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::{entities::contacts, enums::OutboxStatus},
+    db::{
+        entities::contacts,
+        enums::{Language, OutboxStatus},
+    },
     mail::{self, invitations},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
     validate::{self, TextKind},
@@ -192,7 +195,7 @@ async fn put_invitation_settings(
         let email = validate::email(&format!("officials[{index}].email"), &official.email)?;
         let language =
             check_language(&format!("officials[{index}].language"), official.language.as_deref().unwrap_or("en"))?;
-        officials.push(OfficialGuest { name, organisation, email, language });
+        officials.push(OfficialGuest { name, organisation, email, language: language.to_string() });
     }
     let adjustments = Adjustments {
         closed: input.closed,
@@ -246,7 +249,8 @@ pub struct ContactOut {
     pub name: String,
     pub email: String,
     pub role: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: Language,
     pub created_at: DateTime<Utc>,
 }
 
@@ -264,12 +268,11 @@ impl From<contacts::Model> for ContactOut {
     }
 }
 
-fn check_language(field: &str, text: &str) -> ApiResult<String> {
-    if mail::LANGUAGES.contains(&text) {
-        Ok(text.to_owned())
-    } else {
-        Err(ApiError::Invalid(format!("{field}: must be one of {}, got {text:?}", mail::LANGUAGES.join(", "))))
-    }
+fn check_language(field: &str, text: &str) -> ApiResult<Language> {
+    Language::parse(text).ok_or_else(|| {
+        let known: Vec<String> = Language::iter().map(|language| language.to_string()).collect();
+        ApiError::Invalid(format!("{field}: must be one of {}, got {text:?}", known.join(", ")))
+    })
 }
 
 /// The delegation `iso2` names (upper-cased), after checking it exists and the caller may act
@@ -321,7 +324,7 @@ pub async fn add_contact(
         )));
     }
     let language = check_language("language", &input.language)?;
-    let contact = match store::contacts::create(&state.db, &iso2, &name, &email, &input.role, &language).await {
+    let contact = match store::contacts::create(&state.db, &iso2, &name, &email, &input.role, language).await {
         Ok(contact) => contact,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(ApiError::conflict(format!("{iso2} already has a contact with the address {email}")));
@@ -422,7 +425,8 @@ pub struct RecipientOut {
     pub invited_as: String,
     pub name: String,
     pub email: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: Language,
     pub role: String,
     /// `queued`, `already_invited`, or `preview`.
     pub status: &'static str,

@@ -37,7 +37,7 @@ use crate::{
     auth::Principal,
     db::{
         entities::{attendance_settings, meetings, registrations, rooms},
-        enums::{self, MeetingStatus, RegistrationStatus},
+        enums::{self, Language, MeetingStatus, RegistrationStatus},
     },
     store::{
         self,
@@ -102,7 +102,8 @@ pub struct RegistrationOut {
     /// `main` or `behind`.
     #[schema(value_type = String)]
     pub seat: enums::Seat,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: Language,
     /// `confirmed`, `waiting` or `withdrawn`.
     #[schema(value_type = String)]
     pub status: RegistrationStatus,
@@ -347,11 +348,12 @@ fn clean_function(text: &str) -> ApiResult<String> {
     Ok(validate::optional("function", TextKind::Function, Some(text))?.unwrap_or_default())
 }
 
-fn clean_language(text: Option<&str>) -> ApiResult<String> {
+fn clean_language(text: Option<&str>) -> ApiResult<Language> {
     match text.map(str::trim).map(str::to_lowercase).as_deref() {
-        None | Some("en") => Ok("en".into()),
-        Some("fr") => Ok("fr".into()),
-        Some(other) => Err(ApiError::Invalid(format!("language: expected en or fr, got {other:?}"))),
+        None => Ok(Language::En),
+        Some(code) => {
+            Language::parse(code).ok_or_else(|| ApiError::Invalid(format!("language: expected en or fr, got {code:?}")))
+        }
     }
 }
 
@@ -419,7 +421,7 @@ struct NewRegistration {
     function: String,
     email: String,
     seat: Seat,
-    language: String,
+    language: Language,
 }
 
 async fn register_once(
@@ -445,7 +447,7 @@ async fn register_once(
         function: Set(new.function.clone()),
         email: Set(new.email.clone()),
         seat: Set(new.seat.into()),
-        language: Set(new.language.clone()),
+        language: Set(new.language),
         status: Set(accepted.status.into()),
         arrival: Set(settings_row.last_arrival),
         overridden: Set(!accepted.overridden.is_empty()),
@@ -852,7 +854,7 @@ pub async fn attendance_csv(state: &AppState, principal: &Principal, id: i32) ->
             r.function.clone(),
             r.email.clone(),
             r.seat.to_string(),
-            r.language.clone(),
+            r.language.to_string(),
             r.status.to_string(),
             r.position.map(|p| p.to_string()).unwrap_or_default(),
             r.arrival.to_string(),

@@ -24,7 +24,7 @@ use crate::{
     config::Config,
     db::{
         entities::{meetings, outbox},
-        enums::MeetingStatus,
+        enums::{Language, MeetingStatus},
     },
     http::meetings::meeting_out,
     store::{
@@ -44,7 +44,7 @@ pub struct Recipient {
     pub name: String,
     /// Lower case.
     pub email: String,
-    pub language: String,
+    pub language: Language,
     /// The contact's role, or `guest`.
     pub role: String,
 }
@@ -70,13 +70,17 @@ pub async fn recipients(
     let mut out: Vec<Recipient> = Vec::new();
     for invitee in &invited {
         for contact in contacts.get(&invitee.delegation.iso2).into_iter().flatten() {
-            let name = if contact.language == "fr" { &invitee.delegation.name_fr } else { &invitee.delegation.name_en };
+            let name = if contact.language == Language::Fr {
+                &invitee.delegation.name_fr
+            } else {
+                &invitee.delegation.name_en
+            };
             out.push(Recipient {
                 iso2: Some(contact.iso2.clone()),
                 invited_as: name.clone(),
                 name: contact.name.clone(),
                 email: contact.email.to_lowercase(),
-                language: contact.language.clone(),
+                language: contact.language,
                 role: contact.role.clone(),
             });
         }
@@ -87,7 +91,8 @@ pub async fn recipients(
             invited_as: official.organisation.clone().unwrap_or_else(|| official.name.clone()),
             name: official.name,
             email: official.email.to_lowercase(),
-            language: official.language,
+            // Checked against the known languages when the organisers stored the guest.
+            language: Language::parse(&official.language).unwrap_or(Language::En),
             role: "guest".into(),
         });
     }
@@ -223,7 +228,7 @@ pub async fn meeting_changed(
             invited_as: row.recipient_name.clone(),
             name: row.recipient_name.clone(),
             email: email.clone(),
-            language: row.language.clone(),
+            language: row.language,
             role: "former".into(),
         });
         let message = compose(config, &secret, &context, after, &recipient, kind, None, now);
@@ -263,7 +268,7 @@ fn compose(
 ) -> NewMessage {
     let base = config.public_base();
     let zone = meeting.zone();
-    let fr = recipient.language == "fr";
+    let fr = recipient.language == Language::Fr;
     let body = store::meetings::body_of(meeting);
     let body_name = body.map_or_else(|| meeting.body_code.clone(), |b| if fr { b.name_fr } else { b.name_en }.into());
     let view = meeting_out(meeting.clone(), context);
@@ -292,7 +297,7 @@ fn compose(
         accept_url: link(Answer::Accepted),
         decline_url: link(Answer::Declined),
     };
-    let Rendered { subject, text, html } = templates::render(kind, &recipient.language, &mail);
+    let Rendered { subject, text, html } = templates::render(kind, recipient.language, &mail);
     let organizer: Mailbox = config.mail_from.parse().unwrap_or_else(|_| "plenary@localhost".parse().expect("address"));
     let method = if kind == Kind::Cancellation { Method::Cancel } else { Method::Request };
     let ics = render_invitation(&Invitation {
@@ -331,7 +336,7 @@ fn compose(
         meeting_id: Some(meeting.id),
         recipient_email: recipient.email.clone(),
         recipient_name: recipient.name.clone(),
-        language: recipient.language.clone(),
+        language: recipient.language,
         subject,
         text_body: text,
         html_body: Some(html),

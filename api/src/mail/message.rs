@@ -98,7 +98,7 @@ fn check_header(what: &str, value: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::enums::OutboxStatus;
+    use crate::db::enums::{Language, OutboxStatus};
 
     fn row() -> outbox::Model {
         let now = chrono::Utc::now();
@@ -108,7 +108,7 @@ mod tests {
             meeting_id: Some(3),
             recipient_email: "anna@example.org".into(),
             recipient_name: "Anna Müller".into(),
-            language: "en".into(),
+            language: Language::En,
             subject: "Invitation".into(),
             text_body: "Hello".into(),
             html_body: Some("<p>Hello</p>".into()),

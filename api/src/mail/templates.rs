@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::db::enums::Language;
+
 /// Which message about a meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -54,8 +56,8 @@ pub struct Rendered {
 
 /// Renders `kind` in `language` (`fr`, otherwise English).
 #[must_use]
-pub fn render(kind: Kind, language: &str, mail: &MeetingMail) -> Rendered {
-    let fr = language == "fr";
+pub fn render(kind: Kind, language: Language, mail: &MeetingMail) -> Rendered {
+    let fr = language == Language::Fr;
     let (subject_prefix, intro) = match (kind, fr) {
         (Kind::Invitation, false) => {
             ("Invitation", format!("The delegation of {} is invited to the following meeting.", mail.invited_as))
@@ -200,7 +202,7 @@ mod tests {
 
     #[test]
     fn an_invitation_in_french_has_the_links_and_escapes_html() {
-        let rendered = render(Kind::Invitation, "fr", &mail());
+        let rendered = render(Kind::Invitation, Language::Fr, &mail());
         assert!(rendered.subject.starts_with("Invitation: Contact Group"));
         assert!(rendered.text.contains("La délégation de Austria est invitée"));
         assert!(rendered.text.contains("J’accepte: https://p.example/rsvp/a"));
@@ -225,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_cancellation_has_no_answer_links() {
-        let rendered = render(Kind::Cancellation, "en", &mail());
+        let rendered = render(Kind::Cancellation, Language::En, &mail());
         assert!(rendered.subject.starts_with("Cancelled: "));
         assert!(!rendered.text.contains("rsvp"));
     }

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::db::{
     entities::{attendance_settings, registrations},
-    enums::{self, RegistrationStatus},
+    enums::{self, Language, RegistrationStatus},
 };
 
 /// Why a storage operation on attendance did not happen.
@@ -219,7 +219,7 @@ pub struct Snapshot<'a> {
     pub function: &'a str,
     pub email: &'a str,
     pub seat: enums::Seat,
-    pub language: &'a str,
+    pub language: Language,
     pub status: RegistrationStatus,
     pub arrival: i64,
     pub overridden: bool,
@@ -236,7 +236,7 @@ pub fn snapshot(row: &registrations::Model, overrides: Vec<attendance::Overridde
         function: &row.function,
         email: &row.email,
         seat: row.seat,
-        language: &row.language,
+        language: row.language,
         status: row.status,
         arrival: row.arrival,
         overridden: row.overridden,
@@ -282,7 +282,7 @@ pub struct MeetingForMail<'a> {
 #[must_use]
 pub fn promotion_message(row: &registrations::Model, meeting: &MeetingForMail<'_>) -> NewMessage {
     let zone = meeting.start.timezone().name();
-    let (subject, text_body) = if row.language == "fr" {
+    let (subject, text_body) = if row.language == Language::Fr {
         let when = meeting.start.format("%d/%m/%Y à %H:%M");
         (
             format!("Une place vous est attribuée : {}", meeting.title),
@@ -312,7 +312,7 @@ pub fn promotion_message(row: &registrations::Model, meeting: &MeetingForMail<'_
         meeting_id: Some(meeting.id),
         recipient_email: row.email.clone(),
         recipient_name: row.name.clone(),
-        language: row.language.clone(),
+        language: row.language,
         subject,
         text_body,
         html_body: None,

@@ -12,7 +12,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait as _},
 };
 
-use crate::db::{entities::outbox, enums::OutboxStatus};
+use crate::db::{
+    entities::outbox,
+    enums::{Language, OutboxStatus},
+};
 
 /// A rendered message to queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,8 +25,7 @@ pub struct NewMessage {
     pub meeting_id: Option<i32>,
     pub recipient_email: String,
     pub recipient_name: String,
-    /// `en` | `fr`
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     pub text_body: String,
     pub html_body: Option<String>,
@@ -222,7 +224,7 @@ pub async fn for_meeting(db: &impl ConnectionTrait, meeting_id: i32) -> Result<V
 ///
 /// # Errors
 /// When the database does not answer.
-pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str) -> Result<Option<String>, DbErr> {
+pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str) -> Result<Option<Language>, DbErr> {
     let latest = outbox::Entity::find()
         .filter(outbox::Column::MeetingId.eq(meeting_id))
         .filter(outbox::Column::RecipientEmail.eq(email.to_lowercase()))

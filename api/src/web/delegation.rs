@@ -22,7 +22,7 @@ use super::{
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options, zone_city},
 };
 use crate::{
-    db::enums::MeetingStatus,
+    db::enums::{Language, MeetingStatus},
     http::{
         ApiError, AppState,
         invitations::{ContactIn, ContactOut, add_contact, contacts_of, remove_contact},

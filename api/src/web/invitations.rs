@@ -15,7 +15,7 @@ use super::{
     views::MeetingItem,
 };
 use crate::{
-    db::enums::OutboxStatus,
+    db::enums::{Language, OutboxStatus},
     http::{
         ApiError, AppState,
         invitations::{DeliveriesOut, DeliveryOut, RecipientOut, SendIn, deliveries, send_and_store},
@@ -101,8 +101,11 @@ impl InvitationsPage<'_> {
     }
 }
 
-fn language_name(code: &str) -> &'static str {
-    if code == "fr" { "French" } else { "English" }
+fn language_name(language: &Language) -> &'static str {
+    match language {
+        Language::En => "English",
+        Language::Fr => "French",
+    }
 }
 
 async fn invitations_page(

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use super::{Chrome, WebError, WebResult, params::PagePath, render_status};
 use crate::{
-    db::entities::meetings,
+    db::{entities::meetings, enums::Language},
     http::AppState,
     mail::{
         invitations::{NotSendable, check_sendable, when},
@@ -133,7 +133,7 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
     let rsvp = rsvp::verify(&secret, token).ok_or_else(not_valid)?;
     let meeting = store::meetings::find(&state.db, rsvp.meeting_id).await?.ok_or_else(not_valid)?;
     let language = store::outbox::language_of(&state.db, meeting.id, &rsvp.email).await?;
-    let words = if language.as_deref() == Some("fr") { &FRENCH } else { &ENGLISH };
+    let words = if language == Some(Language::Fr) { &FRENCH } else { &ENGLISH };
     let zone = meeting.zone();
     let who = match &rsvp.iso2 {
         Some(iso2) => {

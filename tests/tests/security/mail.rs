@@ -16,7 +16,10 @@ use std::{
 };
 
 use plenary::{
-    db::{entities::outbox as entity, enums::OutboxStatus},
+    db::{
+        entities::outbox as entity,
+        enums::{Language, OutboxStatus},
+    },
     mail::worker::{Worker, WorkerHandle},
     store::outbox::{self, CalendarPart, NewMessage, Outcome},
 };
@@ -61,7 +64,7 @@ fn message(key: &str, name: &str, email: &str) -> NewMessage {
         meeting_id: None,
         recipient_email: email.into(),
         recipient_name: name.into(),
-        language: "en".into(),
+        language: Language::En,
         subject: format!("Message {key}"),
         text_body: "Hello.\n".into(),
         html_body: Some("<p>Hello.</p>".into()),

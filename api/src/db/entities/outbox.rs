@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::db::enums::OutboxStatus;
+use crate::db::enums::{Language, OutboxStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
@@ -14,7 +14,7 @@ pub struct Model {
     pub meeting_id: Option<i32>,
     pub recipient_email: String,
     pub recipient_name: String,
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     #[sea_orm(column_type = "Text")]
     pub text_body: String,

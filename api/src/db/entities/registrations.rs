@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::db::enums::{RegistrationStatus, Seat};
+use crate::db::enums::{Language, RegistrationStatus, Seat};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "registrations")]
@@ -18,7 +18,7 @@ pub struct Model {
     pub email: String,
     pub seat: Seat,
     /// `en` or `fr`: the language of mail to this attendee.
-    pub language: String,
+    pub language: Language,
     pub status: RegistrationStatus,
     /// Order of arrival within the meeting (from the settings row's counter): the waiting list
     /// is served in this order.
