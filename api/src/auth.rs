@@ -10,12 +10,18 @@ use argon2::{
 };
 use base64::Engine as _;
 use rand::RngCore as _;
+use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 
 /// What a token or user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+///
+/// Stored as its word in `users.role` and `api_tokens.role`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum, EnumIter, DeriveActiveEnum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything an organiser may do, and managing users.
@@ -33,16 +39,6 @@ impl Role {
             Self::Admin => "admin",
             Self::Organiser => "organiser",
             Self::Delegation => "delegation",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "admin" => Some(Self::Admin),
-            "organiser" => Some(Self::Organiser),
-            "delegation" => Some(Self::Delegation),
-            _ => None,
         }
     }
 }

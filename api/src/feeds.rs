@@ -44,13 +44,14 @@ use scheduler::{
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest as _, Sha256};
 
+use crate::db::enums::MeetingStatus;
 use crate::{
     auth::hash_secret,
     db::entities::{feeds, meetings},
     store::{
         self,
         feeds::DataVersion,
-        meetings::{CANCELLED, Context, local_date},
+        meetings::{Context, local_date},
     },
 };
 
@@ -391,7 +392,7 @@ fn feed_meeting(
         start: instant(row.starts_at)?,
         end: instant(row.ends_at)?,
         time_zone: row.time_zone.parse::<Tz>().map_err(|error| anyhow::anyhow!("meeting {}: {error}", row.id))?,
-        cancelled: row.status == CANCELLED,
+        cancelled: row.status == MeetingStatus::Cancelled,
         place: context.place(row, Language::English),
         chair: chair_in_words(&context.chair(row), name_of),
         url: format!("{public_base}/meetings/{}", row.id),

@@ -9,7 +9,9 @@
 
 use scheduler::text::{self, Kind, Rule, TextError};
 
-use crate::service;
+use sea_orm::Iterable as _;
+
+use crate::{db::enums::Language, service};
 
 pub use scheduler::text::Kind as TextKind;
 
@@ -42,21 +44,20 @@ pub fn email(field: &str, value: &str) -> Result<String, service::Error> {
     Ok(address)
 }
 
-/// The language of mail to a person: one of [`crate::mail::LANGUAGES`], read trimmed and in
-/// lower case. Every language a request names is read here.
+/// The language of mail to a person, read trimmed and in lower case. Every language a request
+/// names is read here.
 ///
 /// # Errors
 /// [`service::Error::Invalid`] naming `field` ([`service::Rule::Format`]).
-pub fn language(field: &str, value: &str) -> Result<String, service::Error> {
-    let code = value.trim().to_lowercase();
-    if crate::mail::LANGUAGES.contains(&code.as_str()) {
-        return Ok(code);
-    }
-    Err(service::Error::invalid(
-        field,
-        service::Rule::Format,
-        format!("must be one of {}, got {value:?}", crate::mail::LANGUAGES.join(", ")),
-    ))
+pub fn language(field: &str, value: &str) -> Result<Language, service::Error> {
+    Language::parse(&value.trim().to_lowercase()).ok_or_else(|| {
+        let known: Vec<String> = Language::iter().map(|language| language.to_string()).collect();
+        service::Error::invalid(
+            field,
+            service::Rule::Format,
+            format!("must be one of {}, got {value:?}", known.join(", ")),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -75,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_language_is_read_trimmed_and_in_lower_case() {
-        assert_eq!(language("language", " FR ").unwrap(), "fr");
+        assert_eq!(language("language", " FR ").unwrap(), Language::Fr);
         let refused = language("language", "de").unwrap_err();
         assert_eq!(refused.to_string(), "language: must be one of en, fr, got \"de\"");
     }

@@ -39,25 +39,6 @@ pub enum Seat {
     Behind,
 }
 
-impl Seat {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Main => "main",
-            Self::Behind => "behind",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "main" => Some(Self::Main),
-            "behind" => Some(Self::Behind),
-            _ => None,
-        }
-    }
-}
-
 /// Where a registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,27 +49,6 @@ pub enum Status {
     Waiting,
     /// Withdrawn; kept for the record, counts for nothing.
     Withdrawn,
-}
-
-impl Status {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmed => "confirmed",
-            Self::Waiting => "waiting",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "confirmed" => Some(Self::Confirmed),
-            "waiting" => Some(Self::Waiting),
-            "withdrawn" => Some(Self::Withdrawn),
-            _ => None,
-        }
-    }
 }
 
 /// What organisers set for one meeting; `None` keeps the default.

@@ -1,7 +1,10 @@
 //! Invitations by e-mail (issue 5): the outbox, who is invited, contacts, sending through a
 //! real SMTP server, updates and cancellations.
 
-use plenary::store::outbox::{self, CalendarPart, NewMessage};
+use plenary::{
+    db::enums::{Language, OutboxStatus},
+    store::outbox::{self, CalendarPart, NewMessage},
+};
 use tests::TestApp;
 
 fn message(dedupe_key: &str) -> NewMessage {
@@ -10,7 +13,7 @@ fn message(dedupe_key: &str) -> NewMessage {
         meeting_id: None,
         recipient_email: "someone@example.org".into(),
         recipient_name: "Someone".into(),
-        language: "en".into(),
+        language: Language::En,
         subject: "A seat is yours".into(),
         text_body: "Hello".into(),
         html_body: None,
@@ -29,7 +32,7 @@ async fn enqueueing_the_same_key_twice_queues_one_message() {
     let rows =
         <plenary::db::entities::outbox::Entity as sea_orm::EntityTrait>::find().all(&app.state.db).await.unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|row| row.status == outbox::QUEUED && row.attempts == 0));
+    assert!(rows.iter().all(|row| row.status == OutboxStatus::Queued && row.attempts == 0));
     assert_eq!(rows[0].message_id, "k1@plenary");
     assert_eq!(rows[0].calendar_method.as_deref(), Some("REQUEST"));
     app.stop().await;

@@ -43,7 +43,7 @@ async fn a_killed_service_delivers_everything_after_a_restart_duplicating_at_mos
                 meeting_id: None,
                 recipient_email: format!("delegate{i}@example.org"),
                 recipient_name: format!("Delegate {i}"),
-                language: "en".into(),
+                language: plenary::db::enums::Language::En,
                 subject: format!("Message {i}"),
                 text_body: "Hello.\n".repeat(100),
                 html_body: None,

@@ -14,7 +14,10 @@ use tests::{
     expect_error, expect_json,
 };
 
-use plenary::db::entities::{audit_log, outbox, registrations};
+use plenary::db::{
+    entities::{audit_log, outbox, registrations},
+    enums::{Language, RegistrationStatus, Seat},
+};
 
 /// A local date-time string in Vienna `days` days from now, at 10:00.
 fn vienna_in(days: i64) -> String {
@@ -243,7 +246,7 @@ async fn a_full_meeting_fills_its_waiting_list_in_order_and_promotes_when_someon
         outbox::Entity::find().filter(outbox::Column::Kind.eq("waitlist_promotion")).all(&app.state.db).await.unwrap();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].recipient_email, "marie.dubois@fr.example.org");
-    assert_eq!(mails[0].language, "fr");
+    assert_eq!(mails[0].language, Language::Fr);
     assert_eq!(mails[0].meeting_id, Some(i32::try_from(id).unwrap()));
     assert!(mails[0].subject.starts_with("Une place vous est attribuée"), "{}", mails[0].subject);
     assert!(
@@ -367,13 +370,18 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     assert_eq!(refused, 68 * 7);
 
     let check = |rows: &[registrations::Model]| {
-        let active: Vec<_> = rows.iter().filter(|r| r.status != "withdrawn").collect();
-        let confirmed: Vec<_> = active.iter().filter(|r| r.status == "confirmed").collect();
-        let waiting: Vec<_> = active.iter().filter(|r| r.status == "waiting").collect();
+        let active: Vec<_> = rows.iter().filter(|r| r.status != RegistrationStatus::Withdrawn).collect();
+        let confirmed: Vec<_> = active.iter().filter(|r| r.status == RegistrationStatus::Confirmed).collect();
+        let waiting: Vec<_> = active.iter().filter(|r| r.status == RegistrationStatus::Waiting).collect();
         assert_eq!(confirmed.len(), 150, "the capacity is filled, never exceeded");
         for state in &states {
-            let of = |seat: &str| active.iter().filter(|r| &r.iso2 == state && r.seat == seat).count();
-            assert!(of("main") <= 1 && of("behind") <= 2, "{state}: {} main, {} behind", of("main"), of("behind"));
+            let of = |seat: Seat| active.iter().filter(|r| &r.iso2 == state && r.seat == seat).count();
+            assert!(
+                of(Seat::Main) <= 1 && of(Seat::Behind) <= 2,
+                "{state}: {} main, {} behind",
+                of(Seat::Main),
+                of(Seat::Behind)
+            );
         }
         let emails: HashSet<_> = active.iter().map(|r| (&r.email, r.meeting_id)).collect();
         assert_eq!(emails.len(), active.len(), "nobody registered twice");
@@ -389,8 +397,10 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     assert_eq!(check(&rows), 68 * 3 - 150);
     // First come, first served: everyone confirmed arrived before everyone waiting, and the
     // positions announced were 1, 2, 3, ... in order of arrival.
-    let last_confirmed = rows.iter().filter(|r| r.status == "confirmed").map(|r| r.arrival).max().unwrap();
-    let first_waiting = rows.iter().filter(|r| r.status == "waiting").map(|r| r.arrival).min().unwrap();
+    let last_confirmed =
+        rows.iter().filter(|r| r.status == RegistrationStatus::Confirmed).map(|r| r.arrival).max().unwrap();
+    let first_waiting =
+        rows.iter().filter(|r| r.status == RegistrationStatus::Waiting).map(|r| r.arrival).min().unwrap();
     assert!(last_confirmed < first_waiting);
     let mut announced: Vec<(i64, u64)> = created
         .iter()
@@ -401,10 +411,10 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     assert_eq!(announced.iter().map(|(_, p)| *p).collect::<Vec<_>>(), (1..=54).collect::<Vec<_>>());
 
     // 30 confirmed attendees withdraw at once: the first 30 in line move up, no more, no less.
-    let mut line: Vec<_> = rows.iter().filter(|r| r.status == "waiting").collect();
+    let mut line: Vec<_> = rows.iter().filter(|r| r.status == RegistrationStatus::Waiting).collect();
     line.sort_by_key(|r| r.arrival);
     let first_thirty: HashSet<i64> = line.iter().take(30).map(|r| r.id).collect();
-    let leaving: Vec<_> = rows.iter().filter(|r| r.status == "confirmed").take(30).cloned().collect();
+    let leaving: Vec<_> = rows.iter().filter(|r| r.status == RegistrationStatus::Confirmed).take(30).cloned().collect();
     let mut tasks = Vec::new();
     for row in leaving {
         let (client, token) = (client.clone(), tokens[&row.iso2].clone());
@@ -419,7 +429,8 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     let rows =
         registrations::Entity::find().filter(registrations::Column::MeetingId.eq(id)).all(&app.state.db).await.unwrap();
     assert_eq!(check(&rows), 68 * 3 - 150 - 30);
-    let now_confirmed: HashSet<i64> = rows.iter().filter(|r| r.status == "confirmed").map(|r| r.id).collect();
+    let now_confirmed: HashSet<i64> =
+        rows.iter().filter(|r| r.status == RegistrationStatus::Confirmed).map(|r| r.id).collect();
     assert!(first_thirty.is_subset(&now_confirmed), "the first 30 in line moved up");
     assert_eq!(audit(&app, "registration.promote").await.len(), 30);
     let mails =

@@ -2,6 +2,8 @@
 //! one lock, and the entities.
 
 pub mod entities;
+pub mod enums;
+mod meeting_ext;
 
 use std::time::Duration;
 

@@ -20,6 +20,7 @@ use crate::{
     app::AppState,
     auth::Principal,
     db::entities::contacts::Model as Contact,
+    db::enums::{Language, OutboxStatus},
     service::{contacts, invitations},
 };
 
@@ -211,7 +212,8 @@ pub struct ContactOut {
     pub name: String,
     pub email: String,
     pub role: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: Language,
     pub created_at: DateTime<Utc>,
 }
 
@@ -293,7 +295,8 @@ pub struct RecipientOut {
     pub invited_as: String,
     pub name: String,
     pub email: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: Language,
     pub role: String,
     /// `queued`, `already_invited`, or `preview`.
     pub status: &'static str,
@@ -364,7 +367,8 @@ pub struct DeliveryOut {
     /// `invitation`, `update` or `cancellation`.
     pub kind: String,
     /// `queued`, `sending`, `sent` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OutboxStatus,
     pub attempts: i32,
     /// Why the last attempt failed (the SMTP server's answer).
     pub reason: Option<String>,

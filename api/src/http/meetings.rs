@@ -21,6 +21,7 @@ use super::{
 use crate::{
     app::AppState,
     db::entities::meetings,
+    db::enums::MeetingStatus,
     service::{
         self,
         meetings::{Changed, MeetingChanges, NewMeeting},
@@ -67,7 +68,8 @@ pub struct MeetingOut {
     /// Every presiding State with its role; `iso2` null where not yet decided.
     pub chairs: Vec<ChairOut>,
     /// `scheduled` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: MeetingStatus,
     /// iCalendar SEQUENCE: raised by every change a calendar must show.
     pub sequence: i32,
     pub updated_at: DateTime<Utc>,
@@ -123,7 +125,7 @@ fn rfc3339_local(unix: i64, zone: Tz) -> String {
 /// Builds the API view of a stored meeting.
 #[must_use]
 pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let site = context.site(&meeting);
     let chairs: Vec<ChairOut> = context
         .presiding(&meeting)

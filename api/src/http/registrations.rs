@@ -25,6 +25,7 @@ use crate::{
     app::AppState,
     auth::Principal,
     db::entities::registrations,
+    db::enums::{self, Language, RegistrationStatus},
     service::registrations::{self as service, Registration},
 };
 
@@ -82,10 +83,13 @@ pub struct RegistrationOut {
     pub function: String,
     pub email: String,
     /// `main` or `behind`.
-    pub seat: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub seat: enums::Seat,
+    #[schema(value_type = String)]
+    pub language: Language,
     /// `confirmed`, `waiting` or `withdrawn`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RegistrationStatus,
     /// 1-based place in the waiting list while waiting.
     pub position: Option<u32>,
     /// Order of arrival within the meeting.

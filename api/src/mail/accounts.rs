@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 use super::templates::{PasswordLinkMail, Rendered, render_password_link};
 use crate::{
     config::Config,
-    db::entities::users,
+    db::{entities::users, enums::Language},
     store::{accounts::PASSWORD_LINK_LIFETIME, outbox::NewMessage},
 };
 
@@ -45,7 +45,7 @@ pub fn password_link_message(config: &Config, user: &users::Model, url: &str, ne
         meeting_id: None,
         recipient_email: address.to_string(),
         recipient_name: user.display_name.clone(),
-        language: "en".into(),
+        language: Language::En,
         subject,
         text_body: text,
         html_body: Some(html),

@@ -11,6 +11,7 @@ use super::{invitations, worker::Worker};
 use crate::{
     app,
     config::Config,
+    db::enums::OutboxStatus,
     store::{self, outbox},
 };
 
@@ -35,7 +36,7 @@ pub async fn invite(config: Config, meeting_id: i32) -> anyhow::Result<()> {
         );
         return Ok(());
     };
-    let count = |status: &'static str| async move {
+    let count = |status: OutboxStatus| async move {
         let rows = outbox::for_meeting(db, meeting_id).await?;
         anyhow::Ok(rows.iter().filter(|row| row.status == status).count())
     };
@@ -62,7 +63,7 @@ pub async fn invite(config: Config, meeting_id: i32) -> anyhow::Result<()> {
     }
     bar.finish();
     let (sent, failed, queued) =
-        (count(outbox::SENT).await?, count(outbox::FAILED).await?, count(outbox::QUEUED).await?);
+        (count(OutboxStatus::Sent).await?, count(OutboxStatus::Failed).await?, count(OutboxStatus::Queued).await?);
     println!("Sent: {sent}, failed: {failed}, already sent: {already}, waiting for a retry: {queued}.");
     Ok(())
 }

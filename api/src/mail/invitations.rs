@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use scheduler::{
     ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation},
@@ -25,10 +24,13 @@ use super::{
 };
 use crate::{
     config::Config,
-    db::entities::{meetings, outbox},
+    db::{
+        entities::{meetings, outbox},
+        enums::{self, MeetingStatus},
+    },
     store::{
         self,
-        meetings::{CANCELLED, Context},
+        meetings::Context,
         outbox::{CalendarPart, NewMessage},
     },
 };
@@ -43,7 +45,7 @@ pub struct Recipient {
     pub name: String,
     /// Lower case.
     pub email: String,
-    pub language: String,
+    pub language: enums::Language,
     /// The contact's role, or `guest`.
     pub role: String,
 }
@@ -69,13 +71,17 @@ pub async fn recipients(
     let mut out: Vec<Recipient> = Vec::new();
     for invitee in &invited {
         for contact in contacts.get(&invitee.delegation.iso2).into_iter().flatten() {
-            let name = if contact.language == "fr" { &invitee.delegation.name_fr } else { &invitee.delegation.name_en };
+            let name = if contact.language == enums::Language::Fr {
+                &invitee.delegation.name_fr
+            } else {
+                &invitee.delegation.name_en
+            };
             out.push(Recipient {
                 iso2: Some(contact.iso2.clone()),
                 invited_as: name.clone(),
                 name: contact.name.clone(),
                 email: contact.email.to_lowercase(),
-                language: contact.language.clone(),
+                language: contact.language,
                 role: contact.role.clone(),
             });
         }
@@ -86,7 +92,8 @@ pub async fn recipients(
             invited_as: official.organisation.clone().unwrap_or_else(|| official.name.clone()),
             name: official.name,
             email: official.email.to_lowercase(),
-            language: official.language,
+            // Checked against the known languages when the organisers stored the guest.
+            language: enums::Language::parse(&official.language).unwrap_or(enums::Language::En),
             role: "guest".into(),
         });
     }
@@ -109,7 +116,7 @@ pub enum NotSendable {
 /// # Errors
 /// When the meeting is cancelled or over.
 pub fn check_sendable(meeting: &meetings::Model, now: DateTime<Utc>) -> Result<(), NotSendable> {
-    if meeting.status == CANCELLED {
+    if meeting.status == MeetingStatus::Cancelled {
         return Err(NotSendable::Cancelled(meeting.id));
     }
     if meeting.ends_at <= now.timestamp() {
@@ -206,7 +213,7 @@ pub async fn meeting_changed(
     if invited.is_empty() {
         return Ok(0);
     }
-    let kind = if after.status == CANCELLED { Kind::Cancellation } else { Kind::Update };
+    let kind = if after.status == MeetingStatus::Cancelled { Kind::Cancellation } else { Kind::Update };
     let context = Context::load(db).await?;
     let secret = store::invitations::secret(db, rsvp::SECRET_NAME).await?;
     let current: BTreeMap<String, Recipient> = recipients(db, config, &context, after)
@@ -222,7 +229,7 @@ pub async fn meeting_changed(
             invited_as: row.recipient_name.clone(),
             name: row.recipient_name.clone(),
             email: email.clone(),
-            language: row.language.clone(),
+            language: row.language,
             role: "former".into(),
         });
         let message = compose(config, &secret, &context, after, &recipient, kind, None, now);
@@ -261,8 +268,8 @@ fn compose(
     now: DateTime<Utc>,
 ) -> NewMessage {
     let base = config.public_base();
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let language = Language::from_code(&recipient.language);
+    let zone = meeting.zone();
+    let language = Language::from(recipient.language);
     let body = store::meetings::body_of(meeting);
     let body_name = body.map_or_else(
         || meeting.body_code.clone(),
@@ -307,7 +314,11 @@ fn compose(
             start: DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
             end: DateTime::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
             time_zone: zone,
-            status: if meeting.status == CANCELLED { EventStatus::Cancelled } else { EventStatus::Confirmed },
+            status: if meeting.status == MeetingStatus::Cancelled {
+                EventStatus::Cancelled
+            } else {
+                EventStatus::Confirmed
+            },
             last_modified: meeting.updated_at,
             categories: vec![meeting.body_code.clone()],
         },
@@ -327,7 +338,7 @@ fn compose(
         meeting_id: Some(meeting.id),
         recipient_email: recipient.email.clone(),
         recipient_name: recipient.name.clone(),
-        language: recipient.language.clone(),
+        language: recipient.language,
         subject,
         text_body: text,
         html_body: Some(html),

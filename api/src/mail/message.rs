@@ -98,6 +98,7 @@ fn check_header(what: &str, value: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::enums::{Language, OutboxStatus};
 
     fn row() -> outbox::Model {
         let now = chrono::Utc::now();
@@ -107,7 +108,7 @@ mod tests {
             meeting_id: Some(3),
             recipient_email: "anna@example.org".into(),
             recipient_name: "Anna Müller".into(),
-            language: "en".into(),
+            language: Language::En,
             subject: "Invitation".into(),
             text_body: "Hello".into(),
             html_body: Some("<p>Hello</p>".into()),
@@ -115,7 +116,7 @@ mod tests {
             calendar_ics: Some("BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nEND:VCALENDAR\r\n".into()),
             message_id: "m3.s1.abc@plenary".into(),
             dedupe_key: "k".into(),
-            status: "queued".into(),
+            status: OutboxStatus::Queued,
             attempts: 0,
             available_at: 0,
             lease_expires_at: None,

@@ -95,5 +95,3 @@ impl Default for MailConfig {
 
 /// The contact roles Plenary knows.
 pub const ROLES: [&str; 3] = ["head_of_delegation", "contact_point", "adviser"];
-/// The languages mail is written in.
-pub const LANGUAGES: [&str; 2] = ["en", "fr"];

@@ -20,7 +20,7 @@ pub struct MeetingForMail<'a> {
 /// The mail telling `row`'s attendee that a seat is theirs, in their language (en or fr).
 #[must_use]
 pub fn promotion_message(row: &registrations::Model, meeting: &MeetingForMail<'_>) -> NewMessage {
-    let language = Language::from_code(&row.language);
+    let language = Language::from(row.language);
     let Rendered { subject, text, html } = render_promotion(
         language,
         &PromotionMail {
@@ -34,7 +34,7 @@ pub fn promotion_message(row: &registrations::Model, meeting: &MeetingForMail<'_
         meeting_id: Some(meeting.id),
         recipient_email: row.email.clone(),
         recipient_name: row.name.clone(),
-        language: row.language.clone(),
+        language: row.language,
         subject,
         text_body: text,
         html_body: Some(html),

@@ -59,14 +59,9 @@ fn rank_of(role: Role) -> Rank {
     }
 }
 
-/// A stored account's rank. A role this version does not know ranks highest, so nobody but an
-/// admin acts on it.
+/// A stored account's rank.
 fn rank(user: &users::Model) -> Rank {
-    stored_rank(&user.role)
-}
-
-fn stored_rank(role: &str) -> Rank {
-    Role::parse(role).map_or(Rank::Admin, rank_of)
+    rank_of(user.role)
 }
 
 fn account(user: &users::Model) -> Account {
@@ -456,13 +451,5 @@ mod tests {
     fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_likely() {
         assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("", DUMMY_HASH));
-    }
-
-    #[test]
-    fn a_role_this_version_does_not_know_ranks_highest() {
-        assert_eq!(stored_rank("delegation"), Rank::Delegation);
-        assert_eq!(stored_rank("organiser"), Rank::Organiser);
-        assert_eq!(stored_rank("admin"), Rank::Admin);
-        assert_eq!(stored_rank("superuser"), Rank::Admin);
     }
 }

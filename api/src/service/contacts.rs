@@ -58,7 +58,7 @@ pub async fn add(
         ));
     }
     let language = validate::language("language", &input.language)?;
-    let contact = match store::contacts::create(db, &iso2, &name, &email, &input.role, &language).await {
+    let contact = match store::contacts::create(db, &iso2, &name, &email, &input.role, language).await {
         Ok(contact) => contact,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             return Err(Error::conflict(format!("{iso2} already has a contact with the address {email}")));

@@ -18,6 +18,7 @@ use crate::{
     auth::Principal,
     config::Config,
     db::entities::meetings,
+    db::enums::OutboxStatus,
     mail::invitations::{self, Recipient},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
     validate::{self, TextKind},
@@ -119,7 +120,8 @@ pub async fn set_adjustments(
         let organisation =
             validate::optional(&field("organisation"), TextKind::Organisation, official.organisation.as_deref())?;
         let email = validate::email(&field("email"), &official.email)?;
-        let language = validate::language(&field("language"), official.language.as_deref().unwrap_or("en"))?;
+        let language =
+            validate::language(&field("language"), official.language.as_deref().unwrap_or("en"))?.to_string();
         officials.push(OfficialGuest { name, organisation, email, language });
     }
     let adjustments = Adjustments {
@@ -272,7 +274,7 @@ pub struct Delivery {
     /// `invitation`, `update` or `cancellation`.
     pub kind: String,
     /// `queued`, `sending`, `sent` or `failed`.
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     /// Why the last attempt failed (the SMTP server's answer).
     pub reason: Option<String>,

@@ -19,15 +19,12 @@ use sea_orm::{ConnectionTrait, TransactionTrait as _};
 use serde_json::json;
 
 use super::{ConflictKind, Error, Rule, ServiceResult};
+use crate::db::enums::MeetingStatus;
 use crate::{
     app::AppState,
     auth::Principal,
     db::entities::meetings,
-    store::{
-        self,
-        audit::AuditEntry,
-        meetings::{CANCELLED, Context, SCHEDULED},
-    },
+    store::{self, audit::AuditEntry, meetings::Context},
     validate::{self, TextKind},
 };
 
@@ -177,7 +174,7 @@ pub async fn create(state: &AppState, principal: &Principal, input: NewMeeting) 
         city: place("city", input.city.as_deref())?,
         country: place("country", input.country.as_deref())?,
         host: place("host", input.host.as_deref())?,
-        status: SCHEDULED.to_owned(),
+        status: MeetingStatus::Scheduled,
         sequence: 0,
         created_at: now,
         updated_at: now,
@@ -204,10 +201,10 @@ pub async fn update(
     changes: MeetingChanges,
 ) -> ServiceResult<Changed> {
     let before = load(&state.db, id).await?;
-    if before.status == CANCELLED {
+    if before.status == MeetingStatus::Cancelled {
         return Err(Error::conflict(format!("meeting {id} is cancelled; create a new meeting instead of changing it")));
     }
-    let old_zone: Tz = before.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let old_zone = before.zone();
     let zone = changes.time_zone.as_deref().map(zone).transpose()?.unwrap_or(old_zone);
     let wall_clock =
         |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default().with_timezone(&old_zone).naive_local();
@@ -257,11 +254,11 @@ pub async fn update(
 /// [`Error::NotFound`]; a conflict when it is already cancelled.
 pub async fn cancel(state: &AppState, principal: &Principal, id: i32) -> ServiceResult<meetings::Model> {
     let before = load(&state.db, id).await?;
-    if before.status == CANCELLED {
+    if before.status == MeetingStatus::Cancelled {
         return Err(Error::conflict(format!("meeting {id} is already cancelled")));
     }
     let mut cancelled = before.clone();
-    cancelled.status = CANCELLED.to_owned();
+    cancelled.status = MeetingStatus::Cancelled;
     cancelled.sequence += 1;
     cancelled.updated_at = Utc::now();
     save_change(state, principal, "meeting.cancel", &before, cancelled, &[]).await

@@ -9,7 +9,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
-    attendance::{self, Caller, Current, MeetingRules, Seat, SeatTally, Settings, Status},
+    attendance::{self, Caller, Current, MeetingRules, Seat, SeatTally, Settings},
     bodies::Body,
     eligibility::Adjustments,
     localtime::resolve_local,
@@ -19,14 +19,17 @@ use scheduler::{
 use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 use super::{Error, Rule, ServiceResult};
+use crate::db::enums::MeetingStatus;
 use crate::{
     auth::Principal,
-    db::entities::{meetings, registrations},
+    db::{
+        entities::{meetings, registrations},
+        enums::{Language, RegistrationStatus},
+    },
     mail::waiting_list::{MeetingForMail, promotion_message},
     store::{
         self,
         attendance::{AttendanceError, NewRow, retrying},
-        meetings::CANCELLED,
     },
     validate::{self, TextKind},
 };
@@ -152,7 +155,7 @@ impl Facts {
     async fn load(db: &DatabaseConnection, meeting: meetings::Model) -> ServiceResult<Self> {
         let body = store::meetings::body_of(&meeting)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("meeting {} has an unknown body", meeting.id)))?;
-        let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let zone = meeting.zone();
         let room = match meeting.room_code.as_deref() {
             Some(code) => store::reference::room(db, code).await?,
             None => None,
@@ -176,7 +179,7 @@ impl Facts {
             zone: self.zone,
             in_vienna: self.in_vienna,
             room_capacity: self.room_capacity,
-            cancelled: self.meeting.status == CANCELLED,
+            cancelled: self.meeting.status == MeetingStatus::Cancelled,
             settings,
             adjustments: &self.adjustments,
         }
@@ -227,7 +230,7 @@ fn visible_to(principal: &Principal, row: &registrations::Model) -> bool {
 
 /// The rules' view of `rows`, withdrawn ones left out.
 fn currents(rows: &[registrations::Model]) -> Vec<Current> {
-    rows.iter().filter(|row| row.status != Status::Withdrawn.as_str()).map(store::attendance::current).collect()
+    rows.iter().filter(|row| row.status != RegistrationStatus::Withdrawn).map(store::attendance::current).collect()
 }
 
 /// `rows` with their places in the waiting list.
@@ -292,7 +295,7 @@ struct Attendee {
     function: String,
     email: String,
     seat: Seat,
-    language: String,
+    language: Language,
 }
 
 async fn register_once(
@@ -319,7 +322,7 @@ async fn register_once(
             function: &new.function,
             email: &new.email,
             seat: new.seat,
-            language: &new.language,
+            language: new.language,
             status: accepted.status,
             arrival: settings_row.last_arrival,
             overridden: !accepted.overridden.is_empty(),
@@ -445,9 +448,9 @@ pub async fn attendance_csv(db: &DatabaseConnection, principal: &Principal, id: 
             row.name,
             row.function,
             row.email,
-            row.seat,
-            row.language,
-            row.status,
+            row.seat.to_string(),
+            row.language.to_string(),
+            row.status.to_string(),
             position.map(|position| position.to_string()).unwrap_or_default(),
             row.arrival.to_string(),
             row.overridden.to_string(),
@@ -504,7 +507,7 @@ async fn change_once(
     let before = store::attendance::find(&txn, change.id)
         .await?
         .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {}", change.id)))?;
-    if before.status == Status::Withdrawn.as_str() {
+    if before.status == RegistrationStatus::Withdrawn {
         return Err(AttendanceError::Conflict(format!("registration {} has been withdrawn", change.id)));
     }
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
@@ -513,7 +516,7 @@ async fn change_once(
     let overridden = attendance::decide_change(&rules, caller, Utc::now(), &currents(&rows), change.id, seat)?;
     let after = registrations::Model {
         function: change.function.clone().unwrap_or_else(|| before.function.clone()),
-        seat: seat.as_str().to_owned(),
+        seat: seat.into(),
         overridden: before.overridden || !overridden.is_empty(),
         updated_at: Utc::now(),
         ..before.clone()
@@ -550,13 +553,12 @@ async fn withdraw_once(
     let before = store::attendance::find(&txn, id)
         .await?
         .ok_or_else(|| AttendanceError::NotFound(format!("there is no registration {id}")))?;
-    if before.status == Status::Withdrawn.as_str() {
+    if before.status == RegistrationStatus::Withdrawn {
         return Err(AttendanceError::Conflict(format!("registration {id} is already withdrawn")));
     }
     let now = Utc::now();
     store::attendance::withdraw(&txn, id, now).await?;
-    let after =
-        registrations::Model { status: Status::Withdrawn.as_str().to_owned(), updated_at: now, ..before.clone() };
+    let after = registrations::Model { status: RegistrationStatus::Withdrawn, updated_at: now, ..before.clone() };
     store::attendance::record(&txn, &principal.actor, "registration.withdraw", Some(&before), &after, Vec::new())
         .await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));

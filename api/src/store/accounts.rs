@@ -66,7 +66,7 @@ pub async fn create_user(
         username: Set(username.to_owned()),
         display_name: Set(display_name.to_owned()),
         password_hash: Set(None),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         iso2: Set(iso2.map(str::to_owned)),
         disabled: Set(false),
         created_at: Set(Utc::now()),

@@ -29,7 +29,10 @@ use super::{
     audit::{self, AuditEntry},
     outbox::{self, NewMessage},
 };
-use crate::db::entities::{attendance_settings, registrations};
+use crate::db::{
+    entities::{attendance_settings, registrations},
+    enums::{self, Language, RegistrationStatus},
+};
 
 /// Why a storage operation on attendance did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +182,7 @@ pub async fn all(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<regis
 pub async fn active(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<registrations::Model>, DbErr> {
     registrations::Entity::find()
         .filter(registrations::Column::MeetingId.eq(meeting_id))
-        .filter(registrations::Column::Status.ne(Status::Withdrawn.as_str()))
+        .filter(registrations::Column::Status.ne(RegistrationStatus::Withdrawn))
         .order_by_asc(registrations::Column::Arrival)
         .all(db)
         .await
@@ -201,8 +204,8 @@ pub fn current(row: &registrations::Model) -> Current {
         iso2: row.iso2.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
-        seat: Seat::parse(&row.seat).unwrap_or(Seat::Behind),
-        status: Status::parse(&row.status).unwrap_or(Status::Waiting),
+        seat: row.seat.into(),
+        status: row.status.into(),
         arrival: row.arrival,
     }
 }
@@ -216,7 +219,7 @@ pub struct NewRow<'a> {
     pub function: &'a str,
     pub email: &'a str,
     pub seat: Seat,
-    pub language: &'a str,
+    pub language: Language,
     pub status: Status,
     /// The arrival number [`lock`] handed out.
     pub arrival: i64,
@@ -239,9 +242,9 @@ pub async fn insert(txn: &DatabaseTransaction, new: NewRow<'_>) -> Result<regist
         name: Set(new.name.to_owned()),
         function: Set(new.function.to_owned()),
         email: Set(new.email.to_owned()),
-        seat: Set(new.seat.as_str().to_owned()),
-        language: Set(new.language.to_owned()),
-        status: Set(new.status.as_str().to_owned()),
+        seat: Set(new.seat.into()),
+        language: Set(new.language),
+        status: Set(new.status.into()),
         arrival: Set(new.arrival),
         overridden: Set(new.overridden),
         created_by: Set(new.created_by.to_owned()),
@@ -262,7 +265,7 @@ pub async fn update(txn: &DatabaseTransaction, row: &registrations::Model) -> Re
     registrations::Entity::update(registrations::ActiveModel {
         id: Unchanged(row.id),
         function: Set(row.function.clone()),
-        seat: Set(row.seat.clone()),
+        seat: Set(row.seat),
         overridden: Set(row.overridden),
         updated_at: Set(row.updated_at),
         ..Default::default()
@@ -279,7 +282,7 @@ pub async fn update(txn: &DatabaseTransaction, row: &registrations::Model) -> Re
 pub async fn withdraw(txn: &DatabaseTransaction, id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
     registrations::Entity::update(registrations::ActiveModel {
         id: Unchanged(id),
-        status: Set(Status::Withdrawn.as_str().to_owned()),
+        status: Set(RegistrationStatus::Withdrawn),
         updated_at: Set(now),
         ..Default::default()
     })
@@ -341,9 +344,9 @@ pub struct Snapshot<'a> {
     pub name: &'a str,
     pub function: &'a str,
     pub email: &'a str,
-    pub seat: &'a str,
-    pub language: &'a str,
-    pub status: &'a str,
+    pub seat: enums::Seat,
+    pub language: Language,
+    pub status: RegistrationStatus,
     pub arrival: i64,
     pub overridden: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -358,9 +361,9 @@ pub fn snapshot(row: &registrations::Model, overrides: Vec<attendance::Overridde
         name: &row.name,
         function: &row.function,
         email: &row.email,
-        seat: &row.seat,
-        language: &row.language,
-        status: &row.status,
+        seat: row.seat,
+        language: row.language,
+        status: row.status,
         arrival: row.arrival,
         overridden: row.overridden,
         overrides,
@@ -416,13 +419,12 @@ pub async fn promote(
     for id in attendance::promotions(capacity, &currents) {
         let Some(before) = rows.iter().find(|row| row.id == id) else { continue };
         registrations::Entity::update_many()
-            .col_expr(registrations::Column::Status, Expr::value(Status::Confirmed.as_str()))
+            .col_expr(registrations::Column::Status, Expr::value(RegistrationStatus::Confirmed))
             .col_expr(registrations::Column::UpdatedAt, Expr::value(now))
             .filter(registrations::Column::Id.eq(id))
             .exec(txn)
             .await?;
-        let after =
-            registrations::Model { status: Status::Confirmed.as_str().to_owned(), updated_at: now, ..before.clone() };
+        let after = registrations::Model { status: RegistrationStatus::Confirmed, updated_at: now, ..before.clone() };
         record(txn, actor, "registration.promote", Some(before), &after, Vec::new()).await?;
         outbox::enqueue(txn, message(&after)).await?;
         promoted.push(after);

@@ -6,7 +6,7 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _,
 };
 
-use crate::db::entities::contacts;
+use crate::db::{entities::contacts, enums::Language};
 
 /// A delegation's contacts, in the order they were added.
 ///
@@ -44,14 +44,14 @@ pub async fn create(
     name: &str,
     email: &str,
     role: &str,
-    language: &str,
+    language: Language,
 ) -> Result<contacts::Model, DbErr> {
     contacts::ActiveModel {
         iso2: Set(iso2.to_owned()),
         name: Set(name.to_owned()),
         email: Set(email.to_lowercase()),
         role: Set(role.to_owned()),
-        language: Set(language.to_owned()),
+        language: Set(language),
         created_at: Set(Utc::now()),
         ..Default::default()
     }

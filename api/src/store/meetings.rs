@@ -16,12 +16,10 @@ use sea_orm::{
 };
 
 use super::reference::StatesAndMemberships;
-use crate::db::entities::{meetings, rooms, venues};
-
-/// `status` of a meeting that takes place.
-pub const SCHEDULED: &str = "scheduled";
-/// `status` of a cancelled meeting; it stays visible, marked.
-pub const CANCELLED: &str = "cancelled";
+use crate::db::{
+    entities::{meetings, rooms, venues},
+    enums::MeetingStatus,
+};
 
 /// Inserts the plan's meetings that are not in the database yet (matched by `plan_key`), so
 /// planning twice adds nothing and never undoes an organiser's move or cancellation.
@@ -44,7 +42,7 @@ pub async fn insert_plan(db: &impl ConnectionTrait, plan: &YearPlan, now: DateTi
         city: Set(None),
         country: Set(None),
         host: Set(None),
-        status: Set(SCHEDULED.to_owned()),
+        status: Set(MeetingStatus::Scheduled),
         sequence: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
@@ -102,7 +100,7 @@ pub async fn scheduled_around(
     margin: TimeDelta,
 ) -> Result<Vec<meetings::Model>, DbErr> {
     meetings::Entity::find()
-        .filter(meetings::Column::Status.eq(SCHEDULED))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .filter(meetings::Column::StartsAt.lt((end + margin).timestamp()))
         .filter(meetings::Column::EndsAt.gt((start - margin).timestamp()))
         .all(db)
@@ -257,14 +255,14 @@ impl Context {
 /// The date a meeting starts on where it happens.
 #[must_use]
 pub fn local_date(meeting: &meetings::Model) -> NaiveDate {
-    let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     DateTime::from_timestamp(meeting.starts_at, 0).unwrap_or_default().with_timezone(&zone).date_naive()
 }
 
 /// When a meeting happens, on the clock of its place.
 #[must_use]
 pub fn time_of(meeting: &meetings::Model) -> MeetingTime {
-    let zone: chrono_tz::Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     let instant = |unix| DateTime::from_timestamp(unix, 0).unwrap_or_default();
     MeetingTime { start: instant(meeting.starts_at), end: instant(meeting.ends_at), zone }
 }

@@ -12,16 +12,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait as _},
 };
 
-use crate::db::entities::outbox;
-
-/// Waiting for a worker (new, or after a temporary failure).
-pub const QUEUED: &str = "queued";
-/// Claimed by a worker whose lease has not run out.
-pub const SENDING: &str = "sending";
-/// Accepted by the SMTP server.
-pub const SENT: &str = "sent";
-/// Refused for good (a 5xx answer, or too many temporary failures); `last_error` says why.
-pub const FAILED: &str = "failed";
+use crate::db::{
+    entities::outbox,
+    enums::{Language, OutboxStatus},
+};
 
 /// A rendered message to queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +25,7 @@ pub struct NewMessage {
     pub meeting_id: Option<i32>,
     pub recipient_email: String,
     pub recipient_name: String,
-    /// `en` | `fr`
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     pub text_body: String,
     pub html_body: Option<String>,
@@ -79,7 +72,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
         calendar_ics: Set(calendar_ics),
         message_id: Set(message.message_id.trim_start_matches('<').trim_end_matches('>').to_owned()),
         dedupe_key: Set(message.dedupe_key),
-        status: Set(QUEUED.to_owned()),
+        status: Set(OutboxStatus::Queued),
         attempts: Set(0),
         available_at: Set(now.timestamp_millis()),
         lease_expires_at: Set(None),
@@ -133,11 +126,11 @@ pub async fn claim(
          RETURNING *"
     );
     let values: Vec<Value> = vec![
-        SENDING.into(),
+        OutboxStatus::Sending.into(),
         worker.into(),
         lease_until_ms.into(),
         Utc::now().into(),
-        QUEUED.into(),
+        OutboxStatus::Queued.into(),
         now_ms.into(),
         i64::try_from(limit).unwrap_or(i64::MAX).into(),
     ];
@@ -175,22 +168,22 @@ pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: O
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
     update = match outcome {
         Outcome::Sent => update
-            .col_expr(outbox::Column::Status, Expr::value(SENT))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
             .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
             .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None)),
         Outcome::Retry { error, retry_at_ms } => update
-            .col_expr(outbox::Column::Status, Expr::value(QUEUED))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
             .col_expr(outbox::Column::AvailableAt, Expr::value(retry_at_ms))
             .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
         Outcome::Failed { error } => update
-            .col_expr(outbox::Column::Status, Expr::value(FAILED))
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
             .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
             .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
     };
     let result = update
         .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.eq(SENDING))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Sending))
         .filter(outbox::Column::LeasedBy.eq(worker))
         .exec(db)
         .await?;
@@ -204,11 +197,11 @@ pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: O
 /// When the database does not answer.
 pub async fn release(db: &impl ConnectionTrait, worker: &str) -> Result<u64, DbErr> {
     let result = outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, Expr::value(QUEUED))
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
         .col_expr(outbox::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
         .col_expr(outbox::Column::LeasedBy, Expr::value(Option::<String>::None))
         .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).sub(1))
-        .filter(outbox::Column::Status.eq(SENDING))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Sending))
         .filter(outbox::Column::LeasedBy.eq(worker))
         .exec(db)
         .await?;
@@ -231,7 +224,7 @@ pub async fn for_meeting(db: &impl ConnectionTrait, meeting_id: i32) -> Result<V
 ///
 /// # Errors
 /// When the database does not answer.
-pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str) -> Result<Option<String>, DbErr> {
+pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str) -> Result<Option<Language>, DbErr> {
     let latest = outbox::Entity::find()
         .filter(outbox::Column::MeetingId.eq(meeting_id))
         .filter(outbox::Column::RecipientEmail.eq(email.to_lowercase()))
@@ -246,7 +239,8 @@ pub async fn language_of(db: &impl ConnectionTrait, meeting_id: i32, email: &str
 /// # Errors
 /// When the database does not answer.
 pub async fn pending(db: &impl ConnectionTrait, meeting_id: Option<i32>) -> Result<u64, DbErr> {
-    let mut query = outbox::Entity::find().filter(outbox::Column::Status.is_in([QUEUED, SENDING]));
+    let mut query =
+        outbox::Entity::find().filter(outbox::Column::Status.is_in([OutboxStatus::Queued, OutboxStatus::Sending]));
     if let Some(id) = meeting_id {
         query = query.filter(outbox::Column::MeetingId.eq(id));
     }
@@ -269,7 +263,7 @@ pub async fn purge(db: &impl ConnectionTrait, finished_before_ms: i64) -> Result
         .col_expr(outbox::Column::HtmlBody, Expr::value(Option::<String>::None))
         .col_expr(outbox::Column::CalendarIcs, Expr::value(Option::<String>::None))
         .col_expr(outbox::Column::PurgedAt, Expr::value(Some(Utc::now())))
-        .filter(outbox::Column::Status.is_in([SENT, FAILED]))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Sent, OutboxStatus::Failed]))
         .filter(outbox::Column::FinishedAt.lt(finished_before_ms))
         .filter(outbox::Column::PurgedAt.is_null())
         .exec(db)
@@ -295,7 +289,7 @@ pub async fn backlog(db: &impl ConnectionTrait) -> Result<Backlog, DbErr> {
     // Ids grow with time, so the lowest waiting id is the oldest message; ordering by
     // `created_at` would compare timestamps, which SQLite stores as text.
     let oldest = outbox::Entity::find()
-        .filter(outbox::Column::Status.is_in([QUEUED, SENDING]))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Queued, OutboxStatus::Sending]))
         .order_by_asc(outbox::Column::Id)
         .one(db)
         .await?;

@@ -2,14 +2,17 @@
 //! registered attendees a plan writes on its seats.
 
 use chrono::{DateTime, Utc};
-use scheduler::attendance::{Seat, Status};
+use scheduler::attendance::Seat;
 use scheduler::seating::{Attendee, AttendeeSeat};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     TryInsertResult, sea_query::OnConflict,
 };
 
-use crate::db::entities::{registrations, seating_lots, seating_rules};
+use crate::db::{
+    entities::{registrations, seating_lots, seating_rules},
+    enums::RegistrationStatus,
+};
 
 /// A lot to store.
 pub struct NewLot<'a> {
@@ -139,7 +142,7 @@ pub async fn save_rules(
 pub async fn attendees(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<Attendee>, DbErr> {
     let rows = registrations::Entity::find()
         .filter(registrations::Column::MeetingId.eq(meeting_id))
-        .filter(registrations::Column::Status.eq(Status::Confirmed.as_str()))
+        .filter(registrations::Column::Status.eq(RegistrationStatus::Confirmed))
         .order_by_asc(registrations::Column::Arrival)
         .order_by_asc(registrations::Column::Id)
         .all(db)
@@ -147,7 +150,7 @@ pub async fn attendees(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec
     Ok(rows
         .into_iter()
         .map(|row| Attendee {
-            seat: if row.seat == Seat::Main.as_str() { AttendeeSeat::Main } else { AttendeeSeat::Behind },
+            seat: if row.seat == Seat::Main { AttendeeSeat::Main } else { AttendeeSeat::Behind },
             iso2: row.iso2,
             name: row.name,
         })

@@ -31,7 +31,7 @@ pub async fn ensure_first_organiser(
         username: Set(FIRST_ORGANISER.to_owned()),
         display_name: Set("Organiser".to_owned()),
         password_hash: Set(Some(hash_password(password)?)),
-        role: Set(Role::Admin.as_str().to_owned()),
+        role: Set(Role::Admin),
         iso2: Set(None),
         disabled: Set(false),
         created_at: Set(Utc::now()),

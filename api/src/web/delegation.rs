@@ -27,6 +27,7 @@ use super::{
 use crate::{
     app::AppState,
     db::entities::contacts::Model as Contact,
+    db::enums::{Language as MailLanguage, MeetingStatus, RegistrationStatus},
     service::{
         self,
         contacts::{self, NewContact},
@@ -34,7 +35,7 @@ use crate::{
     },
     store::{
         self,
-        meetings::{CANCELLED, Context, body_of, local_date},
+        meetings::{Context, body_of, local_date},
     },
 };
 
@@ -215,7 +216,7 @@ async fn page(
     let rows = store::meetings::list(&state.db, Some(now - TimeDelta::hours(12)), Some(now + HORIZON), None).await?;
     let mut meetings = Vec::new();
     let mut sent = sent;
-    for row in rows.iter().filter(|row| row.status != CANCELLED) {
+    for row in rows.iter().filter(|row| row.status != MeetingStatus::Cancelled) {
         let Some(body) = body_of(row) else { continue };
         let date = local_date(row);
         let (invited, _adjustments) = store::invitations::invitees(&state.db, &context, row).await?;

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     app::AppState,
+    db::enums::{Language, OutboxStatus},
     service::{
         self,
         invitations::{self, Deliveries, Delivery, Sending, SentTo},
@@ -46,18 +47,18 @@ struct Status {
 impl Status {
     fn new(deliveries: Deliveries) -> Self {
         let rows = deliveries.recipients;
-        let count = |status: &str| rows.iter().filter(|row| row.status == status).count();
+        let count = |status: OutboxStatus| rows.iter().filter(|row| row.status == status).count();
         let counts = vec![
-            ("queued", count("queued")),
-            ("sending", count("sending")),
-            ("sent", count("sent")),
-            ("failed", count("failed")),
+            ("queued", count(OutboxStatus::Queued)),
+            ("sending", count(OutboxStatus::Sending)),
+            ("sent", count(OutboxStatus::Sent)),
+            ("failed", count(OutboxStatus::Failed)),
         ];
         let answered = |answer: &str| rows.iter().filter(|row| row.answer.as_deref() == Some(answer)).count();
         Self {
             meeting_id: deliveries.meeting,
             smtp_configured: deliveries.smtp_configured,
-            busy: rows.iter().any(|row| row.status == "queued" || row.status == "sending"),
+            busy: rows.iter().any(|row| matches!(row.status, OutboxStatus::Queued | OutboxStatus::Sending)),
             accepted: answered("accepted"),
             declined: answered("declined"),
             counts,
@@ -100,8 +101,11 @@ impl InvitationsPage<'_> {
     }
 }
 
-fn language_name(code: &str) -> &'static str {
-    if code == "fr" { "French" } else { "English" }
+fn language_name(language: Language) -> &'static str {
+    match language {
+        Language::Fr => "French",
+        Language::En => "English",
+    }
 }
 
 async fn invitations_page(
@@ -130,7 +134,7 @@ async fn invitations_page(
     // their name and their answer links.
     let mut samples: BTreeMap<&'static str, Sample> = BTreeMap::new();
     for sent in &recipients {
-        let language = language_name(&sent.recipient.language);
+        let language = language_name(sent.recipient.language);
         if let (false, Some(subject), Some(text)) =
             (samples.contains_key(language), sent.subject.clone(), sent.text.clone())
         {

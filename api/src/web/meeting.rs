@@ -28,13 +28,14 @@ use super::{
     redirect_with, render_status,
     views::{MeetingItem, local, state_name},
 };
+use crate::db::enums::MeetingStatus;
 use crate::{
     app::AppState,
     db::entities::{meetings, registrations},
     service::{self, meetings::MeetingChanges},
     store::{
         self,
-        meetings::{CANCELLED, Context, Presiding, body_of, local_date},
+        meetings::{Context, Presiding, body_of, local_date},
     },
 };
 
@@ -124,7 +125,7 @@ fn local_input(unix: i64, zone: Tz) -> String {
 }
 
 fn form_of(meeting: &meetings::Model) -> EditForm {
-    let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = meeting.zone();
     EditForm {
         csrf: String::new(),
         title: meeting.title.clone(),
@@ -202,7 +203,7 @@ async fn page(
         }
     }
     let registrations = seat_counts(&store::attendance::active(&state.db, meeting.id).await?);
-    let seating = if meeting.status == CANCELLED {
+    let seating = if meeting.status == MeetingStatus::Cancelled {
         None
     } else {
         // The picture comes from the API with this visitor's session cookie, which names the
@@ -226,7 +227,7 @@ async fn page(
         body_name: body_of(&meeting).map_or_else(|| meeting.body_code.clone(), |body| body.name_en.to_owned()),
         groups,
         invited_count,
-        cancelled: meeting.status == CANCELLED,
+        cancelled: meeting.status == MeetingStatus::Cancelled,
         rooms: context
             .rooms
             .iter()
@@ -248,11 +249,11 @@ fn seat_counts(rows: &[registrations::Model]) -> Vec<SeatCount> {
     [(Seat::Main, "Heads of delegation (main seat)"), (Seat::Behind, "Advisers (seats behind)")]
         .into_iter()
         .map(|(seat, label)| {
-            let of_seat = || rows.iter().filter(move |row| row.seat == seat.as_str());
+            let of_seat = || rows.iter().filter(move |row| row.seat == seat);
             SeatCount {
                 label,
-                registered: of_seat().filter(|row| row.status == Status::Confirmed.as_str()).count(),
-                waiting: of_seat().filter(|row| row.status == Status::Waiting.as_str()).count(),
+                registered: of_seat().filter(|row| row.status == Status::Confirmed).count(),
+                waiting: of_seat().filter(|row| row.status == Status::Waiting).count(),
             }
         })
         .collect()
@@ -349,8 +350,12 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         url: Some(format!("{base}/meetings/{}", meeting.id)),
         start: DateTime::<Utc>::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
         end: DateTime::<Utc>::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
-        time_zone: meeting.time_zone.parse().unwrap_or(chrono_tz::UTC),
-        status: if meeting.status == CANCELLED { EventStatus::Cancelled } else { EventStatus::Confirmed },
+        time_zone: meeting.zone(),
+        status: if meeting.status == MeetingStatus::Cancelled {
+            EventStatus::Cancelled
+        } else {
+            EventStatus::Confirmed
+        },
         last_modified: meeting.updated_at,
         categories: vec![meeting.body_code.clone()],
     };

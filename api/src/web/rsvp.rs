@@ -134,7 +134,7 @@ async fn open_link(state: &AppState, c: &Chrome, token: &str) -> WebResult<Resul
     let rsvp = rsvp::verify(&secret, token).ok_or_else(not_valid)?;
     let meeting = store::meetings::find(&state.db, rsvp.meeting_id).await?.ok_or_else(not_valid)?;
     let language = store::outbox::language_of(&state.db, meeting.id, &rsvp.email).await?;
-    let words = if language.as_deref() == Some("fr") { &FRENCH } else { &ENGLISH };
+    let words = if language == Some(crate::db::enums::Language::Fr) { &FRENCH } else { &ENGLISH };
     let who = match &rsvp.iso2 {
         Some(iso2) => {
             let name = store::reference::state(&state.db, iso2)

@@ -70,16 +70,14 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUs
         return Ok(user.clone());
     }
     let user = match cookie(&parts.headers, SESSION_COOKIE) {
-        Some(secret) => service::accounts::session(&state.db, &secret).await?.and_then(|found| {
-            Some(CurrentUser {
-                id: found.user.id,
-                username: found.user.username,
-                display_name: found.user.display_name,
-                role: Role::parse(&found.user.role)?,
-                iso2: found.user.iso2,
-                session_id: found.session.id,
-                csrf: found.session.csrf_token,
-            })
+        Some(secret) => service::accounts::session(&state.db, &secret).await?.map(|found| CurrentUser {
+            id: found.user.id,
+            username: found.user.username,
+            display_name: found.user.display_name,
+            role: found.user.role,
+            iso2: found.user.iso2,
+            session_id: found.session.id,
+            csrf: found.session.csrf_token,
         }),
         None => None,
     };

@@ -8,9 +8,10 @@ use scheduler::{
     when_where::{Language, zone_city},
 };
 
+use crate::db::enums::MeetingStatus;
 use crate::{
     db::entities::meetings,
-    store::meetings::{CANCELLED, Context, time_of},
+    store::meetings::{Context, time_of},
 };
 
 /// The zone Plenary's calendar counts "today" in: where most meetings are.
@@ -45,7 +46,7 @@ pub struct MeetingItem {
 impl MeetingItem {
     #[must_use]
     pub fn new(meeting: &meetings::Model, context: &Context) -> Self {
-        let zone: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let zone = meeting.zone();
         let start = local(meeting.starts_at, zone);
         let end = local(meeting.ends_at, zone);
         let room = meeting.room_code.as_deref().and_then(|code| context.room(code));
@@ -71,7 +72,7 @@ impl MeetingItem {
             zone: meeting.time_zone.clone(),
             zone_city: zone_city(&meeting.time_zone),
             place,
-            cancelled: meeting.status == CANCELLED,
+            cancelled: meeting.status == MeetingStatus::Cancelled,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! intact and safely in every output.
 
 use chrono::{TimeDelta, Utc};
-use plenary::db::entities::outbox;
+use plenary::db::{entities::outbox, enums::Language};
 use proptest::{prelude::*, strategy::ValueTree as _, test_runner::TestRunner};
 use reqwest::Method;
 use sea_orm::EntityTrait as _;
@@ -469,10 +469,12 @@ async fn the_repair_migration_fixes_and_audits_rows_stored_before_the_policy() {
         .exec(db)
         .await
         .unwrap();
-    let eve =
-        plenary::store::contacts::create(db, "DE", "Eve\nX", "eve@de.example", "contact_point", "en").await.unwrap();
-    let fine =
-        plenary::store::contacts::create(db, "DE", "Adam", "adam@de.example", "contact_point", "en").await.unwrap();
+    let eve = plenary::store::contacts::create(db, "DE", "Eve\nX", "eve@de.example", "contact_point", Language::En)
+        .await
+        .unwrap();
+    let fine = plenary::store::contacts::create(db, "DE", "Adam", "adam@de.example", "contact_point", Language::En)
+        .await
+        .unwrap();
     let user = plenary::store::accounts::create_user(
         db,
         "jose@de.example",

@@ -13,7 +13,10 @@ use std::{
 };
 
 use plenary::{
-    db::entities::outbox as entity,
+    db::{
+        entities::outbox as entity,
+        enums::{Language, OutboxStatus},
+    },
     mail::worker::{Worker, WorkerHandle},
     store::outbox::{self, CalendarPart, NewMessage, Outcome},
 };
@@ -57,7 +60,7 @@ fn message(key: &str, name: &str, email: &str) -> NewMessage {
         meeting_id: None,
         recipient_email: email.into(),
         recipient_name: name.into(),
-        language: "en".into(),
+        language: Language::En,
         subject: format!("Message {key}"),
         text_body: "Hello.\n".into(),
         html_body: Some("<p>Hello.</p>".into()),
@@ -89,12 +92,12 @@ async fn wait_until_settled(app: &TestApp) -> Vec<entity::Model> {
     let until = Instant::now() + DEADLINE;
     loop {
         let rows = rows(app).await;
-        if rows.iter().all(|row| row.status == outbox::SENT || row.status == outbox::FAILED) {
+        if rows.iter().all(|row| row.status == OutboxStatus::Sent || row.status == OutboxStatus::Failed) {
             return rows;
         }
         let stuck: Vec<String> = rows
             .iter()
-            .filter(|row| row.status != outbox::SENT && row.status != outbox::FAILED)
+            .filter(|row| row.status != OutboxStatus::Sent && row.status != OutboxStatus::Failed)
             .map(|row| format!("{} {}", row.dedupe_key, row.status))
             .collect();
         assert!(Instant::now() < until, "messages never settled: {stuck:?}");
@@ -132,11 +135,10 @@ async fn a_name_with_a_line_break_fails_its_own_message_and_the_rest_are_deliver
     let worker = worker(&app, |_| {});
 
     let settled = wait_until_settled(&app).await;
-    let status: HashMap<&str, &str> =
-        settled.iter().map(|row| (row.dedupe_key.as_str(), row.status.as_str())).collect();
-    assert_eq!(status["before"], outbox::SENT);
-    assert_eq!(status["after"], outbox::SENT);
-    assert_eq!(status["poison"], outbox::FAILED);
+    let status: HashMap<&str, OutboxStatus> = settled.iter().map(|row| (row.dedupe_key.as_str(), row.status)).collect();
+    assert_eq!(status["before"], OutboxStatus::Sent);
+    assert_eq!(status["after"], OutboxStatus::Sent);
+    assert_eq!(status["poison"], OutboxStatus::Failed);
     let reason = row(&app, "poison").await.last_error.expect("a reason");
     assert!(reason.contains("recipient's name") && reason.contains("U+000A"), "{reason}");
 
@@ -208,11 +210,11 @@ fn assert_outcomes(rows: &[entity::Model], prefix: &str, count: usize, sink: &Sm
         let arrived = counts.get(&format!("{key}@plenary.test")).copied().unwrap_or(0);
         match kind_of(i) {
             Kind::Good => {
-                assert_eq!(row.status, outbox::SENT, "{key}: {:?}", row.last_error);
+                assert_eq!(row.status, OutboxStatus::Sent, "{key}: {:?}", row.last_error);
                 assert_eq!(arrived, 1, "{key} arrived {arrived} times");
             }
             Kind::Unbuildable => {
-                assert_eq!(row.status, outbox::FAILED, "{key}");
+                assert_eq!(row.status, OutboxStatus::Failed, "{key}");
                 let reason = row.last_error.as_deref().unwrap_or_default();
                 assert!(
                     reason.contains("control character") || reason.contains("bad recipient address"),
@@ -221,7 +223,7 @@ fn assert_outcomes(rows: &[entity::Model], prefix: &str, count: usize, sink: &Sm
                 assert_eq!(arrived, 0, "{key} must not be sent");
             }
             Kind::Panics => {
-                assert_eq!(row.status, outbox::FAILED, "{key}");
+                assert_eq!(row.status, OutboxStatus::Failed, "{key}");
                 let reason = row.last_error.as_deref().unwrap_or_default();
                 assert!(reason.contains("panicked") && reason.contains("injected fault"), "{key}: {reason}");
                 assert_eq!(arrived, 0, "{key} must not be sent");
@@ -280,7 +282,7 @@ async fn poison_messages_fail_alone_and_stay_failed_after_a_restart() {
     assert_outcomes(&settled, "poison", COUNT, &sink);
     assert_outcomes(&settled, "orphan", 10, &sink);
     let aborts = settled.iter().find(|row| row.dedupe_key == "aborts").unwrap();
-    assert_eq!(aborts.status, outbox::FAILED);
+    assert_eq!(aborts.status, OutboxStatus::Failed);
     assert!(aborts.last_error.as_deref().unwrap_or_default().contains("without an outcome"), "{aborts:?}");
     wait_for_arrival(&sink, "after-restart").await;
     let calls = calls.lock().unwrap().clone();

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::auth::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_tokens")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(unique)]
     pub token_hash: String,
-    pub role: String,
+    pub role: Role,
     pub iso2: Option<String>,
     pub label: String,
     pub created_at: DateTimeUtc,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::db::enums::Language;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub name: String,
     pub email: String,
     pub role: String,
-    pub language: String,
+    pub language: Language,
     pub created_at: DateTimeUtc,
 }
 

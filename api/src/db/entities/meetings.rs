@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::db::enums::MeetingStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "meetings")]
 pub struct Model {
@@ -24,7 +26,7 @@ pub struct Model {
     pub city: Option<String>,
     pub country: Option<String>,
     pub host: Option<String>,
-    pub status: String,
+    pub status: MeetingStatus,
     /// The iCalendar SEQUENCE: raised by every change a calendar must show.
     pub sequence: i32,
     pub created_at: DateTimeUtc,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::db::enums::{Language, OutboxStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
@@ -12,7 +14,7 @@ pub struct Model {
     pub meeting_id: Option<i32>,
     pub recipient_email: String,
     pub recipient_name: String,
-    pub language: String,
+    pub language: Language,
     pub subject: String,
     #[sea_orm(column_type = "Text")]
     pub text_body: String,
@@ -27,8 +29,7 @@ pub struct Model {
     /// Enqueueing the same key twice queues one message.
     #[sea_orm(unique)]
     pub dedupe_key: String,
-    /// `queued`, `sending` (leased by a worker), `sent` or `failed` (permanently).
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     /// Unix milliseconds before which no worker tries it (backoff after a temporary failure).
     pub available_at: i64,

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::db::enums::{Language, RegistrationStatus, Seat};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "registrations")]
 pub struct Model {
@@ -14,12 +16,10 @@ pub struct Model {
     pub function: String,
     /// Stored lower-cased, so one address is registered once per meeting.
     pub email: String,
-    /// `main` or `behind`.
-    pub seat: String,
+    pub seat: Seat,
     /// `en` or `fr`: the language of mail to this attendee.
-    pub language: String,
-    /// `confirmed`, `waiting` or `withdrawn`.
-    pub status: String,
+    pub language: Language,
+    pub status: RegistrationStatus,
     /// Order of arrival within the meeting (from the settings row's counter): the waiting list
     /// is served in this order.
     pub arrival: i64,

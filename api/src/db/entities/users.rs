@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::auth::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -12,7 +14,7 @@ pub struct Model {
     pub display_name: String,
     /// Argon2 PHC string; `None` until the user has set a password.
     pub password_hash: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub iso2: Option<String>,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
