@@ -106,3 +106,40 @@ fn migrate_prepares_the_database_and_help_lists_every_command() {
     assert!(!bad_url.status.success());
     assert!(String::from_utf8_lossy(&bad_url.stderr).contains("error:"));
 }
+
+/// Replicas started at the same instant on a fresh database (a first rollout, or an upgrade on
+/// three hosts) wait for each other's set-up instead of failing on half-created tables, and all
+/// serve; the first account is created, and its password printed, exactly once.
+#[test]
+fn replicas_started_together_on_a_fresh_database_all_come_up() {
+    let database = TestDatabase::create_blocking();
+    let printed: Vec<String> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let server = Server::start(&database);
+                    assert_eq!(server.get_json("/api/v1/states").as_array().unwrap().len(), 68);
+                    let printed = server.printed();
+                    assert!(server.terminate().success());
+                    printed
+                })
+            })
+            .collect();
+        starting.into_iter().map(|replica| replica.join().expect("a replica failed to start")).collect()
+    });
+    let passwords = printed.iter().filter(|text| text.contains("Log in as `admin` with the password")).count();
+    assert_eq!(passwords, 1, "{printed:?}");
+}
+
+/// An empty `PLENARY_*` variable (`PLENARY_SMTP_URL=` in a unit file) means "not set", as for
+/// any other program, rather than a value to refuse.
+#[test]
+fn empty_settings_in_the_environment_count_as_unset() {
+    let database = TestDatabase::create_blocking();
+    let server = Server::start_with(&database, |command| {
+        command.env("PLENARY_SMTP_URL", "").env("PLENARY_PUBLIC_URL", "").env("PLENARY_ADMIN_PASSWORD", "");
+    });
+    assert!(server.printed().contains(&format!("Plenary is ready at http://127.0.0.1:{}/", server.port())));
+    assert_eq!(server.get_json("/readyz")["checks"]["mail_worker"]["status"], "not configured");
+    assert!(server.terminate().success());
+}
