@@ -44,10 +44,10 @@ use scheduler::{
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest as _, Sha256};
 
-use crate::db::enums::MeetingStatus;
 use crate::{
     auth::hash_secret,
     db::entities::{feeds, meetings},
+    db::enums::MeetingStatus,
     store::{
         self,
         feeds::DataVersion,

@@ -12,8 +12,8 @@ use scheduler::seating::Occupants;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::{
+    app::AppState,
     auth::{Principal, SESSION_COOKIE, cookie},
     params::PathProblem,
     store,

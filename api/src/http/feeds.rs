@@ -26,8 +26,8 @@ use super::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, parse_date_param},
 };
-use crate::app::AppState;
 use crate::{
+    app::AppState,
     auth::Principal,
     db::entities::feeds,
     feeds::{LONGEST_WINDOW_DAYS, RenderedFeed, Window},

@@ -19,8 +19,8 @@ use chrono::Utc;
 use migration::{Migrator, MigratorTrait as _};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::{
+    app::AppState,
     mail::worker::{self, Liveness},
     store::outbox,
 };

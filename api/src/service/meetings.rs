@@ -19,11 +19,11 @@ use sea_orm::{ConnectionTrait, TransactionTrait as _};
 use serde_json::json;
 
 use super::{ConflictKind, Error, Rule, ServiceResult};
-use crate::db::enums::MeetingStatus;
 use crate::{
     app::AppState,
     auth::Principal,
     db::entities::meetings,
+    db::enums::MeetingStatus,
     store::{self, audit::AuditEntry, meetings::Context},
     validate::{self, TextKind},
 };

@@ -19,9 +19,9 @@ use scheduler::{
 use sea_orm::{DatabaseConnection, TransactionTrait as _};
 
 use super::{Error, Rule, ServiceResult};
-use crate::db::enums::MeetingStatus;
 use crate::{
     auth::Principal,
+    db::enums::MeetingStatus,
     db::{
         entities::{meetings, registrations},
         enums::{Language, RegistrationStatus},

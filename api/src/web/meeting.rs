@@ -28,10 +28,10 @@ use super::{
     redirect_with, render_status,
     views::{MeetingItem, local, state_name},
 };
-use crate::db::enums::MeetingStatus;
 use crate::{
     app::AppState,
     db::entities::{meetings, registrations},
+    db::enums::MeetingStatus,
     service::{self, meetings::MeetingChanges},
     store::{
         self,

@@ -8,9 +8,9 @@ use scheduler::{
     when_where::{Language, zone_city},
 };
 
-use crate::db::enums::MeetingStatus;
 use crate::{
     db::entities::meetings,
+    db::enums::MeetingStatus,
     store::meetings::{Context, time_of},
 };
 
