@@ -1,6 +1,6 @@
 //! Invitations: who a meeting invites (with the reason), organisers' per-meeting adjustments,
 //! delegations' contacts, sending (preview, send, resend) and delivery status (with the answers
-//! given through the links of `crate::web::rsvp`).
+//! given through the RSVP links in each mail, answered on the `/rsvp` pages).
 //!
 //! The JSON edge only: request and response types, and handlers that map them to the use cases
 //! of [`crate::service::invitations`] and [`crate::service::contacts`].
