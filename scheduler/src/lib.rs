@@ -19,6 +19,7 @@ pub mod meeting;
 pub mod planning;
 pub mod protocol;
 pub mod reference;
+pub mod reminders;
 pub mod seating;
 pub mod seating_svg;
 pub mod states;

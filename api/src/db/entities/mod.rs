@@ -14,6 +14,7 @@ pub mod meetings;
 pub mod memberships;
 pub mod outbox;
 pub mod password_tokens;
+pub mod registration_reminders;
 pub mod registrations;
 pub mod rooms;
 pub mod rsvps;
