@@ -247,7 +247,7 @@ async fn create_registration(
         language: input.language,
         override_limits: input.override_limits,
     };
-    let registration = service::register(&state.db, &principal, id, input).await?;
+    let registration = service::register(&state, &principal, id, input).await?;
     Ok((StatusCode::CREATED, Json(registration.into())))
 }
 
@@ -294,7 +294,7 @@ async fn withdraw_registration(
     principal: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<WithdrawalOut>> {
-    let withdrawal = service::withdraw(&state.db, &principal, id).await?;
+    let withdrawal = service::withdraw(&state, &principal, id).await?;
     Ok(Json(WithdrawalOut {
         registration: registration_out(withdrawal.registration, None),
         promoted: out(withdrawal.promoted),
@@ -318,7 +318,7 @@ async fn put_attendance_settings(
         deadline: input.deadline,
         capacity: input.capacity,
     };
-    let changed = service::set_settings(&state.db, &principal, id, input).await?;
+    let changed = service::set_settings(&state, &principal, id, input).await?;
     Ok(Json(SettingsOut {
         meeting_id: changed.meeting_id,
         seats_behind_quota: changed.seats_behind_quota,

@@ -11,17 +11,18 @@
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
 //! - [`rsvp`]: signed accept/decline links (their pages are in `crate::web`);
 //! - [`accounts`]: the set-password link a new user gets;
-//! - [`waiting_list`]: the mail telling an attendee that a seat on a full meeting is theirs.
+//! - [`registration`]: the mail to a registered attendee (registered, on the waiting list, moved
+//!   up, withdrawn) and the reminder to register to an invited delegation.
 
 pub mod accounts;
 pub mod cli;
 pub mod invitations;
 pub mod message;
+pub mod registration;
 pub mod retention;
 pub mod rsvp;
 pub mod supervisor;
 pub mod templates;
-pub mod waiting_list;
 pub mod worker;
 
 use clap::Args;
@@ -75,6 +76,11 @@ pub struct MailConfig {
     /// and RSVP links); after that only the delivery record stays.
     #[arg(long = "mail-retention-days", env = "PLENARY_MAIL_RETENTION_DAYS", default_value_t = 30, global = true)]
     pub retention_days: u32,
+
+    /// How many days before a meeting's registration deadline its invited delegations that
+    /// have registered nobody are reminded (0: no reminders).
+    #[arg(long, env = "PLENARY_REMINDER_DAYS", default_value_t = 7, global = true)]
+    pub reminder_days: u32,
 }
 
 impl Default for MailConfig {
@@ -89,6 +95,7 @@ impl Default for MailConfig {
             lease_ms: 120_000,
             stale_after_secs: 900,
             retention_days: 30,
+            reminder_days: 7,
         }
     }
 }

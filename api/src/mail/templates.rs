@@ -4,8 +4,8 @@
 //! parts share `mail/layout.html`; the messages about a meeting share its facts
 //! (`mail/meeting.<lang>.*`). Askama escapes every value in the HTML parts and none in the text.
 //!
-//! Each message is rendered from its own data ([`MeetingMail`], [`PromotionMail`],
-//! [`PasswordLinkMail`]), already formatted for the recipient (times by
+//! Each message is rendered from its own data ([`MeetingMail`], [`AttendeeMail`],
+//! [`ReminderMail`], [`PasswordLinkMail`]), already formatted for the recipient (times by
 //! [`scheduler::when_where`]). Nothing here does IO.
 
 use askama::Template;
@@ -165,53 +165,216 @@ pub fn render(kind: Kind, language: Language, mail: &MeetingMail) -> Rendered {
     }
 }
 
-/// What the mail to an attendee moved up from the waiting list says.
+/// Which message to a registered attendee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttendeeKind {
+    /// Registered with a seat.
+    Registered,
+    /// Registered on the waiting list of a full meeting.
+    Waiting,
+    /// Moved up from the waiting list: the seat is theirs.
+    Promoted,
+    /// Their registration was withdrawn.
+    Withdrawn,
+}
+
+impl AttendeeKind {
+    /// Every kind, for tests.
+    pub const ALL: [Self; 4] = [Self::Registered, Self::Waiting, Self::Promoted, Self::Withdrawn];
+
+    /// The outbox `kind`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registration_confirmed",
+            Self::Waiting => "registration_waiting",
+            Self::Promoted => "waitlist_promotion",
+            Self::Withdrawn => "registration_withdrawn",
+        }
+    }
+}
+
+/// What a message to a registered attendee says, already formatted for them.
 #[derive(Debug, Clone)]
-pub struct PromotionMail {
+pub struct AttendeeMail {
     /// The attendee's name.
     pub name: String,
+    /// The delegation they are registered with, in their language.
+    pub delegation: String,
     pub title: String,
     /// Local start and end with the zone, as in [`MeetingMail::when`].
     pub when: String,
+    /// The place in one line; empty while it is not known.
+    pub location: String,
+    /// The delegation's registration page for the meeting.
+    pub registration_url: String,
+    /// The place in the waiting list, for [`AttendeeKind::Waiting`].
+    pub position: Option<u32>,
 }
 
 #[derive(Template)]
-enum PromotionSubject<'a> {
+enum AttendeeSubject<'a> {
+    #[template(path = "mail/registration_confirmed/subject.en.txt")]
+    RegisteredEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_confirmed/subject.fr.txt")]
+    RegisteredFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/subject.en.txt")]
+    WaitingEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/subject.fr.txt")]
+    WaitingFr { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/subject.en.txt")]
-    En { mail: &'a PromotionMail },
+    PromotedEn { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/subject.fr.txt")]
-    Fr { mail: &'a PromotionMail },
+    PromotedFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/subject.en.txt")]
+    WithdrawnEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/subject.fr.txt")]
+    WithdrawnFr { mail: &'a AttendeeMail },
 }
 
 #[derive(Template)]
-enum PromotionText<'a> {
+enum AttendeeText<'a> {
+    #[template(path = "mail/registration_confirmed/body.en.txt")]
+    RegisteredEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_confirmed/body.fr.txt")]
+    RegisteredFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/body.en.txt")]
+    WaitingEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/body.fr.txt")]
+    WaitingFr { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/body.en.txt")]
-    En { mail: &'a PromotionMail },
+    PromotedEn { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/body.fr.txt")]
-    Fr { mail: &'a PromotionMail },
+    PromotedFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/body.en.txt")]
+    WithdrawnEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/body.fr.txt")]
+    WithdrawnFr { mail: &'a AttendeeMail },
 }
 
 #[derive(Template)]
-enum PromotionHtml<'a> {
+enum AttendeeHtml<'a> {
+    #[template(path = "mail/registration_confirmed/body.en.html")]
+    RegisteredEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_confirmed/body.fr.html")]
+    RegisteredFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/body.en.html")]
+    WaitingEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_waiting/body.fr.html")]
+    WaitingFr { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/body.en.html")]
-    En { mail: &'a PromotionMail },
+    PromotedEn { mail: &'a AttendeeMail },
     #[template(path = "mail/waitlist_promotion/body.fr.html")]
-    Fr { mail: &'a PromotionMail },
+    PromotedFr { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/body.en.html")]
+    WithdrawnEn { mail: &'a AttendeeMail },
+    #[template(path = "mail/registration_withdrawn/body.fr.html")]
+    WithdrawnFr { mail: &'a AttendeeMail },
 }
 
-/// Renders the waiting-list promotion mail in `language`.
+/// Renders the message of `kind` to an attendee in `language`.
 #[must_use]
-pub fn render_promotion(language: Language, mail: &PromotionMail) -> Rendered {
+pub fn render_attendee(kind: AttendeeKind, language: Language, mail: &AttendeeMail) -> Rendered {
+    use AttendeeKind::{Promoted, Registered, Waiting, Withdrawn};
+    use Language::{English, French};
+    match (kind, language) {
+        (Registered, English) => Rendered::from_parts(
+            &AttendeeSubject::RegisteredEn { mail },
+            &AttendeeText::RegisteredEn { mail },
+            &AttendeeHtml::RegisteredEn { mail },
+        ),
+        (Registered, French) => Rendered::from_parts(
+            &AttendeeSubject::RegisteredFr { mail },
+            &AttendeeText::RegisteredFr { mail },
+            &AttendeeHtml::RegisteredFr { mail },
+        ),
+        (Waiting, English) => Rendered::from_parts(
+            &AttendeeSubject::WaitingEn { mail },
+            &AttendeeText::WaitingEn { mail },
+            &AttendeeHtml::WaitingEn { mail },
+        ),
+        (Waiting, French) => Rendered::from_parts(
+            &AttendeeSubject::WaitingFr { mail },
+            &AttendeeText::WaitingFr { mail },
+            &AttendeeHtml::WaitingFr { mail },
+        ),
+        (Promoted, English) => Rendered::from_parts(
+            &AttendeeSubject::PromotedEn { mail },
+            &AttendeeText::PromotedEn { mail },
+            &AttendeeHtml::PromotedEn { mail },
+        ),
+        (Promoted, French) => Rendered::from_parts(
+            &AttendeeSubject::PromotedFr { mail },
+            &AttendeeText::PromotedFr { mail },
+            &AttendeeHtml::PromotedFr { mail },
+        ),
+        (Withdrawn, English) => Rendered::from_parts(
+            &AttendeeSubject::WithdrawnEn { mail },
+            &AttendeeText::WithdrawnEn { mail },
+            &AttendeeHtml::WithdrawnEn { mail },
+        ),
+        (Withdrawn, French) => Rendered::from_parts(
+            &AttendeeSubject::WithdrawnFr { mail },
+            &AttendeeText::WithdrawnFr { mail },
+            &AttendeeHtml::WithdrawnFr { mail },
+        ),
+    }
+}
+
+/// What the reminder to register says to a contact of an invited delegation.
+#[derive(Debug, Clone)]
+pub struct ReminderMail {
+    pub recipient_name: String,
+    /// The delegation, in the recipient's language.
+    pub delegation: String,
+    pub title: String,
+    /// Local start and end with the zone, as in [`MeetingMail::when`].
+    pub when: String,
+    /// The place in one line; empty while it is not known.
+    pub location: String,
+    /// When registration closes, on the clock of the meeting's place, with the zone.
+    pub deadline: String,
+    /// The delegation's registration page for the meeting.
+    pub registration_url: String,
+}
+
+#[derive(Template)]
+enum ReminderSubject<'a> {
+    #[template(path = "mail/registration_reminder/subject.en.txt")]
+    En { mail: &'a ReminderMail },
+    #[template(path = "mail/registration_reminder/subject.fr.txt")]
+    Fr { mail: &'a ReminderMail },
+}
+
+#[derive(Template)]
+enum ReminderText<'a> {
+    #[template(path = "mail/registration_reminder/body.en.txt")]
+    En { mail: &'a ReminderMail },
+    #[template(path = "mail/registration_reminder/body.fr.txt")]
+    Fr { mail: &'a ReminderMail },
+}
+
+#[derive(Template)]
+enum ReminderHtml<'a> {
+    #[template(path = "mail/registration_reminder/body.en.html")]
+    En { mail: &'a ReminderMail },
+    #[template(path = "mail/registration_reminder/body.fr.html")]
+    Fr { mail: &'a ReminderMail },
+}
+
+/// Renders the reminder to register in `language`.
+#[must_use]
+pub fn render_reminder(language: Language, mail: &ReminderMail) -> Rendered {
     match language {
         Language::English => Rendered::from_parts(
-            &PromotionSubject::En { mail },
-            &PromotionText::En { mail },
-            &PromotionHtml::En { mail },
+            &ReminderSubject::En { mail },
+            &ReminderText::En { mail },
+            &ReminderHtml::En { mail },
         ),
         Language::French => Rendered::from_parts(
-            &PromotionSubject::Fr { mail },
-            &PromotionText::Fr { mail },
-            &PromotionHtml::Fr { mail },
+            &ReminderSubject::Fr { mail },
+            &ReminderText::Fr { mail },
+            &ReminderHtml::Fr { mail },
         ),
     }
 }
@@ -304,21 +467,70 @@ mod tests {
         }
     }
 
+    fn attendee_mail(language: Language, position: Option<u32>) -> AttendeeMail {
+        let (delegation, when) = match language {
+            Language::English => ("Austria", "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)"),
+            Language::French => ("Autriche", "mardi 15 juin 2027, 10:00–13:00 (Europe/Vienna)"),
+        };
+        AttendeeMail {
+            name: HOSTILE_NAME.into(),
+            delegation: delegation.into(),
+            title: "Contact Group <b>& friends</b>".into(),
+            when: when.into(),
+            location: "Neuer Saal, Hofburg, Vienna".into(),
+            registration_url: "https://plenary.example/meetings/3/registration".into(),
+            position,
+        }
+    }
+
     #[test]
-    fn the_promotion_mail_in_english_and_french() {
-        for (language, when) in [
-            (Language::English, "Tuesday 15 June 2027, 10:00–13:00 (Europe/Vienna)"),
-            (Language::French, "mardi 15 juin 2027, 10:00–13:00 (Europe/Vienna)"),
+    fn every_message_to_an_attendee_in_english_and_french() {
+        for kind in AttendeeKind::ALL {
+            for language in [Language::English, Language::French] {
+                let position = (kind == AttendeeKind::Waiting).then_some(2);
+                let rendered = render_attendee(kind, language, &attendee_mail(language, position));
+                insta::assert_snapshot!(format!("{}_{}", kind.as_str(), language.code()), shown(&rendered));
+            }
+        }
+    }
+
+    #[test]
+    fn an_attendee_mail_leaves_out_a_place_not_known_yet() {
+        let mail = AttendeeMail { location: String::new(), ..attendee_mail(Language::English, None) };
+        let rendered = render_attendee(AttendeeKind::Registered, Language::English, &mail);
+        assert!(!rendered.text.contains("Where") && !rendered.html.contains("Where"));
+        assert!(rendered.text.contains("When: Tuesday 15 June 2027"));
+    }
+
+    #[test]
+    fn the_reminder_in_english_and_french() {
+        for (language, delegation, deadline) in [
+            (Language::English, "Austria", "Sunday 13 June 2027, 18:00 (Europe/Vienna)"),
+            (Language::French, "Autriche", "dimanche 13 juin 2027, 18:00 (Europe/Vienna)"),
         ] {
-            let mail = PromotionMail {
-                name: HOSTILE_NAME.into(),
+            let mail = ReminderMail {
+                recipient_name: HOSTILE_NAME.into(),
+                delegation: delegation.into(),
                 title: "Contact Group <b>& friends</b>".into(),
-                when: when.into(),
+                when: attendee_mail(language, None).when,
+                location: "Neuer Saal, Hofburg, Vienna".into(),
+                deadline: deadline.into(),
+                registration_url: "https://plenary.example/meetings/3/registration".into(),
             };
             insta::assert_snapshot!(
-                format!("waitlist_promotion_{}", language.code()),
-                shown(&render_promotion(language, &mail))
+                format!("registration_reminder_{}", language.code()),
+                shown(&render_reminder(language, &mail))
             );
+        }
+    }
+
+    #[test]
+    fn the_mail_to_attendees_and_delegations_escapes_in_html_what_the_text_keeps() {
+        for kind in AttendeeKind::ALL {
+            let rendered = render_attendee(kind, Language::French, &attendee_mail(Language::French, Some(1)));
+            assert!(rendered.text.contains(HOSTILE_NAME) && rendered.text.contains("<b>& friends</b>"));
+            assert!(!rendered.html.contains("<script>") && !rendered.html.contains("<b>"), "{kind:?}");
+            assert!(rendered.html.contains("Müller &#38; &#34;Söhne&#34;"), "{kind:?}");
         }
     }
 

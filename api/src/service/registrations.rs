@@ -26,10 +26,15 @@ use crate::{
         entities::{meetings, registrations},
         enums::{Language, RegistrationStatus},
     },
-    mail::waiting_list::{MeetingForMail, promotion_message},
+    app::AppState,
+    mail::{
+        registration::{MeetingForMail, attendee_message},
+        templates::AttendeeKind,
+    },
     store::{
         self,
         attendance::{AttendanceError, NewRow, retrying},
+        meetings::Context,
     },
     validate::{self, TextKind},
 };
@@ -149,6 +154,8 @@ struct Facts {
     in_vienna: bool,
     room_capacity: Option<u32>,
     adjustments: Adjustments,
+    /// The States' names and the rooms, for the mail to attendees.
+    context: Context,
 }
 
 impl Facts {
@@ -162,6 +169,7 @@ impl Facts {
         };
         let in_vienna = attendance::held_in_vienna(&meeting.time_zone, room.is_some(), meeting.city.as_deref());
         let adjustments = store::invitations::adjustments(db, meeting.id).await?;
+        let context = Context::load(db).await.map_err(Error::Internal)?;
         Ok(Self {
             room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()),
             meeting,
@@ -169,6 +177,7 @@ impl Facts {
             zone,
             in_vienna,
             adjustments,
+            context,
         })
     }
 
@@ -185,12 +194,9 @@ impl Facts {
         }
     }
 
-    fn for_mail(&self) -> MeetingForMail<'_> {
-        MeetingForMail {
-            id: self.meeting.id,
-            title: &self.meeting.title,
-            time: store::meetings::time_of(&self.meeting),
-        }
+    /// The meeting as the mail to attendees describes it, with links under `base`.
+    fn for_mail<'a>(&'a self, base: &'a str) -> MeetingForMail<'a> {
+        MeetingForMail { meeting: &self.meeting, context: &self.context, base }
     }
 
     fn limits(&self, settings: Settings) -> Limits {
@@ -261,14 +267,14 @@ async fn load_registration(
 // Registering
 
 /// Registers an attendee for meeting `id` under the rules; past the capacity it goes onto the
-/// waiting list (with its position).
+/// waiting list (with its position). The attendee is told by mail which of the two.
 ///
 /// # Errors
 /// [`Error::Forbidden`] for another delegation (or a delegation overriding), [`Error::Invalid`]
 /// naming the field, [`Error::NotFound`] for an unknown meeting, [`Error::Refused`] with the
 /// rule's reason, [`Error::Conflict`] when the attendee is already registered.
 pub async fn register(
-    db: &DatabaseConnection,
+    state: &AppState,
     principal: &Principal,
     id: i32,
     input: NewRegistration,
@@ -280,11 +286,13 @@ pub async fn register(
     let function = clean_function(&input.function)?;
     let email = validate::email("email", &input.email)?;
     let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
+    let db = &state.db;
     let facts = facts_of(db, id).await?;
-    let delegations =
-        store::reference::states_and_memberships(db).await?.on(facts.rules(Settings::default()).local_date());
+    let delegations = facts.context.states.on(facts.rules(Settings::default()).local_date());
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
-    let (row, position) = retrying(|| register_once(db, &facts, &delegations, principal, caller, &new)).await?;
+    let base = state.config.public_base();
+    let (row, position) =
+        retrying(|| register_once(db, &facts, &base, &delegations, principal, caller, &new)).await?;
     Ok(Registration { row, position })
 }
 
@@ -301,6 +309,7 @@ struct Attendee {
 async fn register_once(
     db: &DatabaseConnection,
     facts: &Facts,
+    base: &str,
     delegations: &[Delegation],
     principal: &Principal,
     caller: Caller,
@@ -332,6 +341,8 @@ async fn register_once(
     )
     .await?;
     store::attendance::record(&txn, &principal.actor, "registration.create", None, &row, accepted.overridden).await?;
+    let kind = if accepted.position.is_some() { AttendeeKind::Waiting } else { AttendeeKind::Registered };
+    store::outbox::enqueue(&txn, attendee_message(kind, &row, &facts.for_mail(base), accepted.position)).await?;
     txn.commit().await?;
     Ok((row, accepted.position))
 }
@@ -530,21 +541,25 @@ async fn change_once(
     Ok(after)
 }
 
-/// Withdraws registration `id`; the first in the waiting list moves up into a freed seat.
+/// Withdraws registration `id`; the first in the waiting list moves up into a freed seat. The
+/// attendee withdrawn and those moved up are told by mail.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a registration the caller may not see; [`Error::Conflict`] for one
 /// already withdrawn; [`Error::Internal`] when the database fails.
-pub async fn withdraw(db: &DatabaseConnection, principal: &Principal, id: i64) -> ServiceResult<Withdrawal> {
+pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> ServiceResult<Withdrawal> {
+    let db = &state.db;
     let existing = load_registration(db, principal, id).await?;
     let facts = facts_of(db, existing.meeting_id).await?;
-    let (registration, promoted) = retrying(|| withdraw_once(db, &facts, principal, id)).await?;
+    let base = state.config.public_base();
+    let (registration, promoted) = retrying(|| withdraw_once(db, &facts, &base, principal, id)).await?;
     Ok(Withdrawal { registration, promoted })
 }
 
 async fn withdraw_once(
     db: &DatabaseConnection,
     facts: &Facts,
+    base: &str,
     principal: &Principal,
     id: i64,
 ) -> Result<(registrations::Model, Vec<registrations::Model>), AttendanceError> {
@@ -561,11 +576,12 @@ async fn withdraw_once(
     let after = registrations::Model { status: RegistrationStatus::Withdrawn, updated_at: now, ..before.clone() };
     store::attendance::record(&txn, &principal.actor, "registration.withdraw", Some(&before), &after, Vec::new())
         .await?;
+    let meeting = facts.for_mail(base);
+    store::outbox::enqueue(&txn, attendee_message(AttendeeKind::Withdrawn, &after, &meeting, None)).await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
-    let meeting = facts.for_mail();
     let promoted = store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, now, |row| {
-        promotion_message(row, &meeting)
+        attendee_message(AttendeeKind::Promoted, row, &meeting, None)
     })
     .await?;
     txn.commit().await?;
@@ -583,11 +599,12 @@ async fn withdraw_once(
 /// [`Error::NotFound`] for an unknown meeting; [`Error::Invalid`] for a deadline that is not a
 /// local date-time in the meeting's zone, or a quota or capacity out of range.
 pub async fn set_settings(
-    db: &DatabaseConnection,
+    state: &AppState,
     principal: &Principal,
     id: i32,
     input: NewSettings,
 ) -> ServiceResult<SettingsChange> {
+    let db = &state.db;
     let facts = facts_of(db, id).await?;
     let deadline = input.deadline.as_deref().map(|text| local_deadline(text, facts.zone)).transpose()?;
     let wanted = Settings { seats_behind_quota: input.seats_behind_quota, deadline, capacity: input.capacity };
@@ -597,7 +614,8 @@ pub async fn set_settings(
             "seats_behind_quota must be at most 100 and capacity at most 100000",
         ));
     }
-    let promoted = retrying(|| settings_once(db, &facts, principal, wanted)).await?;
+    let base = state.config.public_base();
+    let promoted = retrying(|| settings_once(db, &facts, &base, principal, wanted)).await?;
     Ok(SettingsChange {
         meeting_id: id,
         seats_behind_quota: wanted.seats_behind_quota,
@@ -627,6 +645,7 @@ fn local_deadline(text: &str, zone: Tz) -> ServiceResult<DateTime<Utc>> {
 async fn settings_once(
     db: &DatabaseConnection,
     facts: &Facts,
+    base: &str,
     principal: &Principal,
     wanted: Settings,
 ) -> Result<Vec<registrations::Model>, AttendanceError> {
@@ -636,9 +655,9 @@ async fn settings_once(
     store::attendance::save_settings(&txn, &principal.actor, &before, wanted, now).await?;
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let capacity = facts.rules(wanted).capacity();
-    let meeting = facts.for_mail();
+    let meeting = facts.for_mail(base);
     let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, now, |row| {
-        promotion_message(row, &meeting)
+        attendee_message(AttendeeKind::Promoted, row, &meeting, None)
     })
     .await?;
     txn.commit().await?;

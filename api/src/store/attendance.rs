@@ -402,7 +402,7 @@ pub async fn record(
 ///
 /// The mail is queued here, in the same transaction as the move, so no promotion goes untold
 /// and no mail tells of a promotion that was rolled back; what it says is the caller's
-/// (`message`, e.g. `mail::waiting_list::promotion_message`), so storage knows no wording.
+/// (`message`, e.g. `mail::registration::attendee_message`), so storage knows no wording.
 ///
 /// # Errors
 /// When the database refuses a change.

@@ -329,7 +329,7 @@ async fn register_attendee(
             language: Some(form.language.clone()).filter(|language| !language.is_empty()),
             override_limits: false,
         };
-        match registrations::register(&state.db, &user.principal(), id, input).await {
+        match registrations::register(&state, &user.principal(), id, input).await {
             Ok(registration) => {
                 let name = &registration.row.name;
                 let message = match registration.position {
@@ -374,7 +374,7 @@ async fn withdraw_attendee(
     Form(form): Form<WithdrawForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    match registrations::withdraw(&state.db, &user.principal(), id).await {
+    match registrations::withdraw(&state, &user.principal(), id).await {
         Ok(withdrawal) => {
             let mut lines = vec![format!("{} is withdrawn.", withdrawal.registration.name)];
             lines.extend(withdrawal.promoted.iter().map(|up| format!("{} moved up from the waiting list.", up.name)));
