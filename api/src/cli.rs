@@ -212,12 +212,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let heartbeat = prepared.state.mail_worker.clone();
     let worker = worker.map(|worker| worker.with_heartbeat(heartbeat).spawn());
     let purge = crate::mail::retention::spawn(prepared.state.db.clone(), prepared.state.config.mail.clone());
+    // 0 days turns reminders off.
+    let reminders = (prepared.state.config.mail.reminder_days > 0)
+        .then(|| service::reminders::spawn(prepared.state.db.clone(), prepared.state.config.clone()));
     let app = app::router(prepared.state);
     let served = app::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
     if let Some(worker) = worker {
         worker.stop().await;
     }
     purge.stop().await;
+    if let Some(reminders) = reminders {
+        reminders.stop().await;
+    }
     served
 }
 

@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod meetings;
 pub mod reference;
 pub mod registrations;
+pub mod reminders;
 pub mod seating;
 
 pub use error::{ConflictKind, Error, Rule, ServiceResult};

@@ -16,7 +16,7 @@ use scheduler::{
     states::Delegation,
     text::Csv,
 };
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
@@ -147,19 +147,17 @@ pub struct DelegationRegistrations {
 // The meeting as the rules see it
 
 /// What the rules need of a meeting besides its settings row.
-struct Facts {
-    meeting: meetings::Model,
+pub(super) struct Facts {
+    pub(super) meeting: meetings::Model,
     body: &'static Body,
     zone: Tz,
     in_vienna: bool,
     room_capacity: Option<u32>,
     adjustments: Adjustments,
-    /// The States' names and the rooms, for the mail to attendees.
-    context: Context,
 }
 
 impl Facts {
-    async fn load(db: &DatabaseConnection, meeting: meetings::Model) -> ServiceResult<Self> {
+    pub(super) async fn load(db: &impl ConnectionTrait, meeting: meetings::Model) -> ServiceResult<Self> {
         let body = store::meetings::body_of(&meeting)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("meeting {} has an unknown body", meeting.id)))?;
         let zone = meeting.zone();
@@ -169,7 +167,6 @@ impl Facts {
         };
         let in_vienna = attendance::held_in_vienna(&meeting.time_zone, room.is_some(), meeting.city.as_deref());
         let adjustments = store::invitations::adjustments(db, meeting.id).await?;
-        let context = Context::load(db).await.map_err(Error::Internal)?;
         Ok(Self {
             room_capacity: room.and_then(|room| u32::try_from(room.capacity).ok()),
             meeting,
@@ -177,11 +174,10 @@ impl Facts {
             zone,
             in_vienna,
             adjustments,
-            context,
         })
     }
 
-    fn rules(&self, settings: Settings) -> MeetingRules<'_> {
+    pub(super) fn rules(&self, settings: Settings) -> MeetingRules<'_> {
         MeetingRules {
             body: self.body,
             start: DateTime::from_timestamp(self.meeting.starts_at, 0).unwrap_or_default(),
@@ -195,8 +191,8 @@ impl Facts {
     }
 
     /// The meeting as the mail to attendees describes it, with links under `base`.
-    fn for_mail<'a>(&'a self, base: &'a str) -> MeetingForMail<'a> {
-        MeetingForMail { meeting: &self.meeting, context: &self.context, base }
+    pub(super) fn for_mail<'a>(&'a self, context: &'a Context, base: &'a str) -> MeetingForMail<'a> {
+        MeetingForMail { meeting: &self.meeting, context, base }
     }
 
     fn limits(&self, settings: Settings) -> Limits {
@@ -288,11 +284,13 @@ pub async fn register(
     let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
     let db = &state.db;
     let facts = facts_of(db, id).await?;
-    let delegations = facts.context.states.on(facts.rules(Settings::default()).local_date());
+    let context = Context::load(db).await.map_err(Error::Internal)?;
+    let delegations = context.states.on(facts.rules(Settings::default()).local_date());
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
     let base = state.config.public_base();
+    let meeting = facts.for_mail(&context, &base);
     let (row, position) =
-        retrying(|| register_once(db, &facts, &base, &delegations, principal, caller, &new)).await?;
+        retrying(|| register_once(db, &facts, &meeting, &delegations, principal, caller, &new)).await?;
     Ok(Registration { row, position })
 }
 
@@ -309,7 +307,7 @@ struct Attendee {
 async fn register_once(
     db: &DatabaseConnection,
     facts: &Facts,
-    base: &str,
+    meeting: &MeetingForMail<'_>,
     delegations: &[Delegation],
     principal: &Principal,
     caller: Caller,
@@ -342,7 +340,7 @@ async fn register_once(
     .await?;
     store::attendance::record(&txn, &principal.actor, "registration.create", None, &row, accepted.overridden).await?;
     let kind = if accepted.position.is_some() { AttendeeKind::Waiting } else { AttendeeKind::Registered };
-    store::outbox::enqueue(&txn, attendee_message(kind, &row, &facts.for_mail(base), accepted.position)).await?;
+    store::outbox::enqueue(&txn, attendee_message(kind, &row, meeting, accepted.position)).await?;
     txn.commit().await?;
     Ok((row, accepted.position))
 }
@@ -551,15 +549,17 @@ pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> Servi
     let db = &state.db;
     let existing = load_registration(db, principal, id).await?;
     let facts = facts_of(db, existing.meeting_id).await?;
+    let context = Context::load(db).await.map_err(Error::Internal)?;
     let base = state.config.public_base();
-    let (registration, promoted) = retrying(|| withdraw_once(db, &facts, &base, principal, id)).await?;
+    let meeting = facts.for_mail(&context, &base);
+    let (registration, promoted) = retrying(|| withdraw_once(db, &facts, &meeting, principal, id)).await?;
     Ok(Withdrawal { registration, promoted })
 }
 
 async fn withdraw_once(
     db: &DatabaseConnection,
     facts: &Facts,
-    base: &str,
+    meeting: &MeetingForMail<'_>,
     principal: &Principal,
     id: i64,
 ) -> Result<(registrations::Model, Vec<registrations::Model>), AttendanceError> {
@@ -576,12 +576,11 @@ async fn withdraw_once(
     let after = registrations::Model { status: RegistrationStatus::Withdrawn, updated_at: now, ..before.clone() };
     store::attendance::record(&txn, &principal.actor, "registration.withdraw", Some(&before), &after, Vec::new())
         .await?;
-    let meeting = facts.for_mail(base);
-    store::outbox::enqueue(&txn, attendee_message(AttendeeKind::Withdrawn, &after, &meeting, None)).await?;
+    store::outbox::enqueue(&txn, attendee_message(AttendeeKind::Withdrawn, &after, meeting, None)).await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let promoted = store::attendance::promote(&txn, &principal.actor, rules.capacity(), &rows, now, |row| {
-        attendee_message(AttendeeKind::Promoted, row, &meeting, None)
+        attendee_message(AttendeeKind::Promoted, row, meeting, None)
     })
     .await?;
     txn.commit().await?;
@@ -614,8 +613,10 @@ pub async fn set_settings(
             "seats_behind_quota must be at most 100 and capacity at most 100000",
         ));
     }
+    let context = Context::load(db).await.map_err(Error::Internal)?;
     let base = state.config.public_base();
-    let promoted = retrying(|| settings_once(db, &facts, &base, principal, wanted)).await?;
+    let meeting = facts.for_mail(&context, &base);
+    let promoted = retrying(|| settings_once(db, &facts, &meeting, principal, wanted)).await?;
     Ok(SettingsChange {
         meeting_id: id,
         seats_behind_quota: wanted.seats_behind_quota,
@@ -645,7 +646,7 @@ fn local_deadline(text: &str, zone: Tz) -> ServiceResult<DateTime<Utc>> {
 async fn settings_once(
     db: &DatabaseConnection,
     facts: &Facts,
-    base: &str,
+    meeting: &MeetingForMail<'_>,
     principal: &Principal,
     wanted: Settings,
 ) -> Result<Vec<registrations::Model>, AttendanceError> {
@@ -655,9 +656,8 @@ async fn settings_once(
     store::attendance::save_settings(&txn, &principal.actor, &before, wanted, now).await?;
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
     let capacity = facts.rules(wanted).capacity();
-    let meeting = facts.for_mail(base);
     let promoted = store::attendance::promote(&txn, &principal.actor, capacity, &rows, now, |row| {
-        attendee_message(AttendeeKind::Promoted, row, &meeting, None)
+        attendee_message(AttendeeKind::Promoted, row, meeting, None)
     })
     .await?;
     txn.commit().await?;

@@ -12,6 +12,7 @@ pub mod login_failures;
 pub mod meetings;
 pub mod outbox;
 pub mod reference;
+pub mod reminders;
 pub mod seating;
 pub mod tokens;
 pub mod users;
