@@ -18,9 +18,7 @@ impl MigrationTrait for Migration {
                     .col(integer(RegistrationReminders::MeetingId))
                     .col(string_len(RegistrationReminders::Iso2, 2))
                     .col(timestamp_with_time_zone(RegistrationReminders::SentAt))
-                    .primary_key(
-                        Index::create().col(RegistrationReminders::MeetingId).col(RegistrationReminders::Iso2),
-                    )
+                    .primary_key(Index::create().col(RegistrationReminders::MeetingId).col(RegistrationReminders::Iso2))
                     .foreign_key(
                         ForeignKey::create()
                             .from(RegistrationReminders::Table, RegistrationReminders::MeetingId)

@@ -114,7 +114,8 @@ async fn registering_tells_the_person_with_the_meeting_its_time_and_place_and_th
     let link = format!("{PUBLIC_URL}/meetings/{id}/registration");
     let english = mails.iter().find(|mail| mail.to == "anna.huber@at.example.org").expect("Anna is told");
     assert_eq!(english.subject, format!("You are registered: {title}"));
-    for expected in ["Dear Anna Huber,", "your seat is confirmed", "Delegation: Austria", "10:00–13:00 (Europe/Vienna)"] {
+    for expected in ["Dear Anna Huber,", "your seat is confirmed", "Delegation: Austria", "10:00–13:00 (Europe/Vienna)"]
+    {
         assert!(english.text.contains(expected), "{expected:?} in {}", english.text);
     }
     assert!(english.text.contains("Where: Neuer Saal, Hofburg"), "{}", english.text);
@@ -136,16 +137,12 @@ async fn waiting_then_moving_up_then_withdrawing_each_send_one_message() {
     settings(&app, &organiser, id, json!({"capacity": 1})).await;
     let austria = app.delegation_token("AT").await;
     let germany = app.delegation_token("DE").await;
-    let anna = expect_json(
-        NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &austria, id).await,
-        201,
-    )
-    .await;
-    let karl = expect_json(
-        NewRegistration::of("DE", "Karl Weber", "Ambassador", "main").post(&app, &germany, id).await,
-        201,
-    )
-    .await;
+    let anna =
+        expect_json(NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &austria, id).await, 201)
+            .await;
+    let karl =
+        expect_json(NewRegistration::of("DE", "Karl Weber", "Ambassador", "main").post(&app, &germany, id).await, 201)
+            .await;
     assert_eq!(karl["status"], "waiting", "{karl}");
 
     // Anna withdraws: she is told, and Karl moves up into her seat and is told.
@@ -196,12 +193,17 @@ async fn a_delegation_that_registered_nobody_is_reminded_once_before_the_deadlin
         ("JP", "Yuki Sato", "yuki@jp.example", "contact_point", "en"),
     ] {
         let body = json!({"name": name, "email": email, "role": role, "language": language});
-        expect_json(app.send(Method::POST, &format!("/api/v1/delegations/{iso2}/contacts"), &organiser, body).await, 201)
-            .await;
+        expect_json(
+            app.send(Method::POST, &format!("/api/v1/delegations/{iso2}/contacts"), &organiser, body).await,
+            201,
+        )
+        .await;
     }
-    let sent =
-        expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &organiser, json!({})).await, 200)
-            .await;
+    let sent = expect_json(
+        app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &organiser, json!({})).await,
+        200,
+    )
+    .await;
     assert_eq!(sent["queued"], 2, "Austria's and France's contact points: {sent}");
     // France registers; Austria does not; Japan is not invited to a Mediterranean meeting.
     let france = app.delegation_token("FR").await;
@@ -247,8 +249,11 @@ async fn no_reminders_when_turned_off() {
     let (id, _) = meeting(&app, &organiser, "CG-MED", 60).await;
     let body = json!({"name": "Anna Huber", "email": "anna@at.example", "role": "contact_point", "language": "en"});
     expect_json(app.send(Method::POST, "/api/v1/delegations/AT/contacts", &organiser, body).await, 201).await;
-    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &organiser, json!({})).await, 200)
-        .await;
+    expect_json(
+        app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &organiser, json!({})).await,
+        200,
+    )
+    .await;
     let set = settings(&app, &organiser, id, json!({"deadline": vienna_in(40, "18:00:00")})).await;
     let deadline = DateTime::parse_from_rfc3339(set["effective"]["deadline"].as_str().unwrap()).unwrap().to_utc();
     let reminded = reminders::send_due(&app.state.db, &app.state.config, deadline - TimeDelta::hours(1)).await.unwrap();

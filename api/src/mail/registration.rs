@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use scheduler::when_where::{self, Language};
 
-use super::templates::{AttendeeKind, AttendeeMail, Rendered, ReminderMail, render_attendee, render_reminder};
+use super::templates::{AttendeeKind, AttendeeMail, ReminderMail, Rendered, render_attendee, render_reminder};
 use crate::{
     db::entities::{contacts, meetings, registrations},
     store::{self, meetings::Context, outbox::NewMessage},
@@ -86,7 +86,11 @@ pub const REMINDER: &str = "registration_reminder";
 /// The reminder to `contact` that their delegation has registered nobody for the meeting,
 /// whose registration closes at `deadline`; in the contact's language.
 #[must_use]
-pub fn reminder_message(meeting: &MeetingForMail<'_>, deadline: DateTime<Utc>, contact: &contacts::Model) -> NewMessage {
+pub fn reminder_message(
+    meeting: &MeetingForMail<'_>,
+    deadline: DateTime<Utc>,
+    contact: &contacts::Model,
+) -> NewMessage {
     let language = Language::from(contact.language);
     let local_deadline = deadline.with_timezone(&meeting.meeting.zone());
     let Rendered { subject, text, html } = render_reminder(

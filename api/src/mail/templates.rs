@@ -366,16 +366,12 @@ enum ReminderHtml<'a> {
 #[must_use]
 pub fn render_reminder(language: Language, mail: &ReminderMail) -> Rendered {
     match language {
-        Language::English => Rendered::from_parts(
-            &ReminderSubject::En { mail },
-            &ReminderText::En { mail },
-            &ReminderHtml::En { mail },
-        ),
-        Language::French => Rendered::from_parts(
-            &ReminderSubject::Fr { mail },
-            &ReminderText::Fr { mail },
-            &ReminderHtml::Fr { mail },
-        ),
+        Language::English => {
+            Rendered::from_parts(&ReminderSubject::En { mail }, &ReminderText::En { mail }, &ReminderHtml::En { mail })
+        }
+        Language::French => {
+            Rendered::from_parts(&ReminderSubject::Fr { mail }, &ReminderText::Fr { mail }, &ReminderHtml::Fr { mail })
+        }
     }
 }
 

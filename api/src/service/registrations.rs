@@ -20,13 +20,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
+    app::AppState,
     auth::Principal,
     db::enums::MeetingStatus,
     db::{
         entities::{meetings, registrations},
         enums::{Language, RegistrationStatus},
     },
-    app::AppState,
     mail::{
         registration::{MeetingForMail, attendee_message},
         templates::AttendeeKind,

@@ -58,12 +58,7 @@ pub async fn reminded(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<
 ///
 /// # Errors
 /// When the database refuses the row.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    meeting_id: i32,
-    iso2: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+pub async fn record(db: &impl ConnectionTrait, meeting_id: i32, iso2: &str, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let result = registration_reminders::Entity::insert(registration_reminders::ActiveModel {
         meeting_id: Set(meeting_id),
         iso2: Set(iso2.to_owned()),
