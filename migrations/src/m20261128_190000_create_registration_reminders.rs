@@ -29,6 +29,10 @@ impl MigrationTrait for Migration {
             )
             .await
     }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(RegistrationReminders::Table).to_owned()).await
+    }
 }
 
 #[derive(DeriveIden)]
