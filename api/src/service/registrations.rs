@@ -4,7 +4,8 @@
 //!
 //! The rules are [`scheduler::attendance`]'s; [`store::attendance`] applies them under the
 //! meeting's lock, so concurrent requests on any number of replicas never exceed a capacity or
-//! a quota and the waiting list keeps the order of arrival. Every change is audited.
+//! a quota and the waiting list keeps the order of arrival. Every change is audited; the
+//! attendee is told by mail ([`crate::mail::registration`]) in the same transaction.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
