@@ -181,7 +181,17 @@ impl Worker {
         if let Some(fault) = &self.fault {
             fault(row);
         }
-        let message = match message::build(row, &self.from) {
+        let documents = match row.meeting_id.filter(|_| message::carries_documents(&row.kind)) {
+            Some(meeting_id) => match crate::store::documents::with_content(&self.db, meeting_id).await {
+                Ok(documents) => documents,
+                Err(error) => {
+                    let error = format!("reading the meeting's documents failed: {error}");
+                    return Outcome::Retry { error, retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts) };
+                }
+            },
+            None => Vec::new(),
+        };
+        let message = match message::build(row, &self.from, &documents) {
             Ok(message) => message,
             Err(error) => return Outcome::Failed { error: format!("{error:#}") },
         };
