@@ -38,14 +38,18 @@ async fn app_with_mail(sink: &SmtpSink) -> (TestApp, Option<WorkerHandle>) {
 /// A Permanent Council meeting a month ahead: every participating State is invited.
 async fn council_meeting(app: &TestApp) -> i64 {
     let token = app.organiser_token().await;
-    NewMeeting::of("PC").on(date_in(30), "10:00", "13:00").room("HOFBURG-NEUER-SAAL").forced().create_id(app, &token).await
+    NewMeeting::of("PC")
+        .on(date_in(30), "10:00", "13:00")
+        .room("HOFBURG-NEUER-SAAL")
+        .forced()
+        .create_id(app, &token)
+        .await
 }
 
 async fn add_contact(app: &TestApp, iso2: &str, name: &str, email: &str, language: &str) {
     let token = app.organiser_token().await;
     let body = json!({"name": name, "email": email, "role": "contact_point", "language": language});
-    expect_json(app.send(Method::POST, &format!("/api/v1/delegations/{iso2}/contacts"), &token, body).await, 201)
-        .await;
+    expect_json(app.send(Method::POST, &format!("/api/v1/delegations/{iso2}/contacts"), &token, body).await, 201).await;
 }
 
 async fn contacts(app: &TestApp, iso2: &str) -> Vec<Value> {
@@ -165,12 +169,24 @@ async fn a_contact_points_account_makes_them_the_delegations_contact_and_the_inv
     let offered: Vec<&str> = accounts.split("/contact\" class=\"inline add-contact\"").collect();
     assert_eq!(offered.len(), 2, "only Jan's account offers to add its holder as a contact");
     let jan_id = offered[0].rsplit("/organiser/accounts/").next().unwrap();
-    let added = post_form(&app, &format!("/organiser/accounts/{jan_id}/contact"), &cookie, &[("csrf", &csrf), ("language", "en")]).await;
+    let added = post_form(
+        &app,
+        &format!("/organiser/accounts/{jan_id}/contact"),
+        &cookie,
+        &[("csrf", &csrf), ("language", "en")],
+    )
+    .await;
     let page = follow(&app, added, &cookie).await;
     assert!(page.contains("Jan Novák (jan@cz.example) is now"), "{page}");
     assert_eq!(contacts(&app, "CZ").await.len(), 1);
     assert!(!page.contains("add-contact\""), "nobody left to add");
-    let again = post_form(&app, &format!("/organiser/accounts/{jan_id}/contact"), &cookie, &[("csrf", &csrf), ("language", "en")]).await;
+    let again = post_form(
+        &app,
+        &format!("/organiser/accounts/{jan_id}/contact"),
+        &cookie,
+        &[("csrf", &csrf), ("language", "en")],
+    )
+    .await;
     let refused = follow(&app, again, &cookie).await;
     assert!(refused.contains("already a contact"), "{refused}");
     assert_eq!(contacts(&app, "CZ").await.len(), 1);
@@ -313,7 +329,14 @@ fn upload(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn attach(app: &TestApp, cookie: &str, csrf: &str, meeting: i64, filename: &str, bytes: &[u8]) -> reqwest::Response {
+async fn attach(
+    app: &TestApp,
+    cookie: &str,
+    csrf: &str,
+    meeting: i64,
+    filename: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
     let (content_type, body) = upload(csrf, filename, bytes);
     client()
         .post(format!("{}/organiser/meetings/{meeting}/documents", app.base_url))
@@ -332,7 +355,8 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     let (cookie, csrf) = organiser(&app).await;
     let meeting = council_meeting(&app).await;
     add_contact(&app, "AT", "Anna Gruber", "anna@at.example", "en").await;
-    let pdf: Vec<u8> = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".as_slice(), &(0..=255).collect::<Vec<u8>>(), b"\n%%EOF\n"].concat();
+    let pdf: Vec<u8> =
+        [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".as_slice(), &(0..=255).collect::<Vec<u8>>(), b"\n%%EOF\n"].concat();
 
     // Refusals land beside the file field, in words.
     let exe = attach(&app, &cookie, &csrf, meeting, "setup.exe", b"MZ\x90\x00").await;
@@ -372,14 +396,19 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     // The inline calendar part has no name; the named ones are the files.
     let names: Vec<&str> = received[0].attachments().filter_map(|part| part.attachment_name()).collect();
     assert_eq!(names, ["invite.ics", "Agenda Amman 2027.pdf"]);
-    let agenda = received[0].attachments().find(|part| part.attachment_name() == Some("Agenda Amman 2027.pdf")).unwrap();
-    assert_eq!(agenda.content_type().map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())).as_deref(), Some("application/pdf"));
+    let agenda =
+        received[0].attachments().find(|part| part.attachment_name() == Some("Agenda Amman 2027.pdf")).unwrap();
+    assert_eq!(
+        agenda.content_type().map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())).as_deref(),
+        Some("application/pdf")
+    );
     assert_eq!(agenda.contents(), pdf.as_slice());
 
     // Removed: gone from the meeting's page and its address.
     let id = url.split("/documents/").nth(1).unwrap().split('/').next().unwrap();
     let removed =
-        post_form(&app, &format!("/organiser/meetings/{meeting}/documents/{id}/remove"), &cookie, &[("csrf", &csrf)]).await;
+        post_form(&app, &format!("/organiser/meetings/{meeting}/documents/{id}/remove"), &cookie, &[("csrf", &csrf)])
+            .await;
     assert!(follow(&app, removed, &cookie).await.contains("is removed from the meeting"));
     let (_, public) = get_page(&app, &format!("/meetings/{meeting}"), "").await;
     assert!(!public.contains("/documents/"));

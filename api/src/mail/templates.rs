@@ -322,10 +322,7 @@ mod tests {
             opening: Some("Madame, Monsieur,\n\nNous avons l’honneur de vous inviter <à Amman> & ailleurs.".into()),
             ..meeting_mail(Language::French)
         };
-        insta::assert_snapshot!(
-            "invitation_custom_fr",
-            shown(&render(Kind::Invitation, Language::French, &mail))
-        );
+        insta::assert_snapshot!("invitation_custom_fr", shown(&render(Kind::Invitation, Language::French, &mail)));
     }
 
     #[test]

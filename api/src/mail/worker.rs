@@ -186,7 +186,10 @@ impl Worker {
                 Ok(documents) => documents,
                 Err(error) => {
                     let error = format!("reading the meeting's documents failed: {error}");
-                    return Outcome::Retry { error, retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts) };
+                    return Outcome::Retry {
+                        error,
+                        retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts),
+                    };
                 }
             },
             None => Vec::new(),

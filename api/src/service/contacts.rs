@@ -77,7 +77,11 @@ pub async fn add(
     Ok(contact)
 }
 
-async fn audit_created(db: &impl ConnectionTrait, principal: &Principal, contact: &contacts::Model) -> ServiceResult<()> {
+async fn audit_created(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    contact: &contacts::Model,
+) -> ServiceResult<()> {
     store::audit::record(
         db,
         AuditEntry::<(), _> {
@@ -116,13 +120,13 @@ pub async fn add_account_holder(
     if store::contacts::list(db, iso2).await?.iter().any(|contact| contact.email.eq_ignore_ascii_case(&email)) {
         return Ok(None);
     }
-    let contact = match store::contacts::create(db, iso2, &user.display_name, &email, ACCOUNT_HOLDER_ROLE, language).await
-    {
-        Ok(contact) => contact,
-        // Added by someone else a moment ago: it is there, as wanted.
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Ok(None),
-        Err(error) => return Err(error.into()),
-    };
+    let contact =
+        match store::contacts::create(db, iso2, &user.display_name, &email, ACCOUNT_HOLDER_ROLE, language).await {
+            Ok(contact) => contact,
+            // Added by someone else a moment ago: it is there, as wanted.
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
     audit_created(db, principal, &contact).await?;
     Ok(Some(contact))
 }
@@ -148,7 +152,8 @@ pub async fn add_account_as_contact(
         .await?
         .ok_or_else(|| Error::NotFound(format!("There is no account {user_id}.")))?;
     if user.role != Role::Delegation || user.iso2.is_none() {
-        let message = format!("{} is not a delegation's account, so it has no delegation to be a contact of.", user.username);
+        let message =
+            format!("{} is not a delegation's account, so it has no delegation to be a contact of.", user.username);
         return Err(Error::invalid("user", Rule::Mismatch, message));
     }
     let txn = db.begin().await?;

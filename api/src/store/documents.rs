@@ -41,10 +41,7 @@ pub async fn list(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<Docu
 ///
 /// # Errors
 /// When the database does not answer.
-pub async fn with_content(
-    db: &impl ConnectionTrait,
-    meeting_id: i32,
-) -> Result<Vec<meeting_documents::Model>, DbErr> {
+pub async fn with_content(db: &impl ConnectionTrait, meeting_id: i32) -> Result<Vec<meeting_documents::Model>, DbErr> {
     meeting_documents::Entity::find()
         .filter(meeting_documents::Column::MeetingId.eq(meeting_id))
         .order_by_asc(meeting_documents::Column::Id)

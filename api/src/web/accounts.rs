@@ -128,7 +128,10 @@ async fn page(
             has_password,
             may_manage,
             may_add_contact: user.role == Role::Delegation
-                && user.iso2.as_ref().is_some_and(|iso2| !contacts.contains(&(iso2.clone(), user.username.to_lowercase()))),
+                && user
+                    .iso2
+                    .as_ref()
+                    .is_some_and(|iso2| !contacts.contains(&(iso2.clone(), user.username.to_lowercase()))),
             user,
         })
         .collect();

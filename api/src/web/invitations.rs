@@ -216,7 +216,11 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 fn size(bytes: i64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "a size shown to one decimal")]
     let bytes = bytes as f64;
-    if bytes < 1_000_000.0 { format!("{} kB", (bytes / 1000.0).ceil()) } else { format!("{:.1} MB", bytes / 1_000_000.0) }
+    if bytes < 1_000_000.0 {
+        format!("{} kB", (bytes / 1000.0).ceil())
+    } else {
+        format!("{:.1} MB", bytes / 1_000_000.0)
+    }
 }
 
 fn language_name(language: Language) -> &'static str {
@@ -386,7 +390,8 @@ async fn save_words(
     Form(form): Form<WordsForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    let input = NewWords { language: form.language.clone(), subject: form.subject.clone(), opening: form.opening.clone() };
+    let input =
+        NewWords { language: form.language.clone(), subject: form.subject.clone(), opening: form.opening.clone() };
     match invitations::set_words(&state.db, &user.principal(), id, &input).await {
         Ok(words) => {
             let name = language_name(words.language);
@@ -491,8 +496,7 @@ async fn download_document(
     // Sanitised names have no quote or control character; the `filename*` form carries the
     // letters outside ASCII.
     let encoded = percent_encode(&document.filename);
-    let ascii: String =
-        document.filename.chars().map(|c| if c.is_ascii() && c != '"' { c } else { '_' }).collect();
+    let ascii: String = document.filename.chars().map(|c| if c.is_ascii() && c != '"' { c } else { '_' }).collect();
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((
