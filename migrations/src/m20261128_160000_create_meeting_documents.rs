@@ -61,6 +61,11 @@ impl MigrationTrait for Migration {
             )
             .await
     }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(InvitationTexts::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(MeetingDocuments::Table).to_owned()).await
+    }
 }
 
 #[derive(DeriveIden)]

@@ -457,8 +457,14 @@ async fn the_repair_migration_fixes_and_audits_rows_stored_before_the_policy() {
 
     let app = TestApp::spawn().await;
     let db = &app.state.db;
-    // Back to the migration before the repair; what follows is what the old code let in.
-    migration::Migrator::down(db, Some(1)).await.unwrap();
+    // Back to the migration before the repair (undoing the later ones first); what follows is
+    // what the old code let in.
+    let later = migration::Migrator::migrations()
+        .iter()
+        .rev()
+        .take_while(|step| step.name() != "m20261128_000004_repair_text_fields")
+        .count();
+    migration::Migrator::down(db, Some(u32::try_from(later + 1).unwrap())).await.unwrap();
     assert!(!migration::Migrator::get_pending_migrations(db).await.unwrap().is_empty());
     let token = app.organiser_token().await;
     let id = meeting(&app, &token, json!({})).await["id"].as_i64().unwrap();
