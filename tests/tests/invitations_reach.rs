@@ -365,6 +365,12 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     let fake = attach(&app, &cookie, &csrf, meeting, "agenda.pdf", b"MZ\x90\x00").await;
     assert_eq!(fake.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(fake.text().await.unwrap().contains("its content is not a PDF file"));
+    for size in [10 * 1024 * 1024 + 1, 11 * 1024 * 1024] {
+        let large = [b"%PDF-1.4\n".as_slice(), &vec![b'x'; size - 9]].concat();
+        let refused = attach(&app, &cookie, &csrf, meeting, "large.pdf", &large).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{size} bytes");
+        assert!(refused.text().await.unwrap().contains("larger than 10 MB"), "{size} bytes");
+    }
     let forged = attach(&app, &cookie, "not-the-token", meeting, "agenda.pdf", &pdf).await;
     assert!(forged.status().is_client_error(), "the upload needs its CSRF token");
 
@@ -431,6 +437,8 @@ async fn an_organiser_creates_a_contact_points_account_and_sees_who_the_invitati
     browser.goto(&format!("/organiser/meetings/{meeting}/invitations")).await;
     browser.wait_for_text("#unreached", "delegations will receive nothing").await;
     browser.wait_for_text("#nobody", "Nobody would receive it").await;
+    // A long list starts folded.
+    browser.click("#unreached summary").await;
     browser.click("#unreached li[data-state='AT'] a.fix-account").await;
     browser.wait_for_path("/organiser/accounts?state=AT").await;
     assert_eq!(browser.find("#acct-state").await.prop("value").await.unwrap().as_deref(), Some("AT"));

@@ -171,6 +171,31 @@ mod tests {
         assert!(plain < html && html < calendar, "parts in order of increasing richness");
     }
 
+    #[test]
+    fn documents_follow_the_calendar_as_named_attachments() {
+        let agenda = meeting_documents::Model {
+            id: 1,
+            meeting_id: 3,
+            filename: "Ordre du jour Amman.pdf".into(),
+            content_type: "application/pdf".into(),
+            size_bytes: 9,
+            content: b"%PDF-1.4\n".to_vec(),
+            created_at: chrono::Utc::now(),
+        };
+        let from: Mailbox = "Plenary <plenary@example.org>".parse().unwrap();
+        let text = String::from_utf8(build(&row(), &from, std::slice::from_ref(&agenda)).unwrap().formatted()).unwrap();
+        let ics = text.find("filename=\"invite.ics\"").expect("the calendar attachment");
+        let pdf = text.find("Content-Type: application/pdf").expect("the document");
+        assert!(ics < pdf, "the calendar first, then the documents: {text}");
+        assert!(text.contains("Ordre du jour Amman.pdf"), "{text}");
+
+        // A message with neither HTML nor a calendar still carries them.
+        let plain = outbox::Model { html_body: None, calendar_method: None, calendar_ics: None, ..row() };
+        let text = String::from_utf8(build(&plain, &from, &[agenda]).unwrap().formatted()).unwrap();
+        assert!(text.contains("multipart/mixed") && text.contains("Content-Type: application/pdf"), "{text}");
+        assert!(!text.contains("multipart/alternative"), "{text}");
+    }
+
     /// Issue 12, item 1: lettre panicked formatting `To:` for a name with a line break.
     #[test]
     fn hostile_header_fields_are_errors_not_panics() {

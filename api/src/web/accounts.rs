@@ -242,8 +242,8 @@ async fn add_as_contact(
                 state_name(&context, &contact.iso2)
             ))
         }
-        Err(error @ (service::Error::Conflict { .. } | service::Error::Invalid { .. })) => {
-            Flash { kind: "error".into(), lines: vec![capitalise(&error.to_string())] }
+        Err(service::Error::Conflict { message, .. } | service::Error::Invalid { message, .. }) => {
+            Flash { kind: "error".into(), lines: vec![capitalise(&message)] }
         }
         Err(error) => return Err(error.into()),
     };

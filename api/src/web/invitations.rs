@@ -187,9 +187,7 @@ impl WordsForm {
 }
 
 /// What the page shows of a form just sent back with errors.
-#[derive(Default)]
 enum Sent {
-    #[default]
     Nothing,
     /// A words form with its errors.
     Words(WordsForm, FormErrors),
