@@ -410,6 +410,25 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     );
     assert_eq!(agenda.contents(), pdf.as_slice());
 
+    // The update after a change carries it too.
+    let token = app.organiser_token().await;
+    let renamed = app
+        .request(Method::PATCH, &format!("/api/v1/meetings/{meeting}"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Permanent Council (special session)"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let received = invitations_received(&sink, 2).await;
+    assert_eq!(received.len(), 2, "the invitation and its update");
+    let update = received
+        .iter()
+        .find(|message| message.subject().unwrap_or_default().contains("special session"))
+        .expect("the update names the new title");
+    let names: Vec<&str> = update.attachments().filter_map(|part| part.attachment_name()).collect();
+    assert_eq!(names, ["invite.ics", "Agenda Amman 2027.pdf"]);
+
     // Removed: gone from the meeting's page and its address.
     let id = url.split("/documents/").nth(1).unwrap().split('/').next().unwrap();
     let removed =
