@@ -10,6 +10,7 @@ pub mod bodies;
 pub mod chairmanship;
 pub mod chairs;
 pub mod conflicts;
+pub mod documents;
 pub mod eligibility;
 pub mod feed;
 pub mod holidays;

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     config::Config,
     db::{
-        entities::{meetings, outbox},
+        entities::{invitation_texts, meetings, outbox},
         enums::{self, MeetingStatus},
     },
     store::{
@@ -146,11 +146,13 @@ pub async fn preview(
     let context = Context::load(db).await?;
     let secret = store::invitations::secret(db, rsvp::SECRET_NAME).await?;
     let recipients = recipients(db, config, &context, meeting).await?;
+    let words = store::documents::invitation_texts(db, meeting.id).await?;
     let now = Utc::now();
     Ok(recipients
         .into_iter()
         .map(|recipient| {
-            let message = compose(config, &secret, &context, meeting, &recipient, Kind::Invitation, None, now);
+            let invitation = Kind::Invitation;
+            let message = compose(config, &secret, &context, meeting, &recipient, invitation, &words, None, now);
             (recipient, message)
         })
         .collect())
@@ -171,6 +173,7 @@ pub async fn send(
     let secret = store::invitations::secret(db, rsvp::SECRET_NAME).await?;
     let recipients = recipients(db, config, &context, meeting).await?;
     let invited = already_invited(db, meeting.id).await?;
+    let words = store::documents::invitation_texts(db, meeting.id).await?;
     let now = Utc::now();
     let round = resend.then(|| now.timestamp_millis());
     let mut report = SendReport::default();
@@ -180,7 +183,7 @@ pub async fn send(
             report.already_invited.push(recipient);
             continue;
         }
-        let message = compose(config, &secret, &context, meeting, &recipient, Kind::Invitation, round, now);
+        let message = compose(config, &secret, &context, meeting, &recipient, Kind::Invitation, &words, round, now);
         if store::outbox::enqueue(&txn, message).await? {
             report.queued.push(recipient);
         } else {
@@ -232,7 +235,7 @@ pub async fn meeting_changed(
             language: row.language,
             role: "former".into(),
         });
-        let message = compose(config, &secret, &context, after, &recipient, kind, None, now);
+        let message = compose(config, &secret, &context, after, &recipient, kind, &[], None, now);
         if store::outbox::enqueue(db, message).await.context("queueing the updates failed")? {
             queued += 1;
         }
@@ -255,7 +258,8 @@ async fn already_invited(
     Ok(invited)
 }
 
-/// Renders one message for one recipient. `round` is set for an explicit resend.
+/// Renders one message for one recipient. `words` are the organisers' subject and opening per
+/// language (an invitation uses the recipient's); `round` is set for an explicit resend.
 #[expect(clippy::too_many_arguments, reason = "all of it goes into one message; a struct would only rename them")]
 fn compose(
     config: &Config,
@@ -264,6 +268,7 @@ fn compose(
     meeting: &meetings::Model,
     recipient: &Recipient,
     kind: Kind,
+    words: &[invitation_texts::Model],
     round: Option<i64>,
     now: DateTime<Utc>,
 ) -> NewMessage {
@@ -286,6 +291,7 @@ fn compose(
         );
         format!("{base}/rsvp/{token}")
     };
+    let own_words = words.iter().find(|words| kind == Kind::Invitation && words.language == recipient.language);
     let mail = MeetingMail {
         recipient_name: recipient.name.clone(),
         invited_as: recipient.invited_as.clone(),
@@ -294,10 +300,12 @@ fn compose(
         when: store::meetings::time_of(meeting).period_with_zone(language),
         location: location.clone(),
         meeting_url: format!("{base}/meetings/{}", meeting.id),
-        // Delegations register their attendees from their portal.
-        registration_url: format!("{base}/delegation"),
+        // The delegation's registration page for this meeting, whatever its date.
+        registration_url: format!("{base}/meetings/{}/registration", meeting.id),
         accept_url: link(Answer::Accepted),
         decline_url: link(Answer::Declined),
+        subject: own_words.and_then(|words| words.subject.clone()),
+        opening: own_words.and_then(|words| words.opening.clone()),
     };
     let Rendered { subject, text, html } = templates::render(kind, language, &mail);
     let organizer: Mailbox = config.mail_from.parse().unwrap_or_else(|_| "plenary@localhost".parse().expect("address"));

@@ -6,9 +6,13 @@
 //! │   ├── text/plain; charset=utf-8
 //! │   ├── text/html; charset=utf-8            (when the row has HTML)
 //! │   └── text/calendar; method=REQUEST; charset=utf-8
-//! └── application/ics; name="invite.ics"     (the same calendar, as an attachment)
+//! ├── application/ics; name="invite.ics"     (the same calendar, as an attachment)
+//! └── application/pdf; name="Agenda.pdf" …   (the meeting's documents, when it carries them)
 //! ```
-//! Without a calendar the message is `multipart/alternative` (text and HTML) or plain text.
+//! Without a calendar or documents the message is `multipart/alternative` (text and HTML) or
+//! plain text. Which messages carry the meeting's documents is [`carries_documents`]'s answer;
+//! they are read when the message leaves, so an invitation queued before an agenda was attached
+//! still takes it along.
 //!
 //! A row's header fields are checked before lettre sees them: lettre panics while formatting a
 //! display name with a line break in it (its `Display` fails inside `to_string`), and a line
@@ -21,13 +25,20 @@ use lettre::{
     message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
 };
 
-use crate::db::entities::outbox;
+use crate::db::entities::{meeting_documents, outbox};
 
-/// Builds the message for `row`, sent from `from`.
+/// Whether a message of outbox `kind` takes its meeting's documents along: the invitation and
+/// its updates do; a cancellation has no use for an agenda.
+#[must_use]
+pub fn carries_documents(kind: &str) -> bool {
+    matches!(kind, "invitation" | "update")
+}
+
+/// Builds the message for `row`, sent from `from`, with `documents` attached.
 ///
 /// # Errors
 /// When an address cannot be parsed or a header is malformed.
-pub fn build(row: &outbox::Model, from: &Mailbox) -> anyhow::Result<Message> {
+pub fn build(row: &outbox::Model, from: &Mailbox, documents: &[meeting_documents::Model]) -> anyhow::Result<Message> {
     check_header("the recipient's name", &row.recipient_name)?;
     check_header("the subject", &row.subject)?;
     if row.message_id.is_empty()
@@ -54,33 +65,48 @@ pub fn build(row: &outbox::Model, from: &Mailbox) -> anyhow::Result<Message> {
         (Some(method), Some(ics)) => Some((method.to_uppercase(), ics.clone())),
         _ => None,
     };
-    let message = match (&row.html_body, calendar) {
-        (None, None) => builder.singlepart(text),
-        (html, calendar) => {
-            let mut alternative = MultiPart::alternative().singlepart(text);
-            if let Some(html) = html {
-                alternative = alternative.singlepart(SinglePart::html(html.clone()));
-            }
-            match calendar {
-                None => builder.multipart(alternative),
-                Some((method, ics)) => {
-                    let inline = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
-                        .context("calendar content type")?;
-                    let attached =
-                        ContentType::parse(&format!("application/ics; name=\"invite.ics\"; method={method}"))
-                            .context("attachment content type")?;
-                    alternative = alternative.singlepart(SinglePart::builder().header(inline).body(ics.clone()));
-                    builder.multipart(
-                        MultiPart::mixed()
-                            .multipart(alternative)
-                            .singlepart(Attachment::new("invite.ics".into()).body(ics, attached)),
-                    )
-                }
-            }
+    let mut attachments = Vec::new();
+    let body = if row.html_body.is_none() && calendar.is_none() {
+        Body::Text(text)
+    } else {
+        let mut alternative = MultiPart::alternative().singlepart(text);
+        if let Some(html) = &row.html_body {
+            alternative = alternative.singlepart(SinglePart::html(html.clone()));
+        }
+        if let Some((method, ics)) = calendar {
+            let inline = ContentType::parse(&format!("text/calendar; method={method}; charset=utf-8"))
+                .context("calendar content type")?;
+            let attached = ContentType::parse(&format!("application/ics; name=\"invite.ics\"; method={method}"))
+                .context("attachment content type")?;
+            alternative = alternative.singlepart(SinglePart::builder().header(inline).body(ics.clone()));
+            attachments.push(Attachment::new("invite.ics".into()).body(ics, attached));
+        }
+        Body::Alternative(alternative)
+    };
+    for document in documents {
+        let content_type = ContentType::parse(&document.content_type)
+            .with_context(|| format!("the content type of {:?}", document.filename))?;
+        attachments.push(Attachment::new(document.filename.clone()).body(document.content.clone(), content_type));
+    }
+    let message = match (body, attachments.is_empty()) {
+        (Body::Text(text), true) => builder.singlepart(text),
+        (Body::Alternative(alternative), true) => builder.multipart(alternative),
+        (body, false) => {
+            let mixed = match body {
+                Body::Text(text) => MultiPart::mixed().singlepart(text),
+                Body::Alternative(alternative) => MultiPart::mixed().multipart(alternative),
+            };
+            builder.multipart(attachments.into_iter().fold(mixed, MultiPart::singlepart))
         }
     }
     .context("building the message")?;
     Ok(message)
+}
+
+/// What a message says, before any attachment.
+enum Body {
+    Text(SinglePart),
+    Alternative(MultiPart),
 }
 
 /// Refuses a header value with a line break or another control character (TAB aside, which
@@ -132,7 +158,7 @@ mod tests {
 
     #[test]
     fn an_invitation_is_alternative_text_html_calendar_plus_the_attachment() {
-        let message = build(&row(), &"Plenary <plenary@example.org>".parse().unwrap()).unwrap();
+        let message = build(&row(), &"Plenary <plenary@example.org>".parse().unwrap(), &[]).unwrap();
         let text = String::from_utf8(message.formatted()).unwrap();
         assert!(text.contains("Message-ID: <m3.s1.abc@plenary>"), "{text}");
         assert!(text.contains("multipart/mixed"));
@@ -143,6 +169,31 @@ mod tests {
         let html = text.find("text/html").unwrap();
         let calendar = text.find("text/calendar").unwrap();
         assert!(plain < html && html < calendar, "parts in order of increasing richness");
+    }
+
+    #[test]
+    fn documents_follow_the_calendar_as_named_attachments() {
+        let agenda = meeting_documents::Model {
+            id: 1,
+            meeting_id: 3,
+            filename: "Ordre du jour Amman.pdf".into(),
+            content_type: "application/pdf".into(),
+            size_bytes: 9,
+            content: b"%PDF-1.4\n".to_vec(),
+            created_at: chrono::Utc::now(),
+        };
+        let from: Mailbox = "Plenary <plenary@example.org>".parse().unwrap();
+        let text = String::from_utf8(build(&row(), &from, std::slice::from_ref(&agenda)).unwrap().formatted()).unwrap();
+        let ics = text.find("filename=\"invite.ics\"").expect("the calendar attachment");
+        let pdf = text.find("Content-Type: application/pdf").expect("the document");
+        assert!(ics < pdf, "the calendar first, then the documents: {text}");
+        assert!(text.contains("Ordre du jour Amman.pdf"), "{text}");
+
+        // A message with neither HTML nor a calendar still carries them.
+        let plain = outbox::Model { html_body: None, calendar_method: None, calendar_ics: None, ..row() };
+        let text = String::from_utf8(build(&plain, &from, &[agenda]).unwrap().formatted()).unwrap();
+        assert!(text.contains("multipart/mixed") && text.contains("Content-Type: application/pdf"), "{text}");
+        assert!(!text.contains("multipart/alternative"), "{text}");
     }
 
     /// Issue 12, item 1: lettre panicked formatting `To:` for a name with a line break.
@@ -164,12 +215,12 @@ mod tests {
         for (field, spoil) in cases {
             let mut row = row();
             spoil(&mut row);
-            let built = std::panic::catch_unwind(|| build(&row, &from).map(|message| message.formatted()));
+            let built = std::panic::catch_unwind(|| build(&row, &from, &[]).map(|message| message.formatted()));
             let error = built.unwrap_or_else(|_| panic!("building panicked for a hostile {field}"));
             assert!(error.is_err(), "a hostile {field} was accepted: {row:?}");
         }
         let mut tabbed = row();
         tabbed.recipient_name = "Eve\tMüller".into();
-        build(&tabbed, &from).unwrap().formatted();
+        build(&tabbed, &from, &[]).unwrap().formatted();
     }
 }

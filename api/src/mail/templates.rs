@@ -47,9 +47,16 @@ pub struct MeetingMail {
     /// The place in one line, e.g. "Neuer Saal, Hofburg, Vienna".
     pub location: String,
     pub meeting_url: String,
+    /// The delegation's registration page for the meeting.
     pub registration_url: String,
     pub accept_url: String,
     pub decline_url: String,
+    /// The invitation's subject as organisers wrote it for this language; `None` keeps the
+    /// generated one. Updates and cancellations ignore it.
+    pub subject: Option<String>,
+    /// The invitation's opening paragraph as organisers wrote it for this language; `None`
+    /// keeps the generated one.
+    pub opening: Option<String>,
 }
 
 /// A rendered message.
@@ -442,9 +449,11 @@ mod tests {
             when: when.into(),
             location: "Neuer Saal, Hofburg, Vienna".into(),
             meeting_url: "https://plenary.example/meetings/3".into(),
-            registration_url: "https://plenary.example/delegation".into(),
+            registration_url: "https://plenary.example/meetings/3/registration".into(),
             accept_url: "https://plenary.example/rsvp/MzphOkFU.c2ln".into(),
             decline_url: "https://plenary.example/rsvp/MzpkOkFU.c2ln".into(),
+            subject: None,
+            opening: None,
         }
     }
 
@@ -477,6 +486,18 @@ mod tests {
             registration_url: "https://plenary.example/meetings/3/registration".into(),
             position,
         }
+    }
+
+    /// Organisers' own subject and opening replace the generated ones; the facts, the links
+    /// and the calendar stay. The opening keeps its line breaks and is escaped in the HTML.
+    #[test]
+    fn an_invitation_with_the_organisers_words() {
+        let mail = MeetingMail {
+            subject: Some("Conférence méditerranéenne 2027 : invitation".into()),
+            opening: Some("Madame, Monsieur,\n\nNous avons l’honneur de vous inviter <à Amman> & ailleurs.".into()),
+            ..meeting_mail(Language::French)
+        };
+        insta::assert_snapshot!("invitation_custom_fr", shown(&render(Kind::Invitation, Language::French, &mail)));
     }
 
     #[test]

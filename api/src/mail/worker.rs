@@ -32,7 +32,7 @@ use super::{
 };
 use crate::{
     config::Config,
-    db::entities::outbox,
+    db::entities::{meeting_documents, outbox},
     store::outbox::{self as store, Outcome},
 };
 use anyhow::Context as _;
@@ -181,21 +181,35 @@ impl Worker {
         if let Some(fault) = &self.fault {
             fault(row);
         }
-        let message = match message::build(row, &self.from) {
-            Ok(message) => message,
-            Err(error) => return Outcome::Failed { error: format!("{error:#}") },
-        };
-        let limit = Duration::from_millis(self.settings.send_timeout_ms);
-        let error = match tokio::time::timeout(limit, self.transport.send(message)).await {
-            Ok(Ok(_)) => return Outcome::Sent,
-            Ok(Err(error)) if error.is_permanent() => return Outcome::Failed { error: smtp_reason(&error) },
-            Ok(Err(error)) => smtp_reason(&error),
-            Err(_) => format!("the SMTP server did not answer within {} ms", limit.as_millis()),
+        let error = match self.documents_for(row).await {
+            // Like a server that does not answer: the database may be back on the next try.
+            Err(error) => format!("reading the meeting's documents failed: {error}"),
+            Ok(documents) => {
+                let message = match message::build(row, &self.from, &documents) {
+                    Ok(message) => message,
+                    Err(error) => return Outcome::Failed { error: format!("{error:#}") },
+                };
+                let limit = Duration::from_millis(self.settings.send_timeout_ms);
+                match tokio::time::timeout(limit, self.transport.send(message)).await {
+                    Ok(Ok(_)) => return Outcome::Sent,
+                    Ok(Err(error)) if error.is_permanent() => return Outcome::Failed { error: smtp_reason(&error) },
+                    Ok(Err(error)) => smtp_reason(&error),
+                    Err(_) => format!("the SMTP server did not answer within {} ms", limit.as_millis()),
+                }
+            }
         };
         if row.attempts >= self.settings.max_attempts {
             return Outcome::Failed { error: format!("gave up after {} attempts; last error: {error}", row.attempts) };
         }
         Outcome::Retry { error, retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts) }
+    }
+
+    /// The documents `row` takes along ([`message::carries_documents`]), as they are now.
+    async fn documents_for(&self, row: &outbox::Model) -> Result<Vec<meeting_documents::Model>, sea_orm::DbErr> {
+        match row.meeting_id.filter(|_| message::carries_documents(&row.kind)) {
+            Some(meeting_id) => crate::store::documents::with_content(&self.db, meeting_id).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Delivers until `shutdown` completes; a batch in progress is finished first. A database

@@ -104,6 +104,9 @@ pub struct NewAccount {
     pub role: String,
     /// The State or Partner a delegation account acts for (ISO code).
     pub state: String,
+    /// For a delegation account: also make its holder the delegation's contact point who
+    /// receives invitations, in this language (`en`, `fr`); `None` does not.
+    pub contact_language: Option<String>,
 }
 
 /// A set-password link just made (or withheld), and how it reaches its user.
@@ -119,6 +122,8 @@ pub struct NewLink {
     pub url: Option<String>,
     /// No link was made: the account ranks with or above the manager and cannot be mailed.
     pub withheld: bool,
+    /// The account's holder was made their delegation's contact point just now.
+    pub contact_added: bool,
 }
 
 /// Creates an account without a password and sends it a set-password link; the account, its
@@ -175,6 +180,12 @@ pub async fn create(
         }
         _ => None,
     };
+    let contact_language = match (role, input.contact_language.as_deref()) {
+        (Role::Delegation, Some(code)) => {
+            validate::language("contact_language", code).map_err(|error| problems.push(error)).ok()
+        }
+        _ => None,
+    };
     if !problems.is_empty() {
         return Err(Error::Several(problems));
     }
@@ -192,7 +203,11 @@ pub async fn create(
     };
     let after = json!({ "username": created.username, "role": created.role, "iso2": created.iso2 });
     audit(&txn, manager, "user.create", &created, Some(&after)).await?;
-    let link = issue_link(&txn, config, manager, &created, true).await?;
+    let mut link = issue_link(&txn, config, manager, &created, true).await?;
+    if let Some(language) = contact_language {
+        let contact = super::contacts::add_account_holder(&txn, &manager.principal, &created, language).await?;
+        link.contact_added = contact.is_some();
+    }
     txn.commit().await?;
     Ok(link)
 }
@@ -210,7 +225,14 @@ async fn issue_link(
     let handover =
         rules::handover(rank_of(manager.principal.role), rank(user), mail::accounts::mailable(user), waiting);
     let Handover::Issue { show } = handover else {
-        return Ok(NewLink { username: user.username.clone(), mailed: false, waiting, url: None, withheld: true });
+        return Ok(NewLink {
+            username: user.username.clone(),
+            mailed: false,
+            waiting,
+            url: None,
+            withheld: true,
+            contact_added: false,
+        });
     };
     let secret = store::accounts::create_password_link(db, user.id, Utc::now()).await?;
     let url = format!("{}/set-password/{secret}", config.public_base());
@@ -219,7 +241,14 @@ async fn issue_link(
     if let Some(message) = message {
         store::outbox::enqueue(db, message).await?;
     }
-    Ok(NewLink { username: user.username.clone(), mailed, waiting, url: show.then_some(url), withheld: false })
+    Ok(NewLink {
+        username: user.username.clone(),
+        mailed,
+        waiting,
+        url: show.then_some(url),
+        withheld: false,
+        contact_added: false,
+    })
 }
 
 /// The account `id`, when `manager` may act on it ([`rules::may_manage`]).

@@ -1,6 +1,7 @@
 //! Invitations: who a meeting invites (with the reason) and organisers' changes to that list,
-//! sending (a preview, a send, a new round to everyone) and what became of every message about
-//! the meeting, with the answers given through the links.
+//! the invited delegations no invitation would reach, the invitation's words organisers chose
+//! per language, sending (a preview, a send, a new round to everyone) and what became of every
+//! message about the meeting, with the answers given through the links.
 //!
 //! Who is invited is [`scheduler::eligibility`]'s rule; the messages are
 //! [`crate::mail::invitations`]'s; this module checks organisers' changes, decides whether a
@@ -10,14 +11,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use scheduler::eligibility::{Adjustments, Invitee, OfficialGuest, Reason, unknown_guests};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait as _};
 use serde_json::json;
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
     auth::Principal,
     config::Config,
-    db::entities::meetings,
+    db::entities::{invitation_texts, meetings},
     db::enums::OutboxStatus,
     mail::invitations::{self, Recipient},
     store::{self, audit::AuditEntry, meetings::Context, outbox},
@@ -327,4 +328,98 @@ pub async fn deliveries(db: &DatabaseConnection, config: &Config, id: i32) -> Se
         }
     }
     Ok(Deliveries { meeting: id, smtp_configured: config.smtp_url.is_some(), recipients: latest, messages })
+}
+
+/// An invited delegation that no invitation would reach: it has no contact with a role that
+/// receives invitations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreached {
+    pub iso2: String,
+    /// In English, as the organisers' pages show it.
+    pub name: String,
+}
+
+/// The delegations meeting `id` invites that no invitation would reach, in the order of the
+/// list of invitees (organisers; the caller checks the role).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting.
+pub async fn unreached(db: &DatabaseConnection, config: &Config, id: i32) -> ServiceResult<Vec<Unreached>> {
+    let meeting = super::meetings::load(db, id).await?;
+    let context = Context::load(db).await?;
+    let (invited, _) = store::invitations::invitees(db, &context, &meeting).await?;
+    let codes: Vec<String> = invited.iter().map(|invitee| invitee.delegation.iso2.clone()).collect();
+    let reached: std::collections::HashSet<String> = store::contacts::with_roles(db, &codes, &config.mail.invite_roles)
+        .await?
+        .into_iter()
+        .map(|contact| contact.iso2)
+        .collect();
+    Ok(invited
+        .into_iter()
+        .filter(|invitee| !reached.contains(&invitee.delegation.iso2))
+        .map(|invitee| Unreached { iso2: invitee.delegation.iso2.clone(), name: invitee.delegation.name_en.clone() })
+        .collect())
+}
+
+/// The invitation's words organisers chose for meeting `id`, one entry per language that has
+/// any.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting.
+pub async fn words(db: &DatabaseConnection, id: i32) -> ServiceResult<Vec<invitation_texts::Model>> {
+    super::meetings::load(db, id).await?;
+    Ok(store::documents::invitation_texts(db, id).await?)
+}
+
+/// The invitation's words in one language, as an organiser typed them; blank keeps the
+/// generated subject or opening.
+#[derive(Debug, Clone, Default)]
+pub struct NewWords {
+    /// `en` or `fr`.
+    pub language: String,
+    pub subject: String,
+    pub opening: String,
+}
+
+/// Sets meeting `id`'s invitation subject and opening paragraph in one language (organisers;
+/// the caller checks the role), checked by the input policy, and audits it. The meeting's
+/// facts, the calendar part and the links stay generated.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting; [`Error::Several`] with an [`Error::Invalid`]
+/// for each field at fault (`language`, `subject`, `opening`).
+pub async fn set_words(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i32,
+    input: &NewWords,
+) -> ServiceResult<invitation_texts::Model> {
+    super::meetings::load(db, id).await?;
+    let mut problems = Vec::new();
+    let language = validate::language("language", &input.language).map_err(|error| problems.push(error)).ok();
+    let subject = validate::optional("subject", TextKind::Title, Some(&input.subject))
+        .map_err(|error| problems.push(error))
+        .unwrap_or_default();
+    let opening = validate::optional("opening", TextKind::FreeText, Some(&input.opening))
+        .map_err(|error| problems.push(error))
+        .unwrap_or_default();
+    let Some(language) = language.filter(|_| problems.is_empty()) else {
+        return Err(Error::Several(problems));
+    };
+    let txn = db.begin().await?;
+    store::documents::save_invitation_text(&txn, id, language, subject.clone(), opening.clone()).await?;
+    store::audit::record(
+        &txn,
+        AuditEntry::<(), _> {
+            actor: &principal.actor,
+            action: "meeting.invitation_words",
+            subject_type: "meeting",
+            subject_id: id.to_string(),
+            before: None,
+            after: Some(&json!({"language": language, "subject": subject, "opening": opening})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(invitation_texts::Model { meeting_id: id, language, subject, opening, updated_at: Utc::now() })
 }

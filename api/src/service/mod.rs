@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod documents;
 pub mod error;
 pub mod feeds;
 pub mod invitations;

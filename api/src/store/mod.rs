@@ -6,6 +6,7 @@ pub mod attendance;
 pub mod audit;
 pub mod bodies;
 pub mod contacts;
+pub mod documents;
 pub mod feeds;
 pub mod invitations;
 pub mod login_failures;

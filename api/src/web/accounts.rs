@@ -3,10 +3,17 @@
 //! password, e-mailed to its address through the outbox (shown here only when it cannot be
 //! mailed); disabling an account ends its sessions at once.
 //!
+//! A contact point's account makes its holder the delegation's contact who receives
+//! invitations (unless the organiser unticks it); an existing delegation account whose holder
+//! is no contact yet gets a one-click "Add as contact". `?state=XX` pre-fills the form for that
+//! State (the invitations page links here for a delegation no invitation would reach).
+//!
 //! Accounts have ranks ([`scheduler::accounts`]): an organiser acts on delegation accounts only,
 //! only an admin on organiser and admin accounts, nobody on their own account here; nobody is
 //! ever shown a set-password link for an account of their own rank or above. The page offers
 //! only what the server allows.
+
+use std::collections::HashSet;
 
 use askama::Template;
 use axum::{
@@ -19,13 +26,14 @@ use serde::Deserialize;
 
 use super::{
     Chrome, CurrentUser, Flash, OrganiserUser, WebResult,
-    forms::FormErrors,
-    params::PagePath,
+    forms::{FormErrors, capitalise},
+    params::{PagePath, PageQuery},
     redirect_with, render_status,
     views::{StateOption, state_name, state_options},
 };
 use crate::{
     app::AppState,
+    auth::Role,
     db::entities::users,
     service::{
         self,
@@ -40,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/organiser/accounts/{id}/disable", post(disable))
         .route("/organiser/accounts/{id}/enable", post(enable))
         .route("/organiser/accounts/{id}/link", post(new_link))
+        .route("/organiser/accounts/{id}/contact", post(add_as_contact))
 }
 
 struct Account {
@@ -48,6 +57,8 @@ struct Account {
     has_password: bool,
     /// Whether the organiser looking at the page may act on it: the buttons are shown only then.
     may_manage: bool,
+    /// A delegation account whose holder is not yet a contact of their delegation.
+    may_add_contact: bool,
 }
 
 impl CurrentUser {
@@ -69,10 +80,20 @@ struct AccountForm {
     role: String,
     #[serde(default)]
     state: String,
+    /// Present (ticked) when the holder also becomes the delegation's contact point.
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    contact_language: String,
 }
 
 /// The form's inputs, where the use case's errors land.
-const FIELDS: [&str; 4] = ["username", "display_name", "role", "state"];
+const FIELDS: [&str; 5] = ["username", "display_name", "role", "state", "contact_language"];
+
+#[derive(Deserialize)]
+struct AccountsQuery {
+    state: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "accounts.html")]
@@ -96,13 +117,21 @@ async fn page(
     status: StatusCode,
 ) -> WebResult {
     let context = Context::load(&state.db).await?;
-    let accounts = service::accounts::list(&state.db, &user.manager())
-        .await?
+    let listed = service::accounts::list(&state.db, &user.manager()).await?;
+    let delegations: Vec<String> = listed.iter().filter_map(|listed| listed.user.iso2.clone()).collect();
+    let contacts: HashSet<(String, String)> =
+        service::contacts::addresses(&state.db, &delegations).await?.into_iter().collect();
+    let accounts = listed
         .into_iter()
         .map(|Listed { user, has_password, may_manage }| Account {
             state_name: user.iso2.as_deref().map(|iso2| state_name(&context, iso2)),
             has_password,
             may_manage,
+            may_add_contact: user.role == Role::Delegation
+                && user
+                    .iso2
+                    .as_ref()
+                    .is_some_and(|iso2| !contacts.contains(&(iso2.clone(), user.username.to_lowercase()))),
             user,
         })
         .collect();
@@ -118,13 +147,24 @@ async fn page(
     render_status(c, status, &page)
 }
 
-/// An empty form for the next account.
+/// An empty form for the next account: a contact point who receives invitations in English.
 fn blank_form() -> AccountForm {
-    AccountForm { role: "delegation".into(), ..AccountForm::default() }
+    AccountForm {
+        role: "delegation".into(),
+        contact: Some("on".into()),
+        contact_language: "en".into(),
+        ..AccountForm::default()
+    }
 }
 
-async fn accounts(State(state): State<AppState>, c: Chrome, OrganiserUser(user): OrganiserUser) -> WebResult {
-    page(&state, &c, &user, blank_form(), FormErrors::default(), None, StatusCode::OK).await
+async fn accounts(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    PageQuery(query): PageQuery<AccountsQuery>,
+) -> WebResult {
+    let form = AccountForm { state: query.state.unwrap_or_default().trim().to_uppercase(), ..blank_form() };
+    page(&state, &c, &user, form, FormErrors::default(), None, StatusCode::OK).await
 }
 
 /// The form's errors next to their fields; an empty or malformed username or name gets what to
@@ -164,6 +204,7 @@ async fn create_account(
         display_name: form.display_name.clone(),
         role: form.role.clone(),
         state: form.state.clone(),
+        contact_language: form.contact.is_some().then(|| form.contact_language.clone()),
     };
     match service::accounts::create(&state.db, &state.config, &user.manager(), &input).await {
         Ok(link) => page(&state, &c, &user, blank_form(), FormErrors::default(), Some(link), StatusCode::OK).await,
@@ -172,6 +213,41 @@ async fn create_account(
             page(&state, &c, &user, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+#[derive(Deserialize)]
+struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    language: String,
+}
+
+async fn add_as_contact(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    PagePath(id): PagePath<i32>,
+    Form(form): Form<ContactForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let flash = match service::contacts::add_account_as_contact(&state.db, &user.principal(), id, &form.language).await
+    {
+        Ok(contact) => {
+            let context = Context::load(&state.db).await?;
+            Flash::ok(format!(
+                "{} ({}) is now {}’s contact point and receives its invitations.",
+                contact.name,
+                contact.email,
+                state_name(&context, &contact.iso2)
+            ))
+        }
+        Err(service::Error::Conflict { message, .. } | service::Error::Invalid { message, .. }) => {
+            Flash { kind: "error".into(), lines: vec![capitalise(&message)] }
+        }
+        Err(error) => return Err(error.into()),
+    };
+    Ok(redirect_with(&c, "/organiser/accounts", &flash))
 }
 
 #[derive(Deserialize)]

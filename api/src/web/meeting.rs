@@ -110,6 +110,8 @@ struct MeetingPage<'a> {
     seating: Option<Seating>,
     /// A closed session: the Partners the body would invite are left out.
     closed: bool,
+    /// The meeting's documents (agenda, logistics note), for everyone who sees the meeting.
+    documents: Vec<super::invitations::DocumentLink>,
 }
 
 fn role_label(role: &str) -> &'static str {
@@ -218,6 +220,7 @@ async fn page(
             Err(error) => Seating::Failed(capitalise(&error.to_string())),
         })
     };
+    let documents = super::invitations::document_links(state, meeting.id).await?;
     let item = MeetingItem::new(&meeting, &context);
     let page = MeetingPage {
         c,
@@ -240,6 +243,7 @@ async fn page(
         registrations,
         seating,
         closed,
+        documents,
     };
     render_status(c, status, &page)
 }

@@ -322,7 +322,7 @@ async fn hostile_contact_names_are_refused_or_stored_intact_and_mailed() {
     assert!(rows.iter().filter(|row| row.recipient_email.ends_with("@de.example")).count() >= accepted);
     let from: lettre::message::Mailbox = "Plenary <plenary@osce.example>".parse().unwrap();
     for row in &rows {
-        let message = plenary::mail::message::build(row, &from)
+        let message = plenary::mail::message::build(row, &from, &[])
             .unwrap_or_else(|error| panic!("{:?}: {error:#}", row.recipient_name));
         let formatted = String::from_utf8(message.formatted()).unwrap();
         let headers = &formatted[..formatted.find("\r\n\r\n").unwrap()];
@@ -514,7 +514,7 @@ async fn the_repair_migration_fixes_and_audits_rows_stored_before_the_policy() {
         .await;
     let from: lettre::message::Mailbox = "Plenary <plenary@osce.example>".parse().unwrap();
     for row in outbox::Entity::find().all(db).await.unwrap() {
-        plenary::mail::message::build(&row, &from).unwrap();
+        plenary::mail::message::build(&row, &from, &[]).unwrap();
     }
     app.stop().await;
 }
