@@ -191,7 +191,11 @@ async fn post_form(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)
 
 /// The `name=value` of cookie `name` that `response` sets.
 fn cookie_set(response: &Response, name: &str) -> String {
-    response.headers().get_all(header::SET_COOKIE).iter().filter_map(|value| value.to_str().ok())
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
         .find(|value| value.starts_with(&format!("{name}=")))
         .and_then(|value| value.split(';').next())
         .unwrap_or_else(|| panic!("no {name} cookie set"))
@@ -222,7 +226,13 @@ async fn a_delegation_opens_only_its_own_registration_page_and_organisers_any() 
     let other = page(&app, &austria, &format!("{path}?state=FR")).await;
     assert_eq!(other.status(), 403);
     assert!(other.text().await.unwrap().contains("not for FR"));
-    let form = [("csrf", csrf.as_str()), ("state", "FR"), ("name", "Intruder"), ("email", "x@example.org"), ("seat", "behind")];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("state", "FR"),
+        ("name", "Intruder"),
+        ("email", "x@example.org"),
+        ("seat", "behind"),
+    ];
     assert_eq!(post_form(&app, &austria, &path, &form).await.status(), 403);
     let withdraw = format!("{path}/{french}/withdraw");
     assert_eq!(post_form(&app, &austria, &withdraw, &[("csrf", csrf.as_str())]).await.status(), 404);
@@ -237,14 +247,23 @@ async fn a_delegation_opens_only_its_own_registration_page_and_organisers_any() 
     let html = french_page.text().await.unwrap();
     assert!(html.contains("Registration of France") && html.contains("Claire Martin"), "{html}");
     let csrf = csrf_of(&html);
-    let form = [("csrf", csrf.as_str()), ("state", "FR"), ("name", "Luc Bernard"), ("email", "luc@example.org"), ("seat", "behind")];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("state", "FR"),
+        ("name", "Luc Bernard"),
+        ("email", "luc@example.org"),
+        ("seat", "behind"),
+    ];
     let registered = post_form(&app, &organiser, &path, &form).await;
     assert_eq!(registered.status(), 303);
     assert_eq!(registered.headers()[header::LOCATION], format!("{path}?state=FR#register").as_str());
     let flash = cookie_set(&registered, "plenary_flash");
     let back = page(&app, &format!("{organiser}; {flash}"), &format!("{path}?state=FR")).await;
     let html = back.text().await.unwrap();
-    assert!(html.contains("Luc Bernard is registered for Mediterranean Conference 2027, behind the main table."), "{html}");
+    assert!(
+        html.contains("Luc Bernard is registered for Mediterranean Conference 2027, behind the main table."),
+        "{html}"
+    );
     app.stop().await;
 }
 
@@ -264,9 +283,40 @@ async fn the_feed_names_the_registration_page_of_each_meeting_that_takes_registr
 
     // A cancelled meeting takes no registrations, and its event says nothing of them.
     let organiser = app.organiser_token().await;
-    let cancel = app.send(Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &organiser, serde_json::json!({})).await;
+    let cancel =
+        app.send(Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &organiser, serde_json::json!({})).await;
     expect_json(cancel, 200).await;
     let ics = app.get(&url[url.find("/feeds/").unwrap()..]).await.text().await.unwrap();
     assert!(!ics.replace("\r\n ", "").contains("Register attendees"), "{ics}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_overview_shows_deadlines_soon_and_any_month_ahead() {
+    let app = TestApp::spawn().await;
+    let conference = conference_in_amman(&app).await;
+    let organiser = app.organiser_token().await;
+    let soon = NewMeeting::of("PC")
+        .with("title", "Special Permanent Council".into())
+        .on(date_in(6), "10:00", "13:00")
+        .room("HOFBURG-NEUER-SAAL")
+        .forced()
+        .create_id(&app, &organiser)
+        .await;
+    let austria = NewAccount::delegation("at@example.org", "Anna Huber", "AT").session_cookie(&app).await;
+    let overview = page(&app, &austria, "/delegation").await.text().await.unwrap();
+    let deadlines = &overview[overview.find("id=\"deadlines-soon\"").expect("deadlines soon")..];
+    let deadlines = &deadlines[..deadlines.find("</section>").unwrap()];
+    assert!(deadlines.contains("Special Permanent Council") && deadlines.contains("Vienna time"), "{deadlines}");
+    assert!(deadlines.contains(&format!("/meetings/{soon}/registration")), "linked to its registration: {deadlines}");
+    assert!(!deadlines.contains(CONFERENCE), "the conference closes in months: {deadlines}");
+
+    let month = date_in(335).format("%Y-%m").to_string();
+    let chosen = page(&app, &austria, &format!("/delegation?month={month}")).await.text().await.unwrap();
+    assert!(chosen.contains(&format!("id=\"meeting-{conference}\"")) && chosen.contains("Amman time"), "{chosen}");
+    assert!(!chosen.contains("Special Permanent Council"), "only that month: {chosen}");
+    let bad = page(&app, &austria, "/delegation?month=October").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("such as 2027-10"));
     app.stop().await;
 }

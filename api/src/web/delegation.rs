@@ -291,8 +291,9 @@ impl Lister<'_> {
     /// registration closes soon.
     async fn next(&self) -> WebResult<(Vec<Invited>, Vec<Invited>)> {
         let now = Utc::now();
-        let rows = store::meetings::list(&self.state.db, Some(now - TimeDelta::hours(12)), Some(now + LOOK_AHEAD), None)
-            .await?;
+        let rows =
+            store::meetings::list(&self.state.db, Some(now - TimeDelta::hours(12)), Some(now + LOOK_AHEAD), None)
+                .await?;
         let (mut soon, mut next) = (Vec::new(), Vec::new());
         for row in &rows {
             let starts_soon = row.starts_at < (now + DEADLINE_SCAN).timestamp();

@@ -115,7 +115,7 @@ async fn registration_page(
     PageQuery(query): PageQuery<StateQuery>,
 ) -> WebResult {
     let iso2 = acting_for(&user, query.state.as_deref().unwrap_or_default())?;
-    page(&state, c, &user, id, iso2, RegistrationForm::default(), FormErrors::default(), StatusCode::OK).await
+    page(&state, c, &user, id, iso2, Sent::default(), StatusCode::OK).await
 }
 
 /// The delegation the page is about: the user's own (a delegation naming another is refused),
@@ -143,15 +143,20 @@ fn path_of(user: &CurrentUser, id: i32, iso2: &str) -> String {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one page, rendered fresh or with a form sent back")]
+/// A registration form that came back, with what was wrong with it.
+#[derive(Default)]
+struct Sent {
+    form: RegistrationForm,
+    errors: FormErrors,
+}
+
 async fn page(
     state: &AppState,
     mut c: Chrome,
     user: &CurrentUser,
     id: i32,
     iso2: Option<String>,
-    form: RegistrationForm,
-    errors: FormErrors,
+    sent: Sent,
     status: StatusCode,
 ) -> WebResult {
     let meeting = store::meetings::find(&state.db, id)
@@ -160,9 +165,9 @@ async fn page(
     let context = Context::load(&state.db).await?;
     let states = if user.is_organiser() { invited_options(state, &context, &meeting).await? } else { Vec::new() };
     // The outcome of the last form belongs above the form, not at the top of the page.
-    let notice = c.flash.take();
+    let notice = if iso2.is_some() { c.flash.take() } else { None };
     let delegation = match iso2 {
-        Some(iso2) => Some(delegation_side(state, &context, user, &meeting, iso2, notice, form, errors).await?),
+        Some(iso2) => Some(delegation_side(state, &context, user, &meeting, iso2, notice, sent).await?),
         None => None,
     };
     let page = RegistrationPage {
@@ -176,7 +181,11 @@ async fn page(
     render_status(&c, status, &page)
 }
 
-async fn invited_options(state: &AppState, context: &Context, meeting: &meetings::Model) -> WebResult<Vec<StateOption>> {
+async fn invited_options(
+    state: &AppState,
+    context: &Context,
+    meeting: &meetings::Model,
+) -> WebResult<Vec<StateOption>> {
     let (invited, _) = store::invitations::invitees(&state.db, context, meeting).await?;
     let mut options: Vec<StateOption> = invited
         .into_iter()
@@ -186,7 +195,6 @@ async fn invited_options(state: &AppState, context: &Context, meeting: &meetings
     Ok(options)
 }
 
-#[expect(clippy::too_many_arguments, reason = "the page's parts, each loaded once")]
 async fn delegation_side(
     state: &AppState,
     context: &Context,
@@ -194,8 +202,7 @@ async fn delegation_side(
     meeting: &meetings::Model,
     iso2: String,
     notice: Option<Flash>,
-    form: RegistrationForm,
-    errors: FormErrors,
+    Sent { form, errors }: Sent,
 ) -> WebResult<DelegationSide> {
     if !context.states.states.iter().any(|known| known.iso2 == iso2) {
         return Err(WebError::NotFound(format!("There is no State or Partner with the code {iso2}.")));
@@ -287,7 +294,7 @@ async fn register_attendee(
             Err(error) => errors = form_errors(&state, id, &iso2, error).await?,
         }
     }
-    page(&state, c, &user, id, Some(iso2), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    page(&state, c, &user, id, Some(iso2), Sent { form, errors }, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// "Jürgen Müller is registered for the Mediterranean Conference 2027, at the main table."
@@ -342,7 +349,10 @@ async fn withdraw_attendee(
             let title = title_of(&state, withdrawn.meeting_id).await?;
             let mut lines = vec![format!("{} is withdrawn from {title}.", withdrawn.name)];
             lines.extend(
-                withdrawal.promoted.iter().map(|up| format!("{} moved up from the waiting list into the seat.", up.name)),
+                withdrawal
+                    .promoted
+                    .iter()
+                    .map(|up| format!("{} moved up from the waiting list into the seat.", up.name)),
             );
             let to = format!("{}#register", path_of(&user, withdrawn.meeting_id, &withdrawn.iso2));
             Ok(redirect_with(&c, &to, &Flash { kind: "ok".into(), lines }))
