@@ -225,7 +225,7 @@ async fn a_delegation_opens_only_its_own_registration_page_and_organisers_any() 
     let csrf = csrf_of(&html);
     let other = page(&app, &austria, &format!("{path}?state=FR")).await;
     assert_eq!(other.status(), 403);
-    assert!(other.text().await.unwrap().contains("not for FR"));
+    assert!(other.text().await.unwrap().contains("for Austria only, not for France"));
     let form = [
         ("csrf", csrf.as_str()),
         ("state", "FR"),

@@ -114,22 +114,27 @@ async fn registration_page(
     PagePath(id): PagePath<i32>,
     PageQuery(query): PageQuery<StateQuery>,
 ) -> WebResult {
-    let iso2 = acting_for(&user, query.state.as_deref().unwrap_or_default())?;
+    let iso2 = acting_for(&state, &user, query.state.as_deref().unwrap_or_default()).await?;
     page(&state, c, &user, id, iso2, Sent::default(), StatusCode::OK).await
 }
 
 /// The delegation the page is about: the user's own (a delegation naming another is refused),
 /// or for organisers the one they chose, if any.
-fn acting_for(user: &CurrentUser, named: &str) -> WebResult<Option<String>> {
+async fn acting_for(state: &AppState, user: &CurrentUser, named: &str) -> WebResult<Option<String>> {
     let named = Some(named.trim().to_uppercase()).filter(|iso2| !iso2.is_empty());
     if user.is_organiser() {
         return Ok(named);
     }
     let own = user.iso2.clone().ok_or_else(|| WebError::Forbidden("This account is not bound to a State.".into()))?;
     match named {
-        Some(other) if other != own => Err(WebError::Forbidden(format!(
-            "This account registers attendees for its own delegation only ({own}), not for {other}."
-        ))),
+        Some(other) if other != own => {
+            let context = Context::load(&state.db).await?;
+            Err(WebError::Forbidden(format!(
+                "This account registers attendees for {} only, not for {}.",
+                state_name(&context, &own),
+                state_name(&context, &other)
+            )))
+        }
         _ => Ok(Some(own)),
     }
 }
@@ -264,7 +269,8 @@ async fn register_attendee(
     Form(form): Form<RegistrationForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
-    let iso2 = acting_for(&user, &form.state)?
+    let iso2 = acting_for(&state, &user, &form.state)
+        .await?
         .ok_or_else(|| WebError::BadRequest("Choose the delegation you register for first.".into()))?;
     let mut errors = FormErrors::default();
     let seat = match form.seat.as_str() {
