@@ -396,6 +396,8 @@ fn feed_meeting(
         place: context.place(row, Language::English),
         chair: chair_in_words(&context.chair(row), name_of),
         url: format!("{public_base}/meetings/{}", row.id),
+        registration_url: (row.status != MeetingStatus::Cancelled)
+            .then(|| format!("{public_base}/meetings/{}/registration", row.id)),
         updated_at: row.updated_at,
     })
 }

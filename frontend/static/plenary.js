@@ -124,3 +124,14 @@
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
+
+/* Registration: the outcome of a form (a message marked data-focus, right above the form) takes
+   the focus, so it is in view and read out at once. */
+(function () {
+  "use strict";
+  function focusOutcome() {
+    var outcome = document.querySelector("[data-focus]");
+    if (outcome) { outcome.focus(); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", focusOutcome); } else { focusOutcome(); }
+})();

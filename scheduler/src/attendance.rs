@@ -267,6 +267,19 @@ pub enum Refusal {
     OverQuota { iso2: String, quota: u32, holders: Vec<String> },
 }
 
+/// Whether delegation `iso2` may register anyone at all for the meeting: it is not cancelled
+/// and the delegation is invited. What a registration page asks before it offers a form; the
+/// deadline, the seats and the person are [`decide`]'s to check.
+///
+/// # Errors
+/// [`Refusal::Cancelled`], or [`Refusal::NotInvited`] with the reason in words.
+pub fn open_to(meeting: &MeetingRules<'_>, delegations: &[Delegation], iso2: &str) -> Result<(), Refusal> {
+    if meeting.cancelled {
+        return Err(Refusal::Cancelled);
+    }
+    check_invited(meeting, delegations, iso2)
+}
+
 /// Decides one new registration against the meeting's rules and its current registrations
 /// (those confirmed or waiting). `delegations` are those taking part on the meeting's date.
 ///
@@ -280,10 +293,7 @@ pub fn decide(
     current: &[Current],
     request: Request<'_>,
 ) -> Result<Accepted, Refusal> {
-    if meeting.cancelled {
-        return Err(Refusal::Cancelled);
-    }
-    check_invited(meeting, delegations, request.iso2)?;
+    open_to(meeting, delegations, request.iso2)?;
     if let Some(same) = current.iter().find(|r| r.email.eq_ignore_ascii_case(request.email)) {
         return Err(Refusal::AlreadyRegistered { id: same.id, name: same.name.clone(), email: same.email.clone() });
     }
@@ -482,6 +492,21 @@ mod tests {
 
     fn ask<'a>(iso2: &'a str, email: &'a str, seat: Seat) -> Request<'a> {
         Request { iso2, email, seat }
+    }
+
+    #[test]
+    fn a_mediterranean_conference_is_open_to_egypt_and_austria_not_to_japan_nor_once_cancelled() {
+        let mut conference = pc(None);
+        conference.body = body("CONF-MED").unwrap();
+        let people = delegations("2026-12-10");
+        assert_eq!(open_to(&conference, &people, "EG"), Ok(()));
+        assert_eq!(open_to(&conference, &people, "AT"), Ok(()));
+        let Err(Refusal::NotInvited { reason, .. }) = open_to(&conference, &people, "JP") else {
+            panic!("Japan is not invited to the Mediterranean Conference");
+        };
+        assert!(reason.contains("Japan is an Asian Partner"), "{reason}");
+        conference.cancelled = true;
+        assert_eq!(open_to(&conference, &people, "EG"), Err(Refusal::Cancelled));
     }
 
     #[test]

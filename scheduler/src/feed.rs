@@ -219,6 +219,9 @@ pub struct FeedMeeting {
     pub chair: String,
     /// The meeting's page.
     pub url: String,
+    /// Where a delegation registers its attendees; `None` when the meeting takes no
+    /// registrations (cancelled).
+    pub registration_url: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -241,6 +244,10 @@ pub fn calendar_event(meeting: &FeedMeeting) -> CalendarEvent {
     description.push_str(invited_in_words(meeting.body.invites));
     description.push_str("\n\nDetails: ");
     description.push_str(&meeting.url);
+    if let Some(registration_url) = &meeting.registration_url {
+        description.push_str("\nRegister attendees: ");
+        description.push_str(registration_url);
+    }
     CalendarEvent {
         uid: meeting.uid.clone(),
         sequence: meeting.sequence,
@@ -305,6 +312,7 @@ mod tests {
             },
             chair: "Switzerland".into(),
             url: "https://plenary.example.org/meetings/7".into(),
+            registration_url: Some("https://plenary.example.org/meetings/7/registration".into()),
             updated_at: Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
         }
     }
@@ -359,7 +367,8 @@ mod tests {
         assert_eq!(
             event.description,
             "Contact Group with the Asian Partners for Co-operation\nChair: Switzerland\n\
-             Invited: Participating States and the Asian Partners\n\nDetails: https://plenary.example.org/meetings/7"
+             Invited: Participating States and the Asian Partners\n\nDetails: https://plenary.example.org/meetings/7\n\
+             Register attendees: https://plenary.example.org/meetings/7/registration"
         );
         assert_eq!(event.url.as_deref(), Some("https://plenary.example.org/meetings/7"));
         assert_eq!(event.categories, ["CG-ASIA"]);
@@ -367,7 +376,9 @@ mod tests {
 
         let mut cancelled = meeting("PC");
         cancelled.cancelled = true;
+        cancelled.registration_url = None;
         let event = calendar_event(&cancelled);
+        assert!(!event.description.contains("Register"), "{}", event.description);
         assert_eq!(event.status, EventStatus::Cancelled);
         assert!(event.summary.ends_with("(cancelled)") && event.description.starts_with("This meeting is cancelled."));
     }

@@ -435,7 +435,7 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     let app = TestApp::spawn().await;
     plan(&app, this_year()).await;
     plan(&app, this_year() + 1).await;
-    // A Permanent Council meeting well before its deadline and within the page's horizon.
+    // A Permanent Council meeting well before its deadline.
     let now = chrono::Utc::now();
     let (from, to) =
         ((now + chrono::TimeDelta::days(7)).date_naive(), (now + chrono::TimeDelta::days(100)).date_naive());
@@ -443,44 +443,43 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     let id = pcs[0]["id"].as_i64().expect("a PC meeting in the next months");
 
     let browser = delegation_browser(&app, "AT", "delegation.at@example.org").await;
-    browser.goto("/delegation").await;
-
-    let section = format!("#registrations-{id}");
-    let quota = browser.wait_for_text(&section, "2 of 2 left").await;
-    assert!(quota.contains("Vienna time"), "the deadline is in the meeting's local time: {quota}");
+    // From the overview's month to the meeting's registration page.
+    let month = &pcs[0]["start"].as_str().expect("a start")[..7];
+    browser.goto(&format!("/delegation?month={month}")).await;
+    let listed = browser.wait_for_text(&format!("#meeting-{id}"), "0 registered").await;
+    assert!(listed.contains("Vienna time"), "the deadline is in the meeting's local time: {listed}");
+    browser.click(&format!("#meeting-{id} a.button")).await;
+    browser.wait_for_path(&format!("/meetings/{id}/registration")).await;
+    let quota = browser.wait_for_text("#quota", "2 of 2 left").await;
+    assert!(quota.contains("Austria"), "{quota}");
     for (name, function, seat) in [
         ("Anna Huber", "Head of delegation", "main"),
         ("Bernd Gruber", "Adviser", "behind"),
         ("Clara Wagner", "Adviser", "behind"),
         ("Dora Mayer", "Adviser", "behind"),
     ] {
-        browser.fill(&format!("#name-{id}"), name).await;
-        browser.fill(&format!("#function-{id}"), function).await;
-        browser.fill(&format!("#email-{id}"), &format!("{}@example.org", name.replace(' ', "."))).await;
-        browser.select(&format!("#seat-{id}"), seat).await;
-        browser.click(&format!("{section} form.register-form button[type=submit]")).await;
+        browser.fill("#name", name).await;
+        browser.fill("#function", function).await;
+        browser.fill("#email", &format!("{}@example.org", name.replace(' ', "."))).await;
+        browser.select("#seat", seat).await;
+        browser.click("form.register-form button[type=submit]").await;
         if name == "Dora Mayer" {
-            let refusal = browser.wait_for_text(&format!("#register-errors-{id}"), "quota of 2").await;
+            let refusal = browser.wait_for_text("#register-errors", "its 2 seats behind").await;
             assert!(
                 refusal.contains("Bernd Gruber") && refusal.contains("Clara Wagner"),
                 "names the holders: {refusal}"
             );
             // What was typed stays in the form.
-            let kept = browser.find(&format!("#name-{id}")).await.prop("value").await.unwrap();
+            let kept = browser.find("#name").await.prop("value").await.unwrap();
             assert_eq!(kept.as_deref(), Some("Dora Mayer"));
         } else {
-            browser.wait_for_text(".flash-ok", &format!("{name} is registered")).await;
+            browser.wait_for_text("#register-notice", &format!("{name} is registered for")).await;
         }
     }
-    let table = browser.wait_for_text(&format!("{section} table.registered"), "Clara Wagner").await;
-    assert!(table.contains("Anna Huber") && table.contains("At the table"), "{table}");
+    let table = browser.wait_for_text("table.registered", "Clara Wagner").await;
+    assert!(table.contains("Anna Huber") && table.contains("At the main table"), "{table}");
     assert!(!table.contains("Dora Mayer"), "{table}");
-    browser.wait_for_text(&section, "0 of 2 left").await;
-    browser
-        .client
-        .execute(&format!("document.getElementById('registrations-{id}').scrollIntoView();"), vec![])
-        .await
-        .unwrap();
+    browser.wait_for_text("#quota", "0 of 2 left").await;
     browser.screenshot("delegation-registrations").await;
 
     // The meeting page counts them and shows the plan, with the head of delegation at the table.

@@ -134,7 +134,7 @@ pub struct DelegationAttendance {
     pub quota_left: u32,
 }
 
-/// What a delegation's page shows of one meeting: its registrations and what is left.
+/// What a delegation's pages show of one meeting: its registrations and what is left.
 #[derive(Debug, Clone)]
 pub struct DelegationRegistrations {
     /// Confirmed and waiting, in order of arrival.
@@ -142,6 +142,12 @@ pub struct DelegationRegistrations {
     pub limits: Limits,
     /// Seats behind still free within the quota.
     pub quota_left: u32,
+    pub deadline_passed: bool,
+    /// Every delegation's confirmed and waiting registrations, to show against the capacity.
+    pub seats: SeatTally,
+    /// Why the delegation may register nobody at all (the meeting is cancelled, or does not
+    /// invite it), in the rules' words.
+    pub closed: Option<attendance::Refusal>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,26 +371,41 @@ pub async fn registrations_of(
 }
 
 /// Delegation `iso2`'s confirmed and waiting registrations for meeting `id`, the limits in
-/// force and the seats behind it has left (what a delegation's page shows of a meeting).
+/// force, the seats behind it has left and whether it may register anyone at all (what a
+/// delegation's pages show of a meeting).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown meeting; [`Error::Internal`] when the database fails.
+/// [`Error::Forbidden`] when a delegation asks about another; [`Error::NotFound`] for an
+/// unknown meeting; [`Error::Internal`] when the database fails.
 pub async fn of_delegation(
     db: &DatabaseConnection,
     principal: &Principal,
     id: i32,
     iso2: &str,
 ) -> ServiceResult<DelegationRegistrations> {
+    super::require_acting_for(principal, iso2)?;
     let facts = facts_of(db, id).await?;
     let settings = store::attendance::settings_of(store::attendance::settings(db, id).await?.as_ref());
     let rows = store::attendance::active(db, id).await?;
+    let rules = facts.rules(settings);
+    let delegations = store::reference::states_and_memberships(db).await?.on(rules.local_date());
+    let closed = attendance::open_to(&rules, &delegations, iso2).err();
+    let deadline_passed = Utc::now() >= rules.deadline();
     let limits = facts.limits(settings);
-    let quota_left = SeatTally::of_delegation(&currents(&rows), iso2).quota_left(limits.seats_behind_quota);
+    let currents = currents(&rows);
+    let quota_left = SeatTally::of_delegation(&currents, iso2).quota_left(limits.seats_behind_quota);
     let registrations = with_positions(rows)
         .into_iter()
         .filter(|registration| registration.row.iso2 == iso2 && visible_to(principal, &registration.row))
         .collect();
-    Ok(DelegationRegistrations { registrations, limits, quota_left })
+    Ok(DelegationRegistrations {
+        registrations,
+        limits,
+        quota_left,
+        deadline_passed,
+        seats: SeatTally::of(&currents),
+        closed,
+    })
 }
 
 /// Meeting `id`'s attendance list: the limits in force, counts per seat kind and delegation,

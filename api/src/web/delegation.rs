@@ -1,6 +1,7 @@
-//! `/delegation`: a delegation's own page — its State and the meetings coming up that it is
-//! invited to, with its registrations for each (register, withdraw) through the same functions
-//! as the JSON API. Organisers can look at any delegation's page with `?state=XX`.
+//! `/delegation`: a delegation's overview — its State, the meetings it is invited to with how
+//! far its registration for each has got (each linking to the meeting's registration page),
+//! the deadlines coming soon, a month at a time for any month ahead, its contacts and calendar
+//! subscriptions. Organisers can look at any delegation's page with `?state=XX`.
 
 use askama::Template;
 use axum::{
@@ -9,29 +10,28 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use chrono::{TimeDelta, Utc};
-use scheduler::{
-    attendance::{Refusal, Seat},
-    when_where::{Language, moment, zone_city},
-};
+use chrono::{Months, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 
 use super::{
     Chrome, CurrentUser, Flash, WebError, WebResult,
     forms::{FormErrors, capitalise},
     params::{PagePath, PageQuery},
-    redirect_with, render_status,
+    redirect_with,
+    registration::deadline_in_words,
+    render_status,
     subscriptions::{FeedRow, feed_rows},
     views::{HOME_ZONE, MeetingItem, StateOption, state_name, state_options},
 };
 use crate::{
     app::AppState,
-    db::entities::contacts::Model as Contact,
-    db::enums::{Language as MailLanguage, MeetingStatus, RegistrationStatus},
+    auth::Principal,
+    db::entities::{contacts::Model as Contact, meetings},
+    db::enums::{Language as MailLanguage, MeetingStatus},
     service::{
         self,
         contacts::{self, NewContact},
-        registrations::{self, NewRegistration, Registration},
+        registrations,
     },
     store::{
         self,
@@ -42,53 +42,52 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/delegation", get(delegation))
-        .route("/delegation/meetings/{id}/register", post(register_attendee))
-        .route("/delegation/registrations/{id}/withdraw", post(withdraw_attendee))
         .route("/delegation/contacts", post(add_contact_form))
         .route("/delegation/contacts/{id}/remove", post(remove_contact_form))
 }
 
-/// How far ahead the page looks.
-const HORIZON: TimeDelta = TimeDelta::days(120);
+/// How many of the next meetings the overview lists; the month browser reaches the others.
+const NEXT_MEETINGS: usize = 8;
+/// How far ahead the overview looks for the next meetings (conferences are announced about a
+/// year ahead).
+const LOOK_AHEAD: TimeDelta = TimeDelta::days(2 * 366);
+/// A deadline this close is "soon".
+const SOON: TimeDelta = TimeDelta::days(14);
+/// Meetings that start within this can close registration within [`SOON`] by default (at most
+/// 14 days before the start); a deadline an organiser set earlier shows with its meeting.
+const DEADLINE_SCAN: TimeDelta = TimeDelta::days(30);
 
 #[derive(Deserialize)]
 struct DelegationQuery {
     state: Option<String>,
+    /// `YYYY-MM`: list that month's meetings instead of the next ones.
+    month: Option<String>,
 }
 
+/// A meeting the delegation is invited to, with how far its registration has got.
+#[derive(Clone)]
 struct Invited {
     item: MeetingItem,
     why: String,
-    /// The delegation's registrations, withdrawn ones left out.
-    registrations: Vec<Registration>,
-    quota: u32,
-    /// Seats behind still free within the quota (confirmed and waiting count).
-    quota_left: u32,
+    registered: usize,
+    waiting: usize,
     /// The deadline in the meeting's local time, with the place's zone named.
     deadline: String,
-    past_deadline: bool,
-    /// The registration form: what was sent and what was wrong with it, if it was this one.
-    form: RegistrationForm,
-    errors: FormErrors,
+    deadline_passed: bool,
+    /// When the deadline falls within [`SOON`].
+    deadline_soon: bool,
+    /// Its registration page for this delegation.
+    registration: String,
 }
 
-/// The registration form's fields.
-#[derive(Debug, Default, Clone, Deserialize)]
-struct RegistrationForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    function: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    seat: String,
-    #[serde(default)]
-    language: String,
+/// The month the overview lists, when one is chosen.
+struct Month {
+    /// `2027-10`, for the month field.
+    value: String,
+    /// "October 2027".
+    label: String,
+    previous: String,
+    next: String,
 }
 
 /// The contact form's fields.
@@ -106,12 +105,6 @@ struct ContactForm {
     role: String,
     #[serde(default)]
     language: String,
-}
-
-/// A form that came back with errors: a registration for one meeting, or a new contact.
-enum Sent {
-    Registration { meeting_id: i32, form: RegistrationForm, errors: FormErrors },
-    Contact { form: ContactForm, errors: FormErrors },
 }
 
 /// A contact as the page lists it.
@@ -136,10 +129,15 @@ struct DelegationPage<'a> {
     iso2: Option<String>,
     name: String,
     standing: String,
+    /// Registration open and closing within [`SOON`].
+    deadlines_soon: Vec<Invited>,
+    /// The next meetings, or the chosen month's.
     meetings: Vec<Invited>,
+    month: Option<Month>,
+    /// This month, for the month field's starting value.
+    this_month: String,
     /// For organisers: every delegation, to pick one.
     states: Vec<StateOption>,
-    horizon_days: i64,
     /// The delegation's calendar subscriptions.
     feeds: Vec<FeedRow>,
     /// Where their revoke forms come back to.
@@ -164,7 +162,13 @@ async fn delegation(
     } else {
         Some(own_state(&user)?)
     };
-    page(&state, &c, &user, iso2, None, StatusCode::OK).await
+    let month = match query.month.as_deref().map(str::trim).filter(|month| !month.is_empty()) {
+        Some(text) => Some(NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| {
+            WebError::BadRequest(format!("The month must be written as year and month, such as 2027-10, not “{text}”."))
+        })?),
+        None => None,
+    };
+    page(&state, &c, &user, iso2, month, None, StatusCode::OK).await
 }
 
 fn own_state(user: &CurrentUser) -> WebResult<String> {
@@ -176,20 +180,24 @@ async fn page(
     c: &Chrome,
     user: &CurrentUser,
     iso2: Option<String>,
-    sent: Option<Sent>,
+    month: Option<NaiveDate>,
+    contact: Option<(ContactForm, FormErrors)>,
     status: StatusCode,
 ) -> WebResult {
     let context = Context::load(&state.db).await?;
     let states = if user.is_organiser() { state_options(&context) } else { Vec::new() };
+    let today = Utc::now().with_timezone(&HOME_ZONE).date_naive();
     let Some(iso2) = iso2 else {
         let page = DelegationPage {
             c,
             iso2: None,
             name: String::new(),
             standing: String::new(),
+            deadlines_soon: Vec::new(),
             meetings: Vec::new(),
+            month: None,
+            this_month: today.format("%Y-%m").to_string(),
             states,
-            horizon_days: HORIZON.num_days(),
             feeds: Vec::new(),
             back: String::new(),
             own_delegation: false,
@@ -203,7 +211,6 @@ async fn page(
     if !context.states.states.iter().any(|known| known.iso2 == iso2) {
         return Err(WebError::NotFound(format!("There is no State or Partner with the code {iso2}.")));
     }
-    let today = Utc::now().with_timezone(&HOME_ZONE).date_naive();
     let standing = context.states.on(today).into_iter().find(|delegation| delegation.iso2 == iso2).map_or_else(
         || "Not a participating State or Partner today".to_owned(),
         |delegation| match delegation.partner_group {
@@ -211,48 +218,18 @@ async fn page(
             Some(group) => format!("{} Partner for Co-operation", capitalise(group.as_str())),
         },
     );
-    let now = Utc::now();
     let principal = user.principal();
-    let rows = store::meetings::list(&state.db, Some(now - TimeDelta::hours(12)), Some(now + HORIZON), None).await?;
-    let mut meetings = Vec::new();
-    let mut sent = sent;
-    for row in rows.iter().filter(|row| row.status != MeetingStatus::Cancelled) {
-        let Some(body) = body_of(row) else { continue };
-        let date = local_date(row);
-        let (invited, _adjustments) = store::invitations::invitees(&state.db, &context, row).await?;
-        let Some(invitee) = invited.into_iter().find(|invitee| invitee.delegation.iso2 == iso2) else {
-            continue;
-        };
-        let attendance = registrations::of_delegation(&state.db, &principal, row.id, &iso2).await?;
-        let deadline = attendance.limits.deadline;
-        let (form, errors) =
-            match sent.take_if(|sent| matches!(sent, Sent::Registration { meeting_id, .. } if *meeting_id == row.id)) {
-                Some(Sent::Registration { form, errors, .. }) => (form, errors),
-                _ => (RegistrationForm::default(), FormErrors::default()),
-            };
-        meetings.push(Invited {
-            item: MeetingItem::new(row, &context),
-            why: capitalise(&invitee.reason.describe(body, date)),
-            quota: attendance.limits.seats_behind_quota,
-            quota_left: attendance.quota_left,
-            deadline: format!(
-                "{} {} time",
-                moment(&deadline, Language::English),
-                zone_city(deadline.timezone().name())
-            ),
-            past_deadline: deadline < now,
-            registrations: attendance.registrations,
-            form,
-            errors,
-        });
-    }
-    let (contact_form, contact_errors) = match sent {
-        Some(Sent::Contact { form, errors }) => (form, errors),
-        _ => (
+    let lister = Lister { state, context: &context, principal: &principal, user, iso2: &iso2 };
+    let (deadlines_soon, meetings) = match month {
+        Some(first) => (Vec::new(), lister.month(first).await?),
+        None => lister.next().await?,
+    };
+    let (contact_form, contact_errors) = contact.unwrap_or_else(|| {
+        (
             ContactForm { language: "en".into(), role: "contact_point".into(), ..ContactForm::default() },
             FormErrors::default(),
-        ),
-    };
+        )
+    });
     let invite_roles = &state.config.mail.invite_roles;
     let contacts = contacts::list(&state.db, &principal, &iso2)
         .await?
@@ -275,13 +252,105 @@ async fn page(
         feeds: feed_rows(state, &context, &principal, Some(&iso2)).await?,
         back: page_of(user, &iso2),
         own_delegation: !user.is_organiser() && user.iso2.as_deref() == Some(iso2.as_str()),
+        month: month.map(|first| month_of(user, &iso2, first)),
+        this_month: today.format("%Y-%m").to_string(),
         iso2: Some(iso2),
         standing,
+        deadlines_soon,
         meetings,
         states,
-        horizon_days: HORIZON.num_days(),
     };
     render_status(c, status, &page)
+}
+
+fn month_of(user: &CurrentUser, iso2: &str, first: NaiveDate) -> Month {
+    let link = |date: Option<NaiveDate>| {
+        let date = date.unwrap_or(first);
+        let separator = if user.is_organiser() { "&" } else { "?" };
+        format!("{}{separator}month={}", page_of(user, iso2), date.format("%Y-%m"))
+    };
+    Month {
+        value: first.format("%Y-%m").to_string(),
+        label: first.format("%B %Y").to_string(),
+        previous: link(first.checked_sub_months(Months::new(1))),
+        next: link(first.checked_add_months(Months::new(1))),
+    }
+}
+
+/// Lists meetings as one delegation's overview shows them.
+struct Lister<'a> {
+    state: &'a AppState,
+    context: &'a Context,
+    principal: &'a Principal,
+    user: &'a CurrentUser,
+    iso2: &'a str,
+}
+
+impl Lister<'_> {
+    /// The next meetings the delegation is invited to, and those of the coming weeks whose
+    /// registration closes soon.
+    async fn next(&self) -> WebResult<(Vec<Invited>, Vec<Invited>)> {
+        let now = Utc::now();
+        let rows =
+            store::meetings::list(&self.state.db, Some(now - TimeDelta::hours(12)), Some(now + LOOK_AHEAD), None)
+                .await?;
+        let (mut soon, mut next) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let starts_soon = row.starts_at < (now + DEADLINE_SCAN).timestamp();
+            if next.len() >= NEXT_MEETINGS && !starts_soon {
+                break;
+            }
+            let Some(invited) = self.invited(row).await? else { continue };
+            if invited.deadline_soon {
+                soon.push(invited.clone());
+            }
+            if next.len() < NEXT_MEETINGS {
+                next.push(invited);
+            }
+        }
+        Ok((soon, next))
+    }
+
+    /// The meetings of the month starting on `first` that the delegation is invited to.
+    async fn month(&self, first: NaiveDate) -> WebResult<Vec<Invited>> {
+        let last = first.checked_add_months(Months::new(1)).map_or(first, |next| next - TimeDelta::days(1));
+        let rows = service::meetings::list(&self.state.db, Some(first), Some(last), None).await?;
+        let mut meetings = Vec::new();
+        for row in &rows {
+            meetings.extend(self.invited(row).await?);
+        }
+        Ok(meetings)
+    }
+
+    /// `row` as the overview lists it, or `None` when the delegation is not invited (or the
+    /// meeting is cancelled).
+    async fn invited(&self, row: &meetings::Model) -> WebResult<Option<Invited>> {
+        let Some(body) = body_of(row).filter(|_| row.status != MeetingStatus::Cancelled) else {
+            return Ok(None);
+        };
+        let (invited, _adjustments) = store::invitations::invitees(&self.state.db, self.context, row).await?;
+        let Some(invitee) = invited.into_iter().find(|invitee| invitee.delegation.iso2 == self.iso2) else {
+            return Ok(None);
+        };
+        let attendance = registrations::of_delegation(&self.state.db, self.principal, row.id, self.iso2).await?;
+        let deadline = attendance.limits.deadline;
+        let waiting = attendance.registrations.iter().filter(|registration| registration.position.is_some()).count();
+        let registration = if self.user.is_organiser() {
+            format!("/meetings/{}/registration?state={}", row.id, self.iso2)
+        } else {
+            format!("/meetings/{}/registration", row.id)
+        };
+        Ok(Some(Invited {
+            item: MeetingItem::new(row, self.context),
+            why: capitalise(&invitee.reason.describe(body, local_date(row))),
+            registered: attendance.registrations.len() - waiting,
+            waiting,
+            deadline: deadline_in_words(&deadline),
+            deadline_soon: !attendance.deadline_passed && deadline < Utc::now() + SOON,
+            deadline_passed: attendance.deadline_passed,
+            registration,
+        }))
+    }
 }
 
 /// The delegation a form acts for: its own, or for organisers the one the form names.
@@ -299,94 +368,6 @@ fn acting_for(user: &CurrentUser, named: &str) -> WebResult<String> {
 
 fn page_of(user: &CurrentUser, iso2: &str) -> String {
     if user.is_organiser() { format!("/delegation?state={iso2}") } else { "/delegation".to_owned() }
-}
-
-async fn register_attendee(
-    State(state): State<AppState>,
-    c: Chrome,
-    user: CurrentUser,
-    PagePath(id): PagePath<i32>,
-    Form(form): Form<RegistrationForm>,
-) -> WebResult {
-    c.check_csrf(&form.csrf)?;
-    let iso2 = acting_for(&user, &form.state)?;
-    let mut errors = FormErrors::default();
-    let seat = match form.seat.as_str() {
-        "main" => Some(Seat::Main),
-        "behind" => Some(Seat::Behind),
-        _ => {
-            errors.add("seat", "Choose the seat: at the table (head of delegation) or behind (adviser).");
-            None
-        }
-    };
-    if let Some(seat) = seat {
-        let input = NewRegistration {
-            state: iso2.clone(),
-            name: form.name.clone(),
-            function: form.function.clone(),
-            email: form.email.clone(),
-            seat,
-            language: Some(form.language.clone()).filter(|language| !language.is_empty()),
-            override_limits: false,
-        };
-        match registrations::register(&state, &user.principal(), id, input).await {
-            Ok(registration) => {
-                let name = &registration.row.name;
-                let message = match registration.position {
-                    Some(position) => {
-                        format!("{name} is on the waiting list (number {position}); they move up when a seat is freed.")
-                    }
-                    None => format!("{name} is registered."),
-                };
-                return Ok(redirect_with(&c, &page_of(&user, &iso2), &Flash::ok(message)));
-            }
-            Err(error) => errors = form_errors(error)?,
-        }
-    }
-    let sent = Sent::Registration { meeting_id: id, form, errors };
-    page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
-}
-
-/// A refusal sorted onto the registration form; "not invited" (and any other "may not") is
-/// about the form too.
-fn form_errors(error: service::Error) -> WebResult<FormErrors> {
-    let forbidden = match error {
-        service::Error::Forbidden(message) => message,
-        service::Error::Refused(refusal @ Refusal::NotInvited { .. }) => refusal.to_string(),
-        other => return FormErrors::from_service(other, &["name", "function", "email", "seat", "language"]),
-    };
-    let mut errors = FormErrors::default();
-    errors.general.push(capitalise(&forbidden));
-    Ok(errors)
-}
-
-#[derive(Deserialize)]
-struct WithdrawForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn withdraw_attendee(
-    State(state): State<AppState>,
-    c: Chrome,
-    user: CurrentUser,
-    PagePath(id): PagePath<i64>,
-    Form(form): Form<WithdrawForm>,
-) -> WebResult {
-    c.check_csrf(&form.csrf)?;
-    match registrations::withdraw(&state, &user.principal(), id).await {
-        Ok(withdrawal) => {
-            let mut lines = vec![format!("{} is withdrawn.", withdrawal.registration.name)];
-            lines.extend(withdrawal.promoted.iter().map(|up| format!("{} moved up from the waiting list.", up.name)));
-            let to = page_of(&user, &withdrawal.registration.iso2);
-            Ok(redirect_with(&c, &to, &Flash { kind: "ok".into(), lines }))
-        }
-        Err(service::Error::Conflict { message, .. }) => {
-            let flash = Flash { kind: "error".into(), lines: vec![capitalise(&message)] };
-            Ok(redirect_with(&c, "/delegation", &flash))
-        }
-        Err(error) => Err(error.into()),
-    }
 }
 
 async fn add_contact_form(
@@ -410,8 +391,7 @@ async fn add_contact_form(
         }
         Err(error) => {
             let errors = FormErrors::from_service(error, &["name", "email", "role", "language"])?;
-            let sent = Sent::Contact { form, errors };
-            page(&state, &c, &user, Some(iso2), Some(sent), StatusCode::UNPROCESSABLE_ENTITY).await
+            page(&state, &c, &user, Some(iso2), None, Some((form, errors)), StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }

@@ -112,6 +112,8 @@ struct MeetingPage<'a> {
     closed: bool,
     /// The meeting's documents (agenda, logistics note), for everyone who sees the meeting.
     documents: Vec<super::invitations::DocumentLink>,
+    /// Offer the registration page: to organisers, and to a delegation that is invited.
+    registration_link: bool,
 }
 
 fn role_label(role: &str) -> &'static str {
@@ -169,11 +171,14 @@ async fn page(
     let mut groups: Vec<InviteeGroup> = Vec::new();
     let mut invited_count = 0;
     let mut closed = false;
+    let own_state = c.user.as_ref().and_then(|user| user.iso2.as_deref()).filter(|_| c.is_delegation());
+    let mut registration_link = c.is_organiser();
     if let Some(body) = body_of(&meeting) {
         let (invited, adjustments) = store::invitations::invitees(&state.db, &context, &meeting).await?;
         closed = adjustments.closed;
         for invitee in invited {
             invited_count += 1;
+            registration_link |= own_state == Some(invitee.delegation.iso2.as_str());
             let heading = match invitee.reason {
                 Reason::ParticipatingState => "Participating States",
                 Reason::MediterraneanPartner => "Mediterranean Partners for Co-operation",
@@ -244,6 +249,7 @@ async fn page(
         seating,
         closed,
         documents,
+        registration_link,
     };
     render_status(c, status, &page)
 }

@@ -16,6 +16,7 @@ mod meeting;
 mod organiser;
 mod params;
 mod redirect;
+mod registration;
 mod rsvp;
 pub mod session;
 mod subscriptions;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(subscriptions::router())
         .merge(invitations::router())
         .merge(rsvp::router())
+        .merge(registration::router())
 }
 
 /// The page for an address that does not exist.
