@@ -124,6 +124,13 @@ async fn registering_tells_the_person_with_the_meeting_its_time_and_place_and_th
     assert_eq!(french.subject, format!("Votre inscription est confirmée : {title}"));
     assert!(french.text.contains("Délégation: France") && french.text.contains(&link), "{}", french.text);
     assert!(french.html.contains("lang=\"fr\""));
+    // The invitation's delivery report is about invitations: the attendees' mail is not in it.
+    let report = expect_json(
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/invitations"), &organiser, Value::Null).await,
+        200,
+    )
+    .await;
+    assert!(!report.to_string().contains("anna.huber@"), "attendee mail listed as an invitation: {report}");
     worker.stop().await;
     app.stop().await;
 }

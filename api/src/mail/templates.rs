@@ -23,6 +23,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every message about a meeting to its invited delegations.
+    pub const ALL: [Self; 3] = [Self::Invitation, Self::Update, Self::Cancellation];
+
     /// The outbox `kind`.
     #[must_use]
     pub fn as_str(self) -> &'static str {

@@ -20,7 +20,10 @@ use crate::{
     config::Config,
     db::entities::{invitation_texts, meetings},
     db::enums::OutboxStatus,
-    mail::invitations::{self, Recipient},
+    mail::{
+        invitations::{self, Recipient},
+        templates::Kind,
+    },
     store::{self, audit::AuditEntry, meetings::Context, outbox},
     validate::{self, TextKind},
 };
@@ -305,9 +308,12 @@ pub async fn deliveries(db: &DatabaseConnection, config: &Config, id: i32) -> Se
     super::meetings::load(db, id).await?;
     let answers: HashMap<String, String> =
         store::invitations::rsvps(db, id).await?.into_iter().map(|row| (row.recipient_email, row.answer)).collect();
+    // Only the invitations and what followed them: mail to attendees about their registration
+    // and reminders to register are not deliveries of the invitation.
     let messages: Vec<Delivery> = outbox::for_meeting(db, id)
         .await?
         .into_iter()
+        .filter(|row| Kind::ALL.iter().any(|kind| kind.as_str() == row.kind))
         .map(|row| Delivery {
             answer: answers.get(&row.recipient_email.to_lowercase()).cloned(),
             email: row.recipient_email,
