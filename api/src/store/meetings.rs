@@ -241,9 +241,10 @@ impl Context {
         let body = body(&meeting.body_code)?;
         Some(Slot {
             id: meeting.id.to_string(),
-            label: format!("{} “{}”", body.code.as_str(), meeting.title),
+            label: meeting.title.clone(),
             body: body.code,
             room: meeting.room_code.clone(),
+            room_name: meeting.room_code.as_deref().and_then(|code| self.room(code)).map(|(room, _)| room.name.clone()),
             start: DateTime::from_timestamp(meeting.starts_at, 0)?,
             end: DateTime::from_timestamp(meeting.ends_at, 0)?,
             chairs: self.chair(meeting).known().into_iter().map(str::to_owned).collect(),

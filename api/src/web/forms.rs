@@ -126,10 +126,12 @@ mod tests {
         assert_eq!(errors.general, ["Time_zone: oops"]);
         let clash = scheduler::conflicts::RoomClash {
             room: "X".into(),
+            room_name: "Room X".into(),
             other_id: "7".into(),
             other_label: "PC".into(),
             other_start: chrono::DateTime::UNIX_EPOCH,
             other_end: chrono::DateTime::UNIX_EPOCH,
+            other_when: "1 January 1970, 00:00–00:00".into(),
             message: "Room taken.".into(),
         };
         let taken =
