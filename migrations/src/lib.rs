@@ -27,6 +27,7 @@ mod m20261127_190000_create_invitations;
 mod m20261128_000002_create_login_failures;
 mod m20261128_000003_add_outbox_retention;
 mod m20261128_000004_repair_text_fields;
+mod m20261128_150000_add_cancellation_reason;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_login_failures::Migration),
             Box::new(m20261128_000003_add_outbox_retention::Migration),
             Box::new(m20261128_000004_repair_text_fields::Migration),
+            Box::new(m20261128_150000_add_cancellation_reason::Migration),
         ]
     }
 }

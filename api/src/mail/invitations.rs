@@ -298,6 +298,7 @@ fn compose(
         registration_url: format!("{base}/delegation"),
         accept_url: link(Answer::Accepted),
         decline_url: link(Answer::Declined),
+        cancellation_reason: meeting.cancellation_reason.clone(),
     };
     let Rendered { subject, text, html } = templates::render(kind, language, &mail);
     let organizer: Mailbox = config.mail_from.parse().unwrap_or_else(|_| "plenary@localhost".parse().expect("address"));

@@ -50,6 +50,8 @@ pub struct MeetingMail {
     pub registration_url: String,
     pub accept_url: String,
     pub decline_url: String,
+    /// Why the meeting is cancelled, as the organiser wrote it (cancellations only).
+    pub cancellation_reason: Option<String>,
 }
 
 /// A rendered message.
@@ -286,6 +288,7 @@ mod tests {
             registration_url: "https://plenary.example/delegation".into(),
             accept_url: "https://plenary.example/rsvp/MzphOkFU.c2ln".into(),
             decline_url: "https://plenary.example/rsvp/MzpkOkFU.c2ln".into(),
+            cancellation_reason: Some("The Hofburg is closed <for repairs> & cleaning.".into()),
         }
     }
 

@@ -316,7 +316,7 @@ async fn cancel_meeting(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let meeting = load(&state, &id).await?;
-    match service::meetings::cancel(&state, &user.principal(), meeting.id).await {
+    match service::meetings::cancel(&state, &user.principal(), meeting.id, None).await {
         Ok(_) => Ok(redirect_with(
             &c,
             &format!("/meetings/{}", meeting.id),
