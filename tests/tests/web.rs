@@ -79,7 +79,7 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     browser.set_value("#edit-end", &local_input(&fsc["end"])).await;
     browser.click("form[action$='/edit'] button[type=submit]").await;
     let clash = browser.wait_for_text("#room-error", "is taken by").await;
-    assert!(clash.contains("FSC"), "the message names the other meeting: {clash}");
+    assert!(clash.contains("Forum for Security Co-operation"), "the message names the other meeting: {clash}");
     browser.wait_for_text("#edit-errors", "not saved").await;
     browser.wait_for_text("label.force", "Book anyway").await;
     browser.client.execute("document.getElementById('change-title').scrollIntoView();", vec![]).await.unwrap();
@@ -88,7 +88,7 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     // Book anyway: saved, and the warning stays in view.
     browser.click("label.force input[name=force]").await;
     browser.click("form[action$='/edit'] button[type=submit]").await;
-    let warning = browser.wait_for_text(".flash-warn", "saved, with warnings").await;
+    let warning = browser.wait_for_text(".flash-warn", "is saved. Worth a look").await;
     assert!(warning.contains("is taken by"), "{warning}");
     let moved = app.get_json(&format!("/api/v1/meetings/{}", pc["id"]), 200).await;
     assert_eq!(moved["start"], fsc["start"]);
