@@ -346,8 +346,10 @@ async fn redraw_lot(
         Err(_) => Flash { kind: "error".into(), lines: vec![format!("The year “{}” is not a number.", form.year)] },
         Ok(year) => match service::seating::redraw(&state, &user.principal(), form.body.trim(), year).await {
             Ok(lot) => Flash::ok(format!(
-                "The lot of {} for {} is drawn again: seating starts with {}.",
-                lot.body, lot.year, lot.drawn_name
+                "The lot of the {} for {} is drawn again: seating starts with {}.",
+                scheduler::bodies::body(&lot.body).map_or(lot.body.as_str(), |body| body.name_en),
+                lot.year,
+                lot.drawn_name
             )),
             Err(service::Error::Internal(cause)) => return Err(cause.into()),
             Err(error) => Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&error.to_string())] },
