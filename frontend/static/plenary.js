@@ -124,3 +124,15 @@
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
+
+/* Organiser settings (issue 15): after a form the page opens at that form (its #anchor); the
+   message there, or the summary of a form sent back with errors, takes the focus so a screen
+   reader reads it. Without this script the anchor alone brings the user back to the form. */
+(function () {
+  "use strict";
+  function focusFormMessage() {
+    var message = document.querySelector("[data-form-message], section[id] > [role=alert][tabindex='-1']");
+    if (message) { message.focus({ preventScroll: true }); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", focusFormMessage); } else { focusFormMessage(); }
+})();

@@ -137,11 +137,11 @@ impl Conflicts {
     /// # Errors
     /// The first room clash, when the organiser did not force it: a room is never booked twice
     /// by accident.
-    pub fn accept(self, force: bool) -> Result<Vec<Warning>, RoomClash> {
+    pub fn accept(self, force: bool) -> Result<Vec<Warning>, Box<RoomClash>> {
         let mut warnings = self.warnings;
         if let Some(clash) = self.room_clashes.first() {
             if !force {
-                return Err(clash.clone());
+                return Err(Box::new(clash.clone()));
             }
             warnings.extend(self.room_clashes.into_iter().map(|clash| Warning {
                 kind: WarningKind::RoomClashForced,
@@ -272,8 +272,7 @@ mod tests {
         let clash = &conflicts.room_clashes[0];
         assert_eq!(clash.other_id, "PC-2027-01-14");
         assert_eq!(
-            clash.message,
-            "Neuer Saal is taken by the Permanent Council on 14 January 2027, 10:00–13:00",
+            clash.message, "Neuer Saal is taken by the Permanent Council on 14 January 2027, 10:00–13:00",
             "the room and the other meeting in words, never their codes or ids"
         );
         assert!(conflicts.warnings.is_empty(), "{:?}", conflicts.warnings);
@@ -311,7 +310,10 @@ mod tests {
         assert_eq!(conflicts.warnings.len(), 1);
         assert_eq!(conflicts.warnings[0].kind, WarningKind::ChairBusy);
         assert_eq!(conflicts.warnings[0].other_id.as_deref(), Some("PC-2027-01-14"));
-        assert_eq!(conflicts.warnings[0].message, "XX also chairs the Permanent Council on 14 January 2027, 10:00–13:00");
+        assert_eq!(
+            conflicts.warnings[0].message,
+            "XX also chairs the Permanent Council on 14 January 2027, 10:00–13:00"
+        );
     }
 
     #[test]
@@ -404,7 +406,7 @@ mod tests {
         };
         let recess = Warning { kind: WarningKind::Recess, other_id: None, message: "In recess.".into() };
         let found = Conflicts { room_clashes: vec![clash.clone()], warnings: vec![recess.clone()] };
-        assert_eq!(found.clone().accept(false), Err(clash));
+        assert_eq!(found.clone().accept(false), Err(Box::new(clash)));
         let warnings = found.accept(true).unwrap();
         assert_eq!(warnings[0], recess);
         assert_eq!(warnings[1].kind, WarningKind::RoomClashForced);

@@ -377,7 +377,9 @@ mod tests {
         cancelled.cancelled = true;
         let event = calendar_event(&cancelled);
         assert_eq!(event.status, EventStatus::Cancelled);
-        assert!(event.summary.ends_with("(cancelled)") && event.description.starts_with("This meeting is cancelled.\n"));
+        assert!(
+            event.summary.ends_with("(cancelled)") && event.description.starts_with("This meeting is cancelled.\n")
+        );
         cancelled.cancellation_reason = Some("The Hofburg is closed for repairs.".into());
         let event = calendar_event(&cancelled);
         assert!(

@@ -101,7 +101,8 @@ fn section(html: &str, id: &str) -> String {
 
 async fn planned_meeting(app: &TestApp, body: &str, month: &str) -> Value {
     service::meetings::plan(&app.state.db, 2027, &Principal::command_line()).await.unwrap();
-    let list = app.get_json(&format!("/api/v1/meetings?body={body}&from=2027-{month}-01&to=2027-{month}-28"), 200).await;
+    let list =
+        app.get_json(&format!("/api/v1/meetings?body={body}&from=2027-{month}-01&to=2027-{month}-28"), 200).await;
     list[0].clone()
 }
 
@@ -165,8 +166,13 @@ async fn guests_and_a_closed_session_are_set_on_the_meeting_page() {
     assert!(section(&page, "guests").contains("value=\"JP\""), "Japan is offered as a guest");
     organiser.post_and_follow(&app, &path, &[("closed", "1"), ("guest", "JP"), ("remove_official", "0")]).await;
     let settings = expect_json(
-        app.send(Method::GET, &format!("/api/v1/meetings/{id}/invitation-settings"), &app.organiser_token().await, json!(null))
-            .await,
+        app.send(
+            Method::GET,
+            &format!("/api/v1/meetings/{id}/invitation-settings"),
+            &app.organiser_token().await,
+            json!(null),
+        )
+        .await,
         200,
     )
     .await;
@@ -207,18 +213,22 @@ async fn quota_deadline_and_capacity_are_set_on_the_meeting_page() {
     assert!(form.contains("The registration settings of “Permanent Council” are saved: 3 seats behind"), "{form}");
     assert!(form.contains(&format!("value=\"{deadline}\"")), "the deadline is shown as set: {form}");
     let token = app.organiser_token().await;
-    let attendance =
-        expect_json(app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &token, json!(null)).await, 200)
-            .await;
+    let attendance = expect_json(
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &token, json!(null)).await,
+        200,
+    )
+    .await;
     assert_eq!(attendance["limits"]["seats_behind_quota"], 3, "{attendance}");
     assert_eq!(attendance["limits"]["capacity"], 40);
     assert!(attendance["limits"]["deadline"].as_str().unwrap().starts_with(&format!("{day_before}T12:00:00")));
 
     // Empty fields bring the defaults back.
     organiser.post_and_follow(&app, &path, &[("seats_behind_quota", ""), ("deadline", ""), ("capacity", "")]).await;
-    let attendance =
-        expect_json(app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &token, json!(null)).await, 200)
-            .await;
+    let attendance = expect_json(
+        app.send(Method::GET, &format!("/api/v1/meetings/{id}/attendance"), &token, json!(null)).await,
+        200,
+    )
+    .await;
     assert_eq!(attendance["limits"]["seats_behind_quota"], 2, "the PC's default: {attendance}");
     app.stop().await;
 }
@@ -241,7 +251,10 @@ async fn a_meeting_is_cancelled_with_a_reason_and_the_cancellation_undone_on_its
     assert!(element(&page, "cancelled-line").contains("Reason: The Hofburg is closed for repairs."));
     assert_eq!(element(&page, "meeting-status"), "Cancelled: The Hofburg is closed for repairs.");
     let api = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
-    assert_eq!((&api["status"], &api["cancellation_reason"]), (&json!("cancelled"), &json!("The Hofburg is closed for repairs.")));
+    assert_eq!(
+        (&api["status"], &api["cancellation_reason"]),
+        (&json!("cancelled"), &json!("The Hofburg is closed for repairs."))
+    );
     let ics = app.get(&format!("/meetings/{id}.ics")).await.text().await.unwrap();
     assert!(ics.contains("STATUS:CANCELLED") && ics.contains("Cancelled: The Hofburg is closed for repairs."), "{ics}");
 
@@ -249,7 +262,10 @@ async fn a_meeting_is_cancelled_with_a_reason_and_the_cancellation_undone_on_its
     assert!(section(&page, "cancellation").contains("“Permanent Council” is scheduled again"), "named");
     assert!(element(&page, "meeting-status").starts_with("Scheduled"));
     let api = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
-    assert_eq!((&api["status"], &api["cancellation_reason"], &api["sequence"]), (&json!("scheduled"), &Value::Null, &json!(2)));
+    assert_eq!(
+        (&api["status"], &api["cancellation_reason"], &api["sequence"]),
+        (&json!("scheduled"), &Value::Null, &json!(2))
+    );
     let history = section(&page, "history");
     let reinstated = history.find("olga: Cancellation undone").expect("the reinstatement in the history");
     let cancelled = history.find("olga: Cancelled: The Hofburg is closed for repairs.").expect("the cancellation");
@@ -302,7 +318,8 @@ async fn a_room_clash_names_the_room_and_links_the_other_meeting_by_title_and_da
     // The JSON API says it in the same words.
     let token = app.organiser_token().await;
     let body = json!({"start": format!("{start}:00"), "end": format!("{end}:00")});
-    let message = expect_error(app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, body).await, 409).await;
+    let message =
+        expect_error(app.send(Method::PATCH, &format!("/api/v1/meetings/{id}"), &token, body).await, 409).await;
     assert!(message.starts_with("Neuer Saal is taken by the Forum for Security Co-operation on "), "{message}");
     app.stop().await;
 }
@@ -316,7 +333,8 @@ async fn the_reinstate_api_undoes_a_cancellation_and_sends_the_update() {
     let path = format!("/api/v1/meetings/{id}/reinstate");
     let contact = json!({"name": "Anna Huber", "email": "anna.huber@bmeia.example.at", "role": "contact_point", "language": "en"});
     expect_json(app.send(Method::POST, "/api/v1/delegations/AT/contacts", &token, contact).await, 201).await;
-    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200).await;
+    expect_json(app.send(Method::POST, &format!("/api/v1/meetings/{id}/invitations"), &token, json!({})).await, 200)
+        .await;
 
     let message = expect_error(app.send(Method::POST, &path, &token, json!({})).await, 409).await;
     assert!(message.contains("is not cancelled"), "{message}");
@@ -401,8 +419,11 @@ async fn a_chairmanship_is_recorded_on_the_console_and_through_the_api_once_per_
     )
     .await;
     assert!(message.contains("already recorded: Austria"), "{message}");
-    expect_error(app.send(Method::POST, "/api/v1/chairmanships", &token, json!({"year": 2029, "state": "XX"})).await, 422)
-        .await;
+    expect_error(
+        app.send(Method::POST, "/api/v1/chairmanships", &token, json!({"year": 2029, "state": "XX"})).await,
+        422,
+    )
+    .await;
     let delegation = app.delegation_token("AT").await;
     expect_error(
         app.send(Method::POST, "/api/v1/chairmanships", &delegation, json!({"year": 2029, "state": "AT"})).await,

@@ -65,8 +65,7 @@ async fn an_organiser_meets_a_room_clash_records_a_chairmanship_cancels_with_a_r
     let token = app.organiser_token().await;
     let pc = app.get_json("/api/v1/meetings?body=PC&from=2027-03-01&to=2027-03-31", 200).await[0].clone();
     let fsc = app.get_json("/api/v1/meetings?body=FSC&from=2027-03-01&to=2027-03-31", 200).await[0].clone();
-    let contact =
-        json!({"name": "Anna Huber", "email": "anna.huber@bmeia.example.at", "role": "contact_point", "language": "en"});
+    let contact = json!({"name": "Anna Huber", "email": "anna.huber@bmeia.example.at", "role": "contact_point", "language": "en"});
     expect_json(app.send(Method::POST, "/api/v1/delegations/AT/contacts", &token, contact).await, 201).await;
     let invitations = format!("/api/v1/meetings/{}/invitations", pc["id"]);
     expect_json(app.send(Method::POST, &invitations, &token, json!({})).await, 200).await;

@@ -549,7 +549,12 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
     browser.fill("#lot-year", "2027").await;
     browser.click("form[action^='/organiser/seating-lot'] button[type=submit]").await;
-    browser.wait_for_text("#lot .flash-ok", "The lot of the Permanent Council for 2027 is drawn again: seating starts with").await;
+    browser
+        .wait_for_text(
+            "#lot .flash-ok",
+            "The lot of the Permanent Council for 2027 is drawn again: seating starts with",
+        )
+        .await;
     // The body is chosen from a list, by its name.
     browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
     browser.select("#lot-body", "FSC").await;

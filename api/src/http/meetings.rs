@@ -406,7 +406,8 @@ fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiRe
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|error| ApiError::Invalid(format!("the request body is not as expected: {error}")))
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::Invalid(format!("the request body is not as expected: {error}")))
 }
 
 /// Cancels a meeting (organisers), with an optional reason. It stays visible, marked

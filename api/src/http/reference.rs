@@ -136,12 +136,7 @@ pub struct TroikaOut {
 #[utoipa::path(get, path = "/chairmanships", tag = "reference", responses((status = 200, body = [ChairmanshipOut])))]
 async fn list_chairmanships(State(state): State<AppState>) -> ApiResult<Json<Vec<ChairmanshipOut>>> {
     let years = service::reference::chairmanships(&state.db).await?;
-    Ok(Json(
-        years
-            .into_iter()
-            .map(chairmanship_out)
-            .collect(),
-    ))
+    Ok(Json(years.into_iter().map(chairmanship_out).collect()))
 }
 
 fn chairmanship_out(ChairmanshipYear { year, name_en, troika }: ChairmanshipYear) -> ChairmanshipOut {

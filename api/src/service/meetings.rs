@@ -376,7 +376,7 @@ async fn conflicts(
         .collect();
     find_conflicts(&slot, &others, all_bodies()).accept(force).map_err(|clash| Error::Conflict {
         message: clash.message.clone(),
-        kind: ConflictKind::RoomTaken(Box::new(clash)),
+        kind: ConflictKind::RoomTaken(clash),
     })
 }
 

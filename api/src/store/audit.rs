@@ -1,7 +1,9 @@
 //! Writing the audit log, and reading one subject's history back.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+};
 use serde::Serialize;
 
 use crate::db::entities::audit_log;

@@ -409,7 +409,11 @@ async fn organiser_forms(
             "{} behind each head of delegation",
             plural(current.effective.seats_behind_quota as usize, "seat", "seats")
         ),
-        deadline: format!("{} ({} time)", current.effective.deadline.format("%A %-d %B %Y, %H:%M"), zone_city(zone.name())),
+        deadline: format!(
+            "{} ({} time)",
+            current.effective.deadline.format("%A %-d %B %Y, %H:%M"),
+            zone_city(zone.name())
+        ),
         capacity: match (current.effective.capacity, current.effective.room_capacity) {
             (Some(capacity), _) => format!("{} for the whole meeting", plural(capacity as usize, "seat", "seats")),
             (None, _) => "no limit".to_owned(),
@@ -495,7 +499,8 @@ async fn history(state: &AppState, meeting: &meetings::Model, context: &Context)
             let parse = |text: &Option<String>| {
                 text.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
             };
-            let what = describe_change(&row.action, parse(&row.before).as_ref(), parse(&row.after).as_ref(), zone, context)?;
+            let what =
+                describe_change(&row.action, parse(&row.before).as_ref(), parse(&row.after).as_ref(), zone, context)?;
             let at = row.at.with_timezone(&HOME_ZONE);
             Some(HistoryEntry {
                 at_iso: row.at.to_rfc3339(),
@@ -569,11 +574,7 @@ fn describe_change(
             if text(before, "city") != text(after, "city") || text(before, "country") != text(after, "country") {
                 changes.push("place changed".to_owned());
             }
-            if changes.is_empty() {
-                "Changed".to_owned()
-            } else {
-                capitalise(&changes.join("; "))
-            }
+            if changes.is_empty() { "Changed".to_owned() } else { capitalise(&changes.join("; ")) }
         }
         "meeting.cancel" => match text(after, "cancellation_reason") {
             Some(reason) => format!("Cancelled: {reason}"),
@@ -800,7 +801,10 @@ fn whole_number(errors: &mut FormErrors, field: &str, text: &str) -> Option<u32>
     }
     text.parse().map_or_else(
         |_| {
-            errors.add(field, format!("“{text}” is not a whole number; write one such as 2, or leave it empty for the default."));
+            errors.add(
+                field,
+                format!("“{text}” is not a whole number; write one such as 2, or leave it empty for the default."),
+            );
             None
         },
         Some,

@@ -206,10 +206,9 @@ async fn page_with(
             .map(|(room, venue)| (room.code.clone(), format!("{}, {} ({})", room.name, venue.name, venue.city)))
             .collect(),
         upcoming: rows.iter().map(|row| MeetingItem::new(row, &context)).collect(),
-        chair_form: extras.chair_form.unwrap_or_else(|| ChairmanshipForm {
-            year: (this_year + 1).to_string(),
-            ..ChairmanshipForm::default()
-        }),
+        chair_form: extras
+            .chair_form
+            .unwrap_or_else(|| ChairmanshipForm { year: (this_year + 1).to_string(), ..ChairmanshipForm::default() }),
         chair_errors: extras.chair_errors,
         chairmanships: service::reference::chairmanships(&state.db)
             .await?
@@ -369,23 +368,36 @@ async fn record_chairmanship(
     c.check_csrf(&form.csrf)?;
     let mut errors = FormErrors::default();
     match form.year.trim().parse::<i32>() {
-        Err(_) => errors.add("year", format!("“{}” is not a year; write it with four digits, such as 2027.", form.year.trim())),
-        Ok(year) => match service::reference::record_chairmanship(&state.db, &user.principal(), year, &form.state).await {
-            Ok(()) => {
-                let context = Context::load(&state.db).await?;
-                let name = context.state_name(&form.state.trim().to_uppercase(), scheduler::when_where::Language::English);
-                let flash = Flash::ok(format!(
-                    "{name} is recorded as the Chairmanship of {year}. The meetings it chairs (and the Contact Groups of {} and {}) now name it.",
-                    year - 1,
-                    year + 1
-                ));
-                return Ok(redirect_with(&c, "/organiser?done=chairmanship#chairmanship", &flash));
+        Err(_) => errors
+            .add("year", format!("“{}” is not a year; write it with four digits, such as 2027.", form.year.trim())),
+        Ok(year) => {
+            match service::reference::record_chairmanship(&state.db, &user.principal(), year, &form.state).await {
+                Ok(()) => {
+                    let context = Context::load(&state.db).await?;
+                    let name =
+                        context.state_name(&form.state.trim().to_uppercase(), scheduler::when_where::Language::English);
+                    let flash = Flash::ok(format!(
+                        "{name} is recorded as the Chairmanship of {year}. The meetings it chairs (and the Contact Groups of {} and {}) now name it.",
+                        year - 1,
+                        year + 1
+                    ));
+                    return Ok(redirect_with(&c, "/organiser?done=chairmanship#chairmanship", &flash));
+                }
+                Err(error) => errors.add_service(error, &["year", "state"])?,
             }
-            Err(error) => errors.add_service(error, &["year", "state"])?,
-        },
+        }
     }
     let blank = CreateForm { time_zone: "Europe/Vienna".into(), ..CreateForm::default() };
     let extras = Extras { chair_form: Some(form), chair_errors: errors, flash_at: None };
-    page_with(&state, &c, blank, FormErrors::default(), None, FormErrors::default(), extras, StatusCode::UNPROCESSABLE_ENTITY)
-        .await
+    page_with(
+        &state,
+        &c,
+        blank,
+        FormErrors::default(),
+        None,
+        FormErrors::default(),
+        extras,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
