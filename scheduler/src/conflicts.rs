@@ -32,10 +32,19 @@ pub struct Slot {
     pub room_name: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// The presiding States (ISO 3166 alpha-2), as [`crate::chairs::Chair::known`] gives them.
-    pub chairs: Vec<String>,
+    /// The presiding States, as [`crate::chairs::Chair::known`] gives them.
+    pub chairs: Vec<ChairState>,
     /// Where the meeting happens: decides its local days and whether Austrian holidays apply.
     pub time_zone: Tz,
+}
+
+/// A State presiding over a meeting: compared by its code, named in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChairState {
+    /// ISO 3166 alpha-2.
+    pub iso2: String,
+    /// Its English name.
+    pub name: String,
 }
 
 impl Slot {
@@ -210,11 +219,11 @@ pub fn find_conflicts(candidate: &Slot, others: &[Slot], bodies: &[Body]) -> Con
                 other_when,
             });
         }
-        for chair in candidate.chairs.iter().filter(|chair| other.chairs.contains(chair)) {
+        for chair in candidate.chairs.iter().filter(|chair| other.chairs.iter().any(|busy| busy.iso2 == chair.iso2)) {
             conflicts.warnings.push(Warning {
                 kind: WarningKind::ChairBusy,
                 other_id: Some(other.id.clone()),
-                message: format!("{chair} also chairs {} on {}", other.named(), other.local_period()),
+                message: format!("{} also chairs {} on {}", chair.name, other.named(), other.local_period()),
             });
         }
     }
@@ -241,7 +250,7 @@ mod tests {
             room_name: room.map(|_| "Neuer Saal".to_owned()),
             start: utc(start),
             end: utc(end),
-            chairs: vec![chair.into()],
+            chairs: vec![ChairState { iso2: chair.into(), name: format!("State {chair}") }],
             time_zone: Europe::Vienna,
         }
     }
@@ -312,7 +321,7 @@ mod tests {
         assert_eq!(conflicts.warnings[0].other_id.as_deref(), Some("PC-2027-01-14"));
         assert_eq!(
             conflicts.warnings[0].message,
-            "XX also chairs the Permanent Council on 14 January 2027, 10:00–13:00"
+            "State XX also chairs the Permanent Council on 14 January 2027, 10:00–13:00"
         );
     }
 

@@ -374,10 +374,9 @@ async fn conflicts(
         .filter(|other| other.id != candidate.id)
         .filter_map(|other| context.slot(other))
         .collect();
-    find_conflicts(&slot, &others, all_bodies()).accept(force).map_err(|clash| Error::Conflict {
-        message: clash.message.clone(),
-        kind: ConflictKind::RoomTaken(clash),
-    })
+    find_conflicts(&slot, &others, all_bodies())
+        .accept(force)
+        .map_err(|clash| Error::Conflict { message: clash.message.clone(), kind: ConflictKind::RoomTaken(clash) })
 }
 
 /// Saves a change to a stored meeting, records it in the audit log and queues the update or
