@@ -393,6 +393,7 @@ fn feed_meeting(
         end: instant(row.ends_at)?,
         time_zone: row.time_zone.parse::<Tz>().map_err(|error| anyhow::anyhow!("meeting {}: {error}", row.id))?,
         cancelled: row.status == MeetingStatus::Cancelled,
+        cancellation_reason: row.cancellation_reason.clone(),
         place: context.place(row, Language::English),
         chair: chair_in_words(&context.chair(row), name_of),
         url: format!("{public_base}/meetings/{}", row.id),

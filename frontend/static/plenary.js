@@ -125,12 +125,14 @@
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
 
-/* Registration: the outcome of a form (a message marked data-focus, right above the form) takes
-   the focus, so it is in view and read out at once. */
+/* After a form (registration, organiser settings) the page opens at that form; its outcome (a
+   message marked data-focus or data-form-message, or the summary of a form sent back with errors)
+   takes the focus, so it is in view and a screen reader reads it at once. Without this script
+   the #anchor alone brings the user back to the form. */
 (function () {
   "use strict";
   function focusOutcome() {
-    var outcome = document.querySelector("[data-focus]");
+    var outcome = document.querySelector("[data-focus], [data-form-message], section[id] > [role=alert][tabindex='-1']");
     if (outcome) { outcome.focus(); }
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", focusOutcome); } else { focusOutcome(); }

@@ -27,6 +27,7 @@ mod m20261127_190000_create_invitations;
 mod m20261128_000002_create_login_failures;
 mod m20261128_000003_add_outbox_retention;
 mod m20261128_000004_repair_text_fields;
+mod m20261128_150000_add_cancellation_reason;
 mod m20261128_160000_create_meeting_documents;
 mod m20261128_190000_create_registration_reminders;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_login_failures::Migration),
             Box::new(m20261128_000003_add_outbox_retention::Migration),
             Box::new(m20261128_000004_repair_text_fields::Migration),
+            Box::new(m20261128_150000_add_cancellation_reason::Migration),
             Box::new(m20261128_160000_create_meeting_documents::Migration),
             Box::new(m20261128_190000_create_registration_reminders::Migration),
         ]

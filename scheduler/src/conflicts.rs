@@ -23,17 +23,28 @@ pub struct Slot {
     /// Identifies the meeting in messages; a slot never conflicts with one of the same id, so a
     /// meeting being moved can be checked against a list that still holds it.
     pub id: String,
-    /// Names the meeting for people ("Permanent Council").
+    /// Names the meeting for people: its title ("Permanent Council").
     pub label: String,
     pub body: BodyCode,
     /// Room code; `None` for meetings whose room is not Plenary's to book.
     pub room: Option<String>,
+    /// The room's name for people ("Neuer Saal"), used in messages instead of its code.
+    pub room_name: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// The presiding States (ISO 3166 alpha-2), as [`crate::chairs::Chair::known`] gives them.
-    pub chairs: Vec<String>,
+    /// The presiding States, as [`crate::chairs::Chair::known`] gives them.
+    pub chairs: Vec<ChairState>,
     /// Where the meeting happens: decides its local days and whether Austrian holidays apply.
     pub time_zone: Tz,
+}
+
+/// A State presiding over a meeting: compared by its code, named in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChairState {
+    /// ISO 3166 alpha-2.
+    pub iso2: String,
+    /// Its English name.
+    pub name: String,
 }
 
 impl Slot {
@@ -50,11 +61,25 @@ impl Slot {
         first.iter_days().take_while(move |day| *day <= last)
     }
 
-    fn local_span(&self) -> String {
+    /// When the meeting happens on its own clock, in words: "3 March 2027, 10:00–13:00".
+    fn local_period(&self) -> String {
         let start = self.start.with_timezone(&self.time_zone);
         let end = self.end.with_timezone(&self.time_zone);
-        let end_format = if start.date_naive() == end.date_naive() { "%H:%M" } else { "%Y-%m-%d %H:%M" };
-        format!("{} to {} {}", start.format("%Y-%m-%d %H:%M"), end.format(end_format), self.time_zone.name())
+        if start.date_naive() == end.date_naive() {
+            format!("{}–{}", start.format("%-d %B %Y, %H:%M"), end.format("%H:%M"))
+        } else {
+            format!("{} – {}", start.format("%-d %B %Y, %H:%M"), end.format("%-d %B %Y, %H:%M"))
+        }
+    }
+
+    /// The meeting named in a sentence: "the Permanent Council" (a title that starts with an
+    /// article keeps its own).
+    fn named(&self) -> String {
+        if self.label.starts_with("The ") || self.label.starts_with("the ") {
+            self.label.clone()
+        } else {
+            format!("the {}", self.label)
+        }
     }
 }
 
@@ -62,12 +87,16 @@ impl Slot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoomClash {
     pub room: String,
+    /// The room's name for people.
+    pub room_name: String,
     /// The [`Slot::id`] of the meeting holding the room.
     pub other_id: String,
     pub other_label: String,
     pub other_start: DateTime<Utc>,
     pub other_end: DateTime<Utc>,
-    /// Names the room and the other meeting, for the 409 answer.
+    /// When the other meeting happens, in words on its own clock ("3 March 2027, 10:00–13:00").
+    pub other_when: String,
+    /// Names the room and the other meeting in words (never codes or ids), for the 409 answer.
     pub message: String,
 }
 
@@ -117,11 +146,11 @@ impl Conflicts {
     /// # Errors
     /// The first room clash, when the organiser did not force it: a room is never booked twice
     /// by accident.
-    pub fn accept(self, force: bool) -> Result<Vec<Warning>, RoomClash> {
+    pub fn accept(self, force: bool) -> Result<Vec<Warning>, Box<RoomClash>> {
         let mut warnings = self.warnings;
         if let Some(clash) = self.room_clashes.first() {
             if !force {
-                return Err(clash.clone());
+                return Err(Box::new(clash.clone()));
             }
             warnings.extend(self.room_clashes.into_iter().map(|clash| Warning {
                 kind: WarningKind::RoomClashForced,
@@ -177,30 +206,24 @@ pub fn find_conflicts(candidate: &Slot, others: &[Slot], bodies: &[Body]) -> Con
         if let (Some(room), Some(other_room)) = (&candidate.room, &other.room)
             && room == other_room
         {
+            let room_name = candidate.room_name.clone().or_else(|| other.room_name.clone()).unwrap_or(room.clone());
+            let other_when = other.local_period();
             conflicts.room_clashes.push(RoomClash {
                 room: room.clone(),
+                message: format!("{room_name} is taken by {} on {other_when}", other.named()),
+                room_name,
                 other_id: other.id.clone(),
                 other_label: other.label.clone(),
                 other_start: other.start,
                 other_end: other.end,
-                message: format!(
-                    "room {room} is taken by {} (meeting {}) from {}",
-                    other.label,
-                    other.id,
-                    other.local_span()
-                ),
+                other_when,
             });
         }
-        for chair in candidate.chairs.iter().filter(|chair| other.chairs.contains(chair)) {
+        for chair in candidate.chairs.iter().filter(|chair| other.chairs.iter().any(|busy| busy.iso2 == chair.iso2)) {
             conflicts.warnings.push(Warning {
                 kind: WarningKind::ChairBusy,
                 other_id: Some(other.id.clone()),
-                message: format!(
-                    "{chair} also chairs {} (meeting {}) from {}",
-                    other.label,
-                    other.id,
-                    other.local_span()
-                ),
+                message: format!("{} also chairs {} on {}", chair.name, other.named(), other.local_period()),
             });
         }
     }
@@ -224,9 +247,10 @@ mod tests {
             label: body.body().name_en.into(),
             body,
             room: room.map(str::to_owned),
+            room_name: room.map(|_| "Neuer Saal".to_owned()),
             start: utc(start),
             end: utc(end),
-            chairs: vec![chair.into()],
+            chairs: vec![ChairState { iso2: chair.into(), name: format!("State {chair}") }],
             time_zone: Europe::Vienna,
         }
     }
@@ -257,9 +281,8 @@ mod tests {
         let clash = &conflicts.room_clashes[0];
         assert_eq!(clash.other_id, "PC-2027-01-14");
         assert_eq!(
-            clash.message,
-            "room HOFBURG-NEUER-SAAL is taken by Permanent Council (meeting PC-2027-01-14) \
-             from 2027-01-14 10:00 to 13:00 Europe/Vienna"
+            clash.message, "Neuer Saal is taken by the Permanent Council on 14 January 2027, 10:00–13:00",
+            "the room and the other meeting in words, never their codes or ids"
         );
         assert!(conflicts.warnings.is_empty(), "{:?}", conflicts.warnings);
     }
@@ -296,7 +319,10 @@ mod tests {
         assert_eq!(conflicts.warnings.len(), 1);
         assert_eq!(conflicts.warnings[0].kind, WarningKind::ChairBusy);
         assert_eq!(conflicts.warnings[0].other_id.as_deref(), Some("PC-2027-01-14"));
-        assert!(conflicts.warnings[0].message.starts_with("XX also chairs Permanent Council"));
+        assert_eq!(
+            conflicts.warnings[0].message,
+            "State XX also chairs the Permanent Council on 14 January 2027, 10:00–13:00"
+        );
     }
 
     #[test]
@@ -379,15 +405,17 @@ mod tests {
     fn a_room_clash_is_refused_unless_forced_then_it_is_a_warning() {
         let clash = RoomClash {
             room: "NEUER-SAAL".into(),
+            room_name: "Neuer Saal".into(),
             other_id: "7".into(),
-            other_label: "PC “Permanent Council”".into(),
+            other_label: "Permanent Council".into(),
             other_start: chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 6, 15, 8, 0, 0).unwrap(),
             other_end: chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 6, 15, 11, 0, 0).unwrap(),
-            message: "Room NEUER-SAAL is taken.".into(),
+            other_when: "15 June 2027, 10:00–13:00".into(),
+            message: "Neuer Saal is taken.".into(),
         };
         let recess = Warning { kind: WarningKind::Recess, other_id: None, message: "In recess.".into() };
         let found = Conflicts { room_clashes: vec![clash.clone()], warnings: vec![recess.clone()] };
-        assert_eq!(found.clone().accept(false), Err(clash));
+        assert_eq!(found.clone().accept(false), Err(Box::new(clash)));
         let warnings = found.accept(true).unwrap();
         assert_eq!(warnings[0], recess);
         assert_eq!(warnings[1].kind, WarningKind::RoomClashForced);

@@ -213,6 +213,8 @@ pub struct FeedMeeting {
     pub end: DateTime<Utc>,
     pub time_zone: Tz,
     pub cancelled: bool,
+    /// Why it is cancelled, as the organiser wrote it.
+    pub cancellation_reason: Option<String>,
     /// Where it happens, written as [`Place::line`] says.
     pub place: Place,
     /// The chair in words ([`chair_in_words`]).
@@ -235,7 +237,12 @@ pub fn calendar_event(meeting: &FeedMeeting) -> CalendarEvent {
     }
     let mut description = String::new();
     if meeting.cancelled {
-        description.push_str("This meeting is cancelled.\n\n");
+        description.push_str("This meeting is cancelled.");
+        if let Some(reason) = &meeting.cancellation_reason {
+            description.push_str(" Reason: ");
+            description.push_str(reason);
+        }
+        description.push_str("\n\n");
     }
     description.push_str(meeting.body.name_en);
     description.push_str("\nChair: ");
@@ -304,6 +311,7 @@ mod tests {
             end: start + chrono::TimeDelta::hours(3),
             time_zone: chrono_tz::Europe::Vienna,
             cancelled: false,
+            cancellation_reason: None,
             place: Place {
                 room: Some("Neuer Saal".into()),
                 venue: Some("Hofburg".into()),
@@ -380,7 +388,16 @@ mod tests {
         let event = calendar_event(&cancelled);
         assert!(!event.description.contains("Register"), "{}", event.description);
         assert_eq!(event.status, EventStatus::Cancelled);
-        assert!(event.summary.ends_with("(cancelled)") && event.description.starts_with("This meeting is cancelled."));
+        assert!(
+            event.summary.ends_with("(cancelled)") && event.description.starts_with("This meeting is cancelled.\n")
+        );
+        cancelled.cancellation_reason = Some("The Hofburg is closed for repairs.".into());
+        let event = calendar_event(&cancelled);
+        assert!(
+            event.description.starts_with("This meeting is cancelled. Reason: The Hofburg is closed for repairs.\n\n"),
+            "{}",
+            event.description
+        );
     }
 
     #[test]

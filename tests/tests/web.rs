@@ -77,9 +77,9 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
     browser.screenshot("meeting").await;
     browser.set_value("#edit-start", &local_input(&fsc["start"])).await;
     browser.set_value("#edit-end", &local_input(&fsc["end"])).await;
-    browser.click("form[action$='/edit'] button[type=submit]").await;
+    browser.click("form[action*='/edit'] button[type=submit]").await;
     let clash = browser.wait_for_text("#room-error", "is taken by").await;
-    assert!(clash.contains("FSC"), "the message names the other meeting: {clash}");
+    assert!(clash.contains("Forum for Security Co-operation"), "the message names the other meeting: {clash}");
     browser.wait_for_text("#edit-errors", "not saved").await;
     browser.wait_for_text("label.force", "Book anyway").await;
     browser.client.execute("document.getElementById('change-title').scrollIntoView();", vec![]).await.unwrap();
@@ -87,8 +87,8 @@ async fn an_organiser_plans_a_year_sees_it_and_moves_a_meeting_onto_a_taken_room
 
     // Book anyway: saved, and the warning stays in view.
     browser.click("label.force input[name=force]").await;
-    browser.click("form[action$='/edit'] button[type=submit]").await;
-    let warning = browser.wait_for_text(".flash-warn", "saved, with warnings").await;
+    browser.click("form[action*='/edit'] button[type=submit]").await;
+    let warning = browser.wait_for_text(".flash-warn", "is saved. Worth a look").await;
     assert!(warning.contains("is taken by"), "{warning}");
     let moved = app.get_json(&format!("/api/v1/meetings/{}", pc["id"]), 200).await;
     assert_eq!(moved["start"], fsc["start"]);
@@ -547,12 +547,18 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     browser.goto("/organiser").await;
     browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
     browser.fill("#lot-year", "2027").await;
-    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
-    browser.wait_for_text(".flash-ok", "The lot of PC for 2027 is drawn again: seating starts with").await;
+    browser.click("form[action^='/organiser/seating-lot'] button[type=submit]").await;
+    browser
+        .wait_for_text(
+            "#lot .flash-ok",
+            "The lot of the Permanent Council for 2027 is drawn again: seating starts with",
+        )
+        .await;
+    // The body is chosen from a list, by its name.
     browser.client.execute("window.confirm = () => true;", vec![]).await.expect("accept the confirmation");
-    browser.fill("#lot-body", "XYZ").await;
-    browser.click("form[action='/organiser/seating-lot'] button[type=submit]").await;
-    browser.wait_for_text(".flash-error", "XYZ").await;
+    browser.select("#lot-body", "FSC").await;
+    browser.click("form[action^='/organiser/seating-lot'] button[type=submit]").await;
+    browser.wait_for_text("#lot .flash-ok", "The lot of the Forum for Security Co-operation for 2027").await;
     browser.close().await;
     app.stop().await;
 }

@@ -1,5 +1,6 @@
 //! Meetings: planning a year, listing and reading meetings, creating one-off meetings and
-//! conferences abroad, moving, renaming, changing room, cancelling.
+//! conferences abroad, moving, renaming, changing room, cancelling (with a reason) and
+//! reinstating.
 //!
 //! Times come in as local date-times without offset plus the IANA zone of the place, and go out
 //! as RFC 3339 with the local offset plus the zone. Every change a calendar must show raises
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_meetings, create_meeting))
         .routes(routes!(get_meeting, update_meeting))
         .routes(routes!(cancel_meeting))
+        .routes(routes!(reinstate_meeting))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +72,8 @@ pub struct MeetingOut {
     /// `scheduled` or `cancelled`.
     #[schema(value_type = String)]
     pub status: MeetingStatus,
+    /// Why it is cancelled, when the organiser said; null otherwise.
+    pub cancellation_reason: Option<String>,
     /// iCalendar SEQUENCE: raised by every change a calendar must show.
     pub sequence: i32,
     pub updated_at: DateTime<Utc>,
@@ -149,6 +153,7 @@ pub fn meeting_out(meeting: meetings::Model, context: &Context) -> MeetingOut {
         chair: chairs.first().and_then(|chair| chair.iso2.clone()),
         chairs,
         status: meeting.status,
+        cancellation_reason: meeting.cancellation_reason,
         sequence: meeting.sequence,
         updated_at: meeting.updated_at,
     }
@@ -378,15 +383,65 @@ async fn update_meeting(
     Ok(Json(change_out(&state, changed).await?))
 }
 
-/// Cancels a meeting (organisers). It stays visible, marked cancelled, with a higher `sequence`.
+/// Why a meeting is cancelled (the body is optional: no body cancels without a reason).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    /// Shown on the meeting page, in the cancellation mail and in the feeds.
+    pub reason: Option<String>,
+}
+
+/// Undoing a cancellation (the body is optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReinstateIn {
+    /// Book the room even if another meeting has taken it since the cancellation.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// An optional JSON body: none (or an empty one) is `T::default()`, so clients that send no
+/// body keep working.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::Invalid(format!("the request body is not as expected: {error}")))
+}
+
+/// Cancels a meeting (organisers), with an optional reason. It stays visible, marked
+/// cancelled, with a higher `sequence`; those invited are sent the cancellation.
 #[utoipa::path(post, path = "/meetings/{id}/cancel", tag = "meetings", security(("bearer" = [])), params(("id" = i32, Path)),
-    responses((status = 200, body = MeetingOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body(content = Option<CancelIn>, description = "optional"),
+    responses((status = 200, body = MeetingOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn cancel_meeting(
     State(state): State<AppState>,
     Organiser(principal): Organiser,
     ApiPath(id): ApiPath<i32>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<MeetingOut>> {
-    let cancelled = service::meetings::cancel(&state, &principal, id).await?;
+    let input: CancelIn = optional_body(&body)?;
+    let cancelled = service::meetings::cancel(&state, &principal, id, input.reason.as_deref()).await?;
     let context = Context::load(&state.db).await?;
     Ok(Json(meeting_out(cancelled, &context)))
+}
+
+/// Undoes a cancellation (organisers): the meeting is scheduled again with a higher
+/// `sequence`, and those invited are sent the update. 409 when it is not cancelled or its room
+/// has been taken since (send `"force": true` to book it anyway).
+#[utoipa::path(post, path = "/meetings/{id}/reinstate", tag = "meetings", security(("bearer" = [])), params(("id" = i32, Path)),
+    request_body(content = Option<ReinstateIn>, description = "optional"),
+    responses((status = 200, body = MeetingChange), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn reinstate_meeting(
+    State(state): State<AppState>,
+    Organiser(principal): Organiser,
+    ApiPath(id): ApiPath<i32>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<MeetingChange>> {
+    let input: ReinstateIn = optional_body(&body)?;
+    let changed = service::meetings::reinstate(&state, &principal, id, input.force).await?;
+    Ok(Json(change_out(&state, changed).await?))
 }

@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_states))
         .routes(routes!(get_state))
-        .routes(routes!(list_chairmanships))
+        .routes(routes!(list_chairmanships, record_chairmanship))
         .routes(routes!(set_chairmanship))
         .routes(routes!(list_bodies))
 }
@@ -136,17 +136,16 @@ pub struct TroikaOut {
 #[utoipa::path(get, path = "/chairmanships", tag = "reference", responses((status = 200, body = [ChairmanshipOut])))]
 async fn list_chairmanships(State(state): State<AppState>) -> ApiResult<Json<Vec<ChairmanshipOut>>> {
     let years = service::reference::chairmanships(&state.db).await?;
-    Ok(Json(
-        years
-            .into_iter()
-            .map(|ChairmanshipYear { year, name_en, troika }| ChairmanshipOut {
-                year,
-                iso2: troika.current.clone(),
-                name_en,
-                troika: TroikaOut { previous: troika.previous, current: troika.current, next: troika.next },
-            })
-            .collect(),
-    ))
+    Ok(Json(years.into_iter().map(chairmanship_out).collect()))
+}
+
+fn chairmanship_out(ChairmanshipYear { year, name_en, troika }: ChairmanshipYear) -> ChairmanshipOut {
+    ChairmanshipOut {
+        year,
+        iso2: troika.current.clone(),
+        name_en,
+        troika: TroikaOut { previous: troika.previous, current: troika.current, next: troika.next },
+    }
 }
 
 /// A newly agreed Chairmanship.
@@ -167,6 +166,36 @@ async fn set_chairmanship(
 ) -> ApiResult<StatusCode> {
     service::reference::set_chairmanship(&state.db, &principal, year, &body.iso2).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A newly agreed Chairmanship, for a year not decided yet.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChairmanshipIn {
+    pub year: i32,
+    /// ISO code of the participating State that chairs.
+    pub state: String,
+}
+
+/// Records the Chairmanship of a year not decided yet (organisers); 409 when the year already
+/// has one (`PUT /chairmanships/{year}` replaces it). The chairs derived from it follow.
+#[utoipa::path(post, path = "/chairmanships", tag = "reference", security(("bearer" = [])),
+    request_body = NewChairmanshipIn,
+    responses((status = 201, body = ChairmanshipOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_chairmanship(
+    State(state): State<AppState>,
+    Organiser(principal): Organiser,
+    ApiJson(body): ApiJson<NewChairmanshipIn>,
+) -> ApiResult<(StatusCode, Json<ChairmanshipOut>)> {
+    service::reference::record_chairmanship(&state.db, &principal, body.year, &body.state).await?;
+    let recorded = service::reference::chairmanships(&state.db)
+        .await?
+        .into_iter()
+        .find(|year| year.year == body.year)
+        .map(chairmanship_out)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the Chairmanship of {} is not listed", body.year)))?;
+    Ok((StatusCode::CREATED, Json(recorded)))
 }
 
 /// A body and its rules.

@@ -306,6 +306,7 @@ fn compose(
         decline_url: link(Answer::Declined),
         subject: own_words.and_then(|words| words.subject.clone()),
         opening: own_words.and_then(|words| words.opening.clone()),
+        cancellation_reason: meeting.cancellation_reason.clone(),
     };
     let Rendered { subject, text, html } = templates::render(kind, language, &mail);
     let organizer: Mailbox = config.mail_from.parse().unwrap_or_else(|_| "plenary@localhost".parse().expect("address"));

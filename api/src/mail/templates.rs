@@ -60,6 +60,8 @@ pub struct MeetingMail {
     /// The invitation's opening paragraph as organisers wrote it for this language; `None`
     /// keeps the generated one.
     pub opening: Option<String>,
+    /// Why the meeting is cancelled, as the organiser wrote it (cancellations only).
+    pub cancellation_reason: Option<String>,
 }
 
 /// A rendered message.
@@ -457,6 +459,7 @@ mod tests {
             decline_url: "https://plenary.example/rsvp/MzpkOkFU.c2ln".into(),
             subject: None,
             opening: None,
+            cancellation_reason: Some("The Hofburg is closed <for repairs> & cleaning.".into()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Meetings: finding and listing them, planning a year, creating one-off meetings and
-//! conferences abroad, changing and cancelling them.
+//! conferences abroad, changing, cancelling and reinstating them.
 //!
 //! Times come in as local date-times without offset plus the IANA zone of the place. Every
 //! change a calendar must show raises `sequence` and keeps `uid`, and is written to the audit
@@ -176,6 +176,7 @@ pub async fn create(state: &AppState, principal: &Principal, input: NewMeeting) 
         host: place("host", input.host.as_deref())?,
         status: MeetingStatus::Scheduled,
         sequence: 0,
+        cancellation_reason: None,
         created_at: now,
         updated_at: now,
     };
@@ -202,7 +203,10 @@ pub async fn update(
 ) -> ServiceResult<Changed> {
     let before = load(&state.db, id).await?;
     if before.status == MeetingStatus::Cancelled {
-        return Err(Error::conflict(format!("meeting {id} is cancelled; create a new meeting instead of changing it")));
+        return Err(Error::conflict(format!(
+            "“{}” is cancelled; reinstate it first, or create a new meeting",
+            before.title
+        )));
     }
     let old_zone = before.zone();
     let zone = changes.time_zone.as_deref().map(zone).transpose()?.unwrap_or(old_zone);
@@ -247,21 +251,53 @@ pub async fn update(
     Ok(Changed { meeting: saved, warnings })
 }
 
-/// Cancels a meeting. It stays visible, marked cancelled, with a higher `sequence`, and those
-/// invited are sent the cancellation.
+/// Cancels a meeting, with the organiser's reason (optional, under the input policy). It stays
+/// visible, marked cancelled, with a higher `sequence`, and those invited are sent the
+/// cancellation, which gives the reason.
 ///
 /// # Errors
-/// [`Error::NotFound`]; a conflict when it is already cancelled.
-pub async fn cancel(state: &AppState, principal: &Principal, id: i32) -> ServiceResult<meetings::Model> {
+/// [`Error::NotFound`]; [`Error::Invalid`] for a reason the input policy refuses; a conflict
+/// when it is already cancelled.
+pub async fn cancel(
+    state: &AppState,
+    principal: &Principal,
+    id: i32,
+    reason: Option<&str>,
+) -> ServiceResult<meetings::Model> {
+    let reason = validate::optional("reason", TextKind::FreeText, reason)?;
     let before = load(&state.db, id).await?;
     if before.status == MeetingStatus::Cancelled {
-        return Err(Error::conflict(format!("meeting {id} is already cancelled")));
+        return Err(Error::conflict(format!("“{}” is already cancelled", before.title)));
     }
     let mut cancelled = before.clone();
     cancelled.status = MeetingStatus::Cancelled;
+    cancelled.cancellation_reason = reason;
     cancelled.sequence += 1;
     cancelled.updated_at = Utc::now();
     save_change(state, principal, "meeting.cancel", &before, cancelled, &[]).await
+}
+
+/// Undoes a cancellation: the meeting is scheduled again with a higher `sequence` and those
+/// invited are sent the update, like after any other change. Its room is checked again, as
+/// another meeting may have taken it meanwhile.
+///
+/// # Errors
+/// [`Error::NotFound`]; a conflict when it is not cancelled, or the room is taken and `force`
+/// is not set.
+pub async fn reinstate(state: &AppState, principal: &Principal, id: i32, force: bool) -> ServiceResult<Changed> {
+    let before = load(&state.db, id).await?;
+    if before.status != MeetingStatus::Cancelled {
+        return Err(Error::conflict(format!("“{}” is not cancelled; there is nothing to undo", before.title)));
+    }
+    let mut reinstated = before.clone();
+    reinstated.status = MeetingStatus::Scheduled;
+    reinstated.cancellation_reason = None;
+    let context = Context::load(&state.db).await?;
+    let warnings = conflicts(&state.db, &reinstated, &context, force).await?;
+    reinstated.sequence += 1;
+    reinstated.updated_at = Utc::now();
+    let saved = save_change(state, principal, "meeting.reinstate", &before, reinstated, &warnings).await?;
+    Ok(Changed { meeting: saved, warnings })
 }
 
 fn local(field: &str, text: &str) -> ServiceResult<NaiveDateTime> {
@@ -338,10 +374,9 @@ async fn conflicts(
         .filter(|other| other.id != candidate.id)
         .filter_map(|other| context.slot(other))
         .collect();
-    find_conflicts(&slot, &others, all_bodies()).accept(force).map_err(|clash| Error::Conflict {
-        message: clash.message.clone(),
-        kind: ConflictKind::RoomTaken(Box::new(clash)),
-    })
+    find_conflicts(&slot, &others, all_bodies())
+        .accept(force)
+        .map_err(|clash| Error::Conflict { message: clash.message.clone(), kind: ConflictKind::RoomTaken(clash) })
 }
 
 /// Saves a change to a stored meeting, records it in the audit log and queues the update or
@@ -377,6 +412,7 @@ async fn audit(
             "title": m.title, "body": m.body_code, "starts_at": m.starts_at, "ends_at": m.ends_at,
             "time_zone": m.time_zone, "room": m.room_code, "city": m.city, "country": m.country,
             "host": m.host, "status": m.status, "sequence": m.sequence,
+            "cancellation_reason": m.cancellation_reason,
         })
     };
     let mut after_json = after.map(snapshot);

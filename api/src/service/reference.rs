@@ -56,7 +56,7 @@ pub async fn chairmanships(db: &impl ConnectionTrait) -> ServiceResult<Vec<Chair
 }
 
 /// Records `iso2` (any case) as the Chairmanship of `year`, audited; the chairs derived from it
-/// follow.
+/// follow. Replaces an earlier entry for that year (the API's `PUT`).
 ///
 /// # Errors
 /// [`Error::Forbidden`] for a delegation; [`Error::Invalid`] for a year outside
@@ -67,6 +67,39 @@ pub async fn set_chairmanship(
     year: i32,
     iso2: &str,
 ) -> ServiceResult<()> {
+    store_chairmanship(db, principal, year, iso2, "iso2", Replace::Allowed).await
+}
+
+/// Records a newly agreed Chairmanship (the organiser console, `POST /chairmanships`): a year
+/// has one, so a year already decided is refused rather than silently changed.
+///
+/// # Errors
+/// As [`set_chairmanship`], with the State's field named `state`; a conflict naming the
+/// State already recorded for `year`.
+pub async fn record_chairmanship(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    year: i32,
+    iso2: &str,
+) -> ServiceResult<()> {
+    store_chairmanship(db, principal, year, iso2, "state", Replace::Refused).await
+}
+
+/// Whether recording a Chairmanship may replace the one already recorded for the year.
+#[derive(PartialEq, Eq)]
+enum Replace {
+    Allowed,
+    Refused,
+}
+
+async fn store_chairmanship(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    year: i32,
+    iso2: &str,
+    field: &str,
+    replace: Replace,
+) -> ServiceResult<()> {
     if !principal.is_organiser() {
         return Err(Error::Forbidden(format!(
             "only organisers may do this; this token's role is {}",
@@ -75,19 +108,29 @@ pub async fn set_chairmanship(
     }
     if !RECORDABLE_YEARS.contains(&year) {
         let (first, last) = (RECORDABLE_YEARS.start(), RECORDABLE_YEARS.end());
-        return Err(Error::invalid_request(
-            Rule::Range,
-            format!("year must be between {first} and {last}, got {year}"),
-        ));
+        return Err(Error::invalid("year", Rule::Range, format!("must be between {first} and {last}, got {year}")));
     }
-    let iso2 = iso2.to_uppercase();
-    let on = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
+    let iso2 = iso2.trim().to_uppercase();
     let all = store::reference::states_and_memberships(db).await?;
+    let Some(named) = all.states.iter().find(|state| state.iso2 == iso2) else {
+        let message = if iso2.is_empty() { "choose a State".to_owned() } else { format!("there is no State {iso2:?}") };
+        return Err(Error::invalid(field, Rule::Unknown, message));
+    };
+    let on = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
     if !may_chair(&iso2, &all.on(on)) {
-        let message = format!("{iso2:?} is not a participating State on 1 January {year}");
-        return Err(Error::invalid("iso2", Rule::Mismatch, message));
+        let message = format!("{} is not a participating State on 1 January {year}", named.name_en);
+        return Err(Error::invalid(field, Rule::Mismatch, message));
     }
     let before = store::reference::chairmanships(db).await?.of(year).map(str::to_owned);
+    if replace == Replace::Refused
+        && let Some(holder) = &before
+    {
+        let holder = all.states.iter().find(|state| &state.iso2 == holder).map_or(holder.as_str(), |s| &s.name_en);
+        return Err(Error::Conflict {
+            kind: super::ConflictKind::Duplicate { field: "year" },
+            message: format!("the Chairmanship of {year} is already recorded: {holder}"),
+        });
+    }
     store::reference::set_chairmanship(db, year, &iso2).await?;
     store::audit::record(
         db,

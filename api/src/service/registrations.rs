@@ -629,11 +629,11 @@ pub async fn set_settings(
     let facts = facts_of(db, id).await?;
     let deadline = input.deadline.as_deref().map(|text| local_deadline(text, facts.zone)).transpose()?;
     let wanted = Settings { seats_behind_quota: input.seats_behind_quota, deadline, capacity: input.capacity };
-    if wanted.seats_behind_quota.is_some_and(|quota| quota > 100) || wanted.capacity.is_some_and(|c| c > 100_000) {
-        return Err(Error::invalid_request(
-            Rule::Range,
-            "seats_behind_quota must be at most 100 and capacity at most 100000",
-        ));
+    if wanted.seats_behind_quota.is_some_and(|quota| quota > 100) {
+        return Err(Error::invalid("seats_behind_quota", Rule::Range, "must be at most 100"));
+    }
+    if wanted.capacity.is_some_and(|capacity| capacity > 100_000) {
+        return Err(Error::invalid("capacity", Rule::Range, "must be at most 100000"));
     }
     let context = Context::load(db).await.map_err(Error::Internal)?;
     let base = state.config.public_base();
@@ -646,6 +646,31 @@ pub async fn set_settings(
         capacity: wanted.capacity,
         effective: facts.limits(wanted),
         promoted,
+    })
+}
+
+/// A meeting's attendance settings as an organiser set them (`None`: the default) and the
+/// limits in force, for the form that changes them.
+#[derive(Debug, Clone)]
+pub struct CurrentSettings {
+    pub seats_behind_quota: Option<u32>,
+    pub deadline: Option<DateTime<Tz>>,
+    pub capacity: Option<u32>,
+    pub effective: Limits,
+}
+
+/// Meeting `id`'s attendance settings and the limits they give.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown meeting.
+pub async fn settings(db: &DatabaseConnection, id: i32) -> ServiceResult<CurrentSettings> {
+    let facts = facts_of(db, id).await?;
+    let set = store::attendance::settings_of(store::attendance::settings(db, id).await?.as_ref());
+    Ok(CurrentSettings {
+        seats_behind_quota: set.seats_behind_quota,
+        deadline: set.deadline.map(|deadline| deadline.with_timezone(&facts.zone)),
+        capacity: set.capacity,
+        effective: facts.limits(set),
     })
 }
 

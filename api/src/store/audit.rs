@@ -1,7 +1,9 @@
-//! Writing the audit log.
+//! Writing the audit log, and reading one subject's history back.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+};
 use serde::Serialize;
 
 use crate::db::entities::audit_log;
@@ -37,4 +39,21 @@ pub async fn record<B: Serialize, A: Serialize>(
     .exec(db)
     .await?;
     Ok(())
+}
+
+/// Every entry about one subject (`"meeting"`, `"42"`), oldest first.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn of_subject(
+    db: &impl ConnectionTrait,
+    subject_type: &str,
+    subject_id: &str,
+) -> Result<Vec<audit_log::Model>, DbErr> {
+    audit_log::Entity::find()
+        .filter(audit_log::Column::SubjectType.eq(subject_type))
+        .filter(audit_log::Column::SubjectId.eq(subject_id))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await
 }

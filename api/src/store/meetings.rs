@@ -6,7 +6,7 @@ use scheduler::{
     bodies::{Body, BodyCode, body},
     chairmanship::Chairmanships,
     chairs::{Chair, chair_of},
-    conflicts::Slot,
+    conflicts::{ChairState, Slot},
     planning::YearPlan,
     when_where::{Language, MeetingTime, Place},
 };
@@ -241,12 +241,18 @@ impl Context {
         let body = body(&meeting.body_code)?;
         Some(Slot {
             id: meeting.id.to_string(),
-            label: format!("{} “{}”", body.code.as_str(), meeting.title),
+            label: meeting.title.clone(),
             body: body.code,
             room: meeting.room_code.clone(),
+            room_name: meeting.room_code.as_deref().and_then(|code| self.room(code)).map(|(room, _)| room.name.clone()),
             start: DateTime::from_timestamp(meeting.starts_at, 0)?,
             end: DateTime::from_timestamp(meeting.ends_at, 0)?,
-            chairs: self.chair(meeting).known().into_iter().map(str::to_owned).collect(),
+            chairs: self
+                .chair(meeting)
+                .known()
+                .into_iter()
+                .map(|iso2| ChairState { iso2: iso2.to_owned(), name: self.state_name(iso2, Language::English) })
+                .collect(),
             time_zone: meeting.time_zone.parse().ok()?,
         })
     }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use scheduler::text::Rule;
+use scheduler::{conflicts::RoomClash, text::Rule};
 
 use crate::service::{self, ConflictKind};
 
@@ -20,6 +20,8 @@ pub struct FormErrors {
     pub general: Vec<String>,
     /// The room is taken: offer "book anyway".
     pub room_clash: bool,
+    /// The meeting holding the room, so the form can link it by its title and date.
+    pub clash: Option<RoomClash>,
 }
 
 impl FormErrors {
@@ -44,8 +46,9 @@ impl FormErrors {
                 self.add(&field, capitalise(&message));
             }
             invalid @ service::Error::Invalid { .. } => self.general.push(capitalise(&invalid.to_string())),
-            service::Error::Conflict { kind: ConflictKind::RoomTaken(_), message } if fields.contains(&"room") => {
+            service::Error::Conflict { kind: ConflictKind::RoomTaken(clash), message } if fields.contains(&"room") => {
                 self.room_clash = true;
+                self.clash = Some(*clash);
                 self.add("room", capitalise(&message));
             }
             service::Error::Conflict { kind: ConflictKind::Duplicate { field }, message }
@@ -126,10 +129,12 @@ mod tests {
         assert_eq!(errors.general, ["Time_zone: oops"]);
         let clash = scheduler::conflicts::RoomClash {
             room: "X".into(),
+            room_name: "Room X".into(),
             other_id: "7".into(),
             other_label: "PC".into(),
             other_start: chrono::DateTime::UNIX_EPOCH,
             other_end: chrono::DateTime::UNIX_EPOCH,
+            other_when: "1 January 1970, 00:00–00:00".into(),
             message: "Room taken.".into(),
         };
         let taken =

@@ -1,6 +1,12 @@
 //! `/meetings/{id}`: one meeting — time and place, chair, who is invited and why — with its
-//! "add to calendar" file `/meetings/{id}.ics` and, for organisers, forms to move, rename,
-//! re-room and cancel it (through the same functions as the JSON API).
+//! "add to calendar" file `/meetings/{id}.ics` and, for organisers, every setting of the
+//! meeting on the page (through the same use cases as the JSON API): move, rename and re-room
+//! it; guests and a closed session; its quota, deadline and capacity; cancel it with a reason
+//! or undo the cancellation; and the history of its changes from the audit log.
+//!
+//! After a form, the organiser lands back at that form (`?done=<form>#<form>`), with the
+//! message there rather than at the top of the page; a form sent back with errors keeps what
+//! was typed and shows each error next to its field.
 
 use askama::Template;
 use axum::{
@@ -14,7 +20,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
     attendance::{Seat, Status},
-    eligibility::Reason,
+    eligibility::{Adjustments, OfficialGuest, Reason},
     ical::{CalendarEvent, EventStatus, Feed, render_feed},
     seating::Occupants,
     when_where::{Language, zone_city},
@@ -24,15 +30,20 @@ use serde::Deserialize;
 use super::{
     Chrome, Flash, OrganiserUser, WebError, WebResult,
     forms::{FormErrors, capitalise},
-    params::PagePath,
+    params::{PagePath, PageQuery},
     redirect_with, render_status,
-    views::{MeetingItem, local, state_name},
+    views::{HOME_ZONE, MeetingItem, local, state_name},
 };
 use crate::{
     app::AppState,
     db::entities::{meetings, registrations},
     db::enums::MeetingStatus,
-    service::{self, meetings::MeetingChanges},
+    service::{
+        self,
+        invitations::{NewAdjustments, NewOfficial},
+        meetings::MeetingChanges,
+        registrations::NewSettings,
+    },
     store::{
         self,
         meetings::{Context, Presiding, body_of, local_date},
@@ -44,6 +55,23 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}", get(meeting_page))
         .route("/meetings/{id}/edit", post(edit_meeting))
         .route("/meetings/{id}/cancel", post(cancel_meeting))
+        .route("/meetings/{id}/reinstate", post(reinstate_meeting))
+        .route("/meetings/{id}/guests", post(set_guests))
+        .route("/meetings/{id}/attendance-settings", post(set_attendance_settings))
+}
+
+/// The organiser forms of the page, each a section with this id (its anchor).
+const FORMS: [&str; 4] = ["change", "guests", "attendance-settings", "cancellation"];
+
+/// `?done=<form>`: the form just sent, whose message is shown in it.
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+/// Back to the form `anchor` of meeting `id`, with `flash` shown there.
+fn back_to(c: &Chrome, id: i32, anchor: &str, flash: &Flash) -> Response {
+    redirect_with(c, &format!("/meetings/{id}?done={anchor}#{anchor}"), flash)
 }
 
 /// One group of invited delegations, all invited for the same reason.
@@ -54,7 +82,7 @@ struct InviteeGroup {
 }
 
 /// The edit form's values (what the meeting is now, or what the organiser just sent).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 struct EditForm {
     #[serde(default)]
     csrf: String,
@@ -114,6 +142,96 @@ struct MeetingPage<'a> {
     documents: Vec<super::invitations::DocumentLink>,
     /// Offer the registration page: to organisers, and to a delegation that is invited.
     registration_link: bool,
+    /// The message of the form just sent, and which form it is about (one of [`FORMS`]).
+    flash_at: Option<(String, Flash)>,
+    /// What only organisers see.
+    organiser: Option<OrganiserForms>,
+}
+
+impl MeetingPage<'_> {
+    /// The message to show in form `anchor`, if it was the one just sent.
+    fn flash_for(&self, anchor: &str) -> Option<&Flash> {
+        self.flash_at.as_ref().filter(|(at, _)| at == anchor).map(|(_, flash)| flash)
+    }
+}
+
+/// The organisers' forms besides the edit form, with their values and errors.
+struct OrganiserForms {
+    guests: GuestsView,
+    guest_errors: FormErrors,
+    settings: SettingsForm,
+    settings_errors: FormErrors,
+    /// The limits in force, in words, beside the settings' fields.
+    limits: LimitsView,
+    cancel: CancelForm,
+    cancel_errors: FormErrors,
+    history: Vec<HistoryEntry>,
+}
+
+/// The guests form: the closed session, the delegations that may be added as guests, the
+/// officials invited, and one more official to add.
+#[derive(Debug, Default)]
+struct GuestsView {
+    closed: bool,
+    /// ISO code, name, and whether it is a guest now.
+    delegations: Vec<(String, String, bool)>,
+    /// Name (with organisation) and e-mail of each official guest, in order.
+    officials: Vec<(String, String)>,
+    new_official: NewOfficialForm,
+}
+
+#[derive(Debug, Default, Clone)]
+struct NewOfficialForm {
+    name: String,
+    organisation: String,
+    email: String,
+    language: String,
+}
+
+/// The attendance settings form; blank means the default.
+#[derive(Debug, Default, Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    seats_behind_quota: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    capacity: String,
+}
+
+/// The limits in force, in words.
+struct LimitsView {
+    quota: String,
+    deadline: String,
+    capacity: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    force: Option<String>,
+}
+
+/// One change in the meeting's history.
+struct HistoryEntry {
+    at_iso: String,
+    at: String,
+    who: String,
+    what: String,
+}
+
+/// Which form came back with errors, with what was typed.
+enum Returned {
+    Nothing,
+    Edit(EditForm, FormErrors),
+    Guests(GuestsView, FormErrors),
+    Settings(SettingsForm, FormErrors),
+    Cancel(CancelForm, FormErrors),
 }
 
 fn role_label(role: &str) -> &'static str {
@@ -148,22 +266,35 @@ async fn load(state: &AppState, id: &str) -> WebResult<meetings::Model> {
     store::meetings::find(&state.db, id).await?.ok_or_else(|| WebError::NotFound(format!("There is no meeting {id}.")))
 }
 
-async fn meeting_page(State(state): State<AppState>, c: Chrome, PagePath(id): PagePath<String>) -> WebResult {
+async fn meeting_page(
+    State(state): State<AppState>,
+    c: Chrome,
+    PagePath(id): PagePath<String>,
+    PageQuery(done): PageQuery<DoneQuery>,
+) -> WebResult {
     if let Some(id) = id.strip_suffix(".ics") {
         let meeting = load(&state, id).await?;
         return ics(&state, &meeting).await;
     }
     let meeting = load(&state, &id).await?;
-    let form = form_of(&meeting);
-    page(&state, &c, meeting, form, FormErrors::default(), StatusCode::OK).await
+    // The message of a form just sent is shown in that form, not at the top of the page.
+    let mut c = c;
+    let flash_at = match (done.done, c.flash.take()) {
+        (Some(anchor), Some(flash)) if FORMS.contains(&anchor.as_str()) => Some((anchor, flash)),
+        (_, flash) => {
+            c.flash = flash;
+            None
+        }
+    };
+    page(&state, &c, meeting, Returned::Nothing, flash_at, StatusCode::OK).await
 }
 
 async fn page(
     state: &AppState,
     c: &Chrome,
     meeting: meetings::Model,
-    form: EditForm,
-    errors: FormErrors,
+    returned: Returned,
+    flash_at: Option<(String, Flash)>,
     status: StatusCode,
 ) -> WebResult {
     let context = Context::load(&state.db).await?;
@@ -173,10 +304,16 @@ async fn page(
     let mut closed = false;
     let own_state = c.user.as_ref().and_then(|user| user.iso2.as_deref()).filter(|_| c.is_delegation());
     let mut registration_link = c.is_organiser();
+    let mut invited_by_rule = Vec::new();
+    let mut current_adjustments = Adjustments::default();
     if let Some(body) = body_of(&meeting) {
         let (invited, adjustments) = store::invitations::invitees(&state.db, &context, &meeting).await?;
         closed = adjustments.closed;
+        current_adjustments = adjustments.clone();
         for invitee in invited {
+            if invitee.reason != Reason::Guest {
+                invited_by_rule.push(invitee.delegation.iso2.clone());
+            }
             invited_count += 1;
             registration_link |= own_state == Some(invitee.delegation.iso2.as_str());
             let heading = match invitee.reason {
@@ -227,6 +364,15 @@ async fn page(
     };
     let documents = super::invitations::document_links(state, meeting.id).await?;
     let item = MeetingItem::new(&meeting, &context);
+    let (form, errors) = match &returned {
+        Returned::Edit(form, errors) => (form.clone(), errors.clone()),
+        _ => (form_of(&meeting), FormErrors::default()),
+    };
+    let organiser = if c.is_organiser() {
+        Some(organiser_forms(state, &context, &meeting, &invited_by_rule, &current_adjustments, returned).await?)
+    } else {
+        None
+    };
     let page = MeetingPage {
         c,
         place: context.place(&meeting, Language::English).line(),
@@ -250,8 +396,207 @@ async fn page(
         closed,
         documents,
         registration_link,
+        flash_at,
+        organiser,
     };
     render_status(c, status, &page)
+}
+
+/// The organisers' forms with the meeting's current settings, or with what was just sent
+/// back with errors.
+async fn organiser_forms(
+    state: &AppState,
+    context: &Context,
+    meeting: &meetings::Model,
+    invited_by_rule: &[String],
+    adjustments: &Adjustments,
+    returned: Returned,
+) -> WebResult<OrganiserForms> {
+    let zone = meeting.zone();
+    let current = service::registrations::settings(&state.db, meeting.id).await?;
+    let limits = LimitsView {
+        quota: format!(
+            "{} behind each head of delegation",
+            plural(current.effective.seats_behind_quota as usize, "seat", "seats")
+        ),
+        deadline: format!(
+            "{} ({} time)",
+            current.effective.deadline.format("%A %-d %B %Y, %H:%M"),
+            zone_city(zone.name())
+        ),
+        capacity: match (current.effective.capacity, current.effective.room_capacity) {
+            (Some(capacity), _) => format!("{} for the whole meeting", plural(capacity as usize, "seat", "seats")),
+            (None, _) => "no limit".to_owned(),
+        },
+    };
+    let settings_now = SettingsForm {
+        csrf: String::new(),
+        seats_behind_quota: current.seats_behind_quota.map(|quota| quota.to_string()).unwrap_or_default(),
+        deadline: current.deadline.map(|deadline| deadline.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default(),
+        capacity: current.capacity.map(|capacity| capacity.to_string()).unwrap_or_default(),
+    };
+    let date = local_date(meeting);
+    let guests_now = GuestsView {
+        closed: adjustments.closed,
+        delegations: context
+            .states
+            .on(date)
+            .into_iter()
+            .filter(|delegation| !invited_by_rule.contains(&delegation.iso2))
+            .map(|delegation| {
+                let guest = adjustments.guest_delegations.contains(&delegation.iso2);
+                (delegation.iso2, delegation.name_en, guest)
+            })
+            .collect(),
+        officials: adjustments.officials.iter().map(official_line).collect(),
+        new_official: NewOfficialForm::default(),
+    };
+    let mut forms = OrganiserForms {
+        guests: guests_now,
+        guest_errors: FormErrors::default(),
+        settings: settings_now,
+        settings_errors: FormErrors::default(),
+        limits,
+        cancel: CancelForm::default(),
+        cancel_errors: FormErrors::default(),
+        history: history(state, meeting, context).await?,
+    };
+    match returned {
+        Returned::Nothing | Returned::Edit(..) => {}
+        Returned::Guests(sent, errors) => {
+            // Offer what was offered, ticked as sent.
+            let ticked: Vec<String> =
+                sent.delegations.iter().filter(|(_, _, guest)| *guest).map(|(iso2, _, _)| iso2.clone()).collect();
+            for (iso2, _, guest) in &mut forms.guests.delegations {
+                *guest = ticked.contains(iso2);
+            }
+            forms.guests.closed = sent.closed;
+            forms.guests.new_official = sent.new_official;
+            forms.guest_errors = errors;
+        }
+        Returned::Settings(sent, errors) => {
+            forms.settings = sent;
+            forms.settings_errors = errors;
+        }
+        Returned::Cancel(sent, errors) => {
+            forms.cancel = sent;
+            forms.cancel_errors = errors;
+        }
+    }
+    Ok(forms)
+}
+
+fn official_line(official: &OfficialGuest) -> (String, String) {
+    let name = match &official.organisation {
+        Some(organisation) => format!("{} ({organisation})", official.name),
+        None => official.name.clone(),
+    };
+    (name, official.email.clone())
+}
+
+/// "1 seat", "3 seats".
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// The meeting's changes from the audit log, newest first, in words.
+async fn history(state: &AppState, meeting: &meetings::Model, context: &Context) -> WebResult<Vec<HistoryEntry>> {
+    let zone = meeting.zone();
+    let rows = store::audit::of_subject(&state.db, "meeting", &meeting.id.to_string()).await?;
+    let mut entries: Vec<HistoryEntry> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let parse = |text: &Option<String>| {
+                text.as_deref().and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            };
+            let what =
+                describe_change(&row.action, parse(&row.before).as_ref(), parse(&row.after).as_ref(), zone, context)?;
+            let at = row.at.with_timezone(&HOME_ZONE);
+            Some(HistoryEntry {
+                at_iso: row.at.to_rfc3339(),
+                at: at.format("%-d %B %Y, %H:%M").to_string(),
+                who: actor_in_words(&row.actor),
+                what,
+            })
+        })
+        .collect();
+    entries.reverse();
+    Ok(entries)
+}
+
+/// Who acted, as people know them: an account's username, or what kind of caller it was.
+fn actor_in_words(actor: &str) -> String {
+    if let Some(username) = actor.strip_prefix("user:") {
+        username.to_owned()
+    } else if actor.starts_with("token:") {
+        "an API token".to_owned()
+    } else if let Some(email) = actor.strip_prefix("rsvp:") {
+        email.to_owned()
+    } else if actor == "cli" {
+        "the command line".to_owned()
+    } else {
+        actor.to_owned()
+    }
+}
+
+/// One audit entry about a meeting in words; `None` for entries the history does not show.
+fn describe_change(
+    action: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+    zone: Tz,
+    context: &Context,
+) -> Option<String> {
+    let text = |value: Option<&serde_json::Value>, key: &str| {
+        value.and_then(|value| value.get(key)).and_then(serde_json::Value::as_str).map(str::to_owned)
+    };
+    let number = |value: Option<&serde_json::Value>, key: &str| {
+        value.and_then(|value| value.get(key)).and_then(serde_json::Value::as_i64)
+    };
+    let when = |value: Option<&serde_json::Value>| {
+        number(value, "starts_at").map(|start| local(start, zone).format("%-d %B %Y, %H:%M").to_string())
+    };
+    let room = |value: Option<&serde_json::Value>| {
+        text(value, "room").map(|code| context.room(&code).map_or(code, |(room, _)| room.name.clone()))
+    };
+    Some(match action {
+        "meeting.create" => "Created".to_owned(),
+        "meeting.update" => {
+            let mut changes = Vec::new();
+            if text(before, "title") != text(after, "title") {
+                changes.push(format!("renamed to “{}”", text(after, "title").unwrap_or_default()));
+            }
+            if number(before, "starts_at") != number(after, "starts_at")
+                || number(before, "ends_at") != number(after, "ends_at")
+            {
+                changes.push(format!(
+                    "moved from {} to {}",
+                    when(before).unwrap_or_default(),
+                    when(after).unwrap_or_default()
+                ));
+            }
+            if room(before) != room(after) {
+                changes.push(match room(after) {
+                    Some(name) => format!("room changed to {name}"),
+                    None => "room given up".to_owned(),
+                });
+            }
+            if text(before, "city") != text(after, "city") || text(before, "country") != text(after, "country") {
+                changes.push("place changed".to_owned());
+            }
+            if changes.is_empty() { "Changed".to_owned() } else { capitalise(&changes.join("; ")) }
+        }
+        "meeting.cancel" => match text(after, "cancellation_reason") {
+            Some(reason) => format!("Cancelled: {reason}"),
+            None => "Cancelled".to_owned(),
+        },
+        "meeting.reinstate" => "Cancellation undone: scheduled again".to_owned(),
+        "meeting.invitation_settings" => "Guests or closed session changed".to_owned(),
+        "attendance.settings" => "Quota, registration deadline or capacity changed".to_owned(),
+        "invitations.send" => "Invitations sent".to_owned(),
+        "invitations.resend" => "Invitations sent again".to_owned(),
+        _ => return None,
+    })
 }
 
 /// Registered and waiting attendees per kind of seat (withdrawn ones are not counted).
@@ -291,30 +636,25 @@ async fn edit_meeting(
     };
     match service::meetings::update(&state, &user.principal(), meeting.id, changes).await {
         Ok(change) => {
+            let saved = format!("“{}” is saved.", change.meeting.title);
             let flash = if change.warnings.is_empty() {
-                Flash::ok("The meeting is saved.")
+                Flash::ok(saved)
             } else {
                 Flash {
                     kind: "warn".into(),
-                    lines: std::iter::once("The meeting is saved, with warnings:".to_owned())
-                        .chain(change.warnings.into_iter().map(|warning| warning.message))
+                    lines: std::iter::once(format!("{saved} Worth a look:"))
+                        .chain(change.warnings.into_iter().map(|warning| capitalise(&warning.message)))
                         .collect(),
                 }
             };
-            Ok(redirect_with(&c, &format!("/meetings/{}", meeting.id), &flash))
+            Ok(back_to(&c, meeting.id, "change", &flash))
         }
         Err(error) => {
             let errors =
                 FormErrors::from_service(error, &["title", "start", "end", "time_zone", "room", "city", "country"])?;
-            page(&state, &c, meeting, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            page(&state, &c, meeting, Returned::Edit(form, errors), None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn cancel_meeting(
@@ -322,22 +662,203 @@ async fn cancel_meeting(
     c: Chrome,
     OrganiserUser(user): OrganiserUser,
     PagePath(id): PagePath<String>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CancelForm>,
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     let meeting = load(&state, &id).await?;
-    match service::meetings::cancel(&state, &user.principal(), meeting.id).await {
-        Ok(_) => Ok(redirect_with(
+    match service::meetings::cancel(&state, &user.principal(), meeting.id, Some(&form.reason)).await {
+        Ok(cancelled) => Ok(back_to(
             &c,
-            &format!("/meetings/{}", meeting.id),
-            &Flash::ok("The meeting is cancelled. It stays in the calendar, struck through."),
+            meeting.id,
+            "cancellation",
+            &Flash::ok(format!(
+                "“{}” is cancelled. It stays in the calendar, struck through; those invited are told.",
+                cancelled.title
+            )),
         )),
         Err(error) => {
-            let errors = FormErrors::from_service(error, &[])?;
-            let form = form_of(&meeting);
-            page(&state, &c, meeting, form, errors, StatusCode::CONFLICT).await
+            let errors = FormErrors::from_service(error, &["reason"])?;
+            page(&state, &c, meeting, Returned::Cancel(form, errors), None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+async fn reinstate_meeting(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    PagePath(id): PagePath<String>,
+    Form(form): Form<CancelForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let meeting = load(&state, &id).await?;
+    match service::meetings::reinstate(&state, &user.principal(), meeting.id, form.force.is_some()).await {
+        Ok(change) => {
+            let mut lines =
+                vec![format!("“{}” is scheduled again; those invited are sent the update.", change.meeting.title)];
+            let kind = if change.warnings.is_empty() { "ok" } else { "warn" };
+            lines.extend(change.warnings.into_iter().map(|warning| capitalise(&warning.message)));
+            Ok(back_to(&c, meeting.id, "cancellation", &Flash { kind: kind.into(), lines }))
+        }
+        Err(error) => {
+            // A room taken meanwhile is shown on the reinstate button, with "book anyway".
+            let errors = FormErrors::from_service(error, &["room"])?;
+            page(&state, &c, meeting, Returned::Cancel(form, errors), None, StatusCode::CONFLICT).await
+        }
+    }
+}
+
+/// The guests form as sent: repeated `guest` boxes, so read as pairs.
+fn guests_sent(pairs: &[(String, String)]) -> (String, GuestsView, Vec<usize>) {
+    let value = |key: &str| pairs.iter().find(|(name, _)| name == key).map(|(_, value)| value.trim().to_owned());
+    let view = GuestsView {
+        closed: value("closed").is_some(),
+        delegations: pairs
+            .iter()
+            .filter(|(name, _)| name == "guest")
+            .map(|(_, iso2)| (iso2.trim().to_uppercase(), String::new(), true))
+            .collect(),
+        officials: Vec::new(),
+        new_official: NewOfficialForm {
+            name: value("official_name").unwrap_or_default(),
+            organisation: value("official_organisation").unwrap_or_default(),
+            email: value("official_email").unwrap_or_default(),
+            language: value("official_language").unwrap_or_default(),
+        },
+    };
+    let removed = pairs
+        .iter()
+        .filter(|(name, _)| name == "remove_official")
+        .filter_map(|(_, index)| index.parse().ok())
+        .collect();
+    (value("csrf").unwrap_or_default(), view, removed)
+}
+
+async fn set_guests(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    PagePath(id): PagePath<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult {
+    let (csrf, sent, removed) = guests_sent(&pairs);
+    c.check_csrf(&csrf)?;
+    let meeting = load(&state, &id).await?;
+    let current = service::invitations::adjustments(&state.db, meeting.id).await?;
+    let mut officials: Vec<NewOfficial> = current
+        .officials
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| !removed.contains(index))
+        .map(|(_, official)| NewOfficial {
+            name: official.name,
+            organisation: official.organisation,
+            email: official.email,
+            language: Some(official.language),
+        })
+        .collect();
+    let new = &sent.new_official;
+    let adding = !(new.name.is_empty() && new.organisation.is_empty() && new.email.is_empty());
+    let new_index = officials.len();
+    if adding {
+        officials.push(NewOfficial {
+            name: new.name.clone(),
+            organisation: Some(new.organisation.clone()),
+            email: new.email.clone(),
+            language: Some(new.language.clone()).filter(|language| !language.is_empty()),
+        });
+    }
+    let input = NewAdjustments {
+        closed: sent.closed,
+        guest_delegations: sent.delegations.iter().map(|(iso2, _, _)| iso2.clone()).collect(),
+        officials,
+    };
+    match service::invitations::set_adjustments(&state.db, &user.principal(), meeting.id, input).await {
+        Ok(list) => {
+            let count = list.delegations.len() + list.officials.len();
+            let flash = Flash::ok(format!(
+                "Who is invited to “{}” is saved: {}{}.",
+                meeting.title,
+                plural(count, "invitation", "invitations"),
+                if list.closed { ", in a closed session" } else { "" }
+            ));
+            Ok(back_to(&c, meeting.id, "guests", &flash))
+        }
+        Err(error) => {
+            // The official just typed is the one at `new_index`: its errors go to its fields.
+            let error = match error {
+                service::Error::Invalid { field: Some(field), rule, message } => {
+                    let prefix = format!("officials[{new_index}].");
+                    let field = field.strip_prefix(&prefix).map_or(field.clone(), |name| format!("official_{name}"));
+                    service::Error::Invalid { field: Some(field), rule, message }
+                }
+                other => other,
+            };
+            let errors = FormErrors::from_service(
+                error,
+                &["guest_delegations", "official_name", "official_organisation", "official_email", "official_language"],
+            )?;
+            page(&state, &c, meeting, Returned::Guests(sent, errors), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// A number typed in a settings field: blank is the default (`None`).
+fn whole_number(errors: &mut FormErrors, field: &str, text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    text.parse().map_or_else(
+        |_| {
+            errors.add(
+                field,
+                format!("“{text}” is not a whole number; write one such as 2, or leave it empty for the default."),
+            );
+            None
+        },
+        Some,
+    )
+}
+
+async fn set_attendance_settings(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    PagePath(id): PagePath<String>,
+    Form(form): Form<SettingsForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let meeting = load(&state, &id).await?;
+    let mut errors = FormErrors::default();
+    let quota = whole_number(&mut errors, "seats_behind_quota", &form.seats_behind_quota);
+    let capacity = whole_number(&mut errors, "capacity", &form.capacity);
+    if errors.is_empty() {
+        let input = NewSettings {
+            seats_behind_quota: quota,
+            deadline: Some(form.deadline.trim().to_owned()).filter(|text| !text.is_empty()),
+            capacity,
+        };
+        match service::registrations::set_settings(&state, &user.principal(), meeting.id, input).await {
+            Ok(change) => {
+                let mut lines = vec![format!(
+                    "The registration settings of “{}” are saved: {} behind each head of delegation, registration until {}.",
+                    meeting.title,
+                    plural(change.effective.seats_behind_quota as usize, "seat", "seats"),
+                    change.effective.deadline.format("%A %-d %B %Y, %H:%M")
+                )];
+                if !change.promoted.is_empty() {
+                    lines.push(format!(
+                        "{} moved up from the waiting list.",
+                        plural(change.promoted.len(), "person", "people")
+                    ));
+                }
+                return Ok(back_to(&c, meeting.id, "attendance-settings", &Flash { kind: "ok".into(), lines }));
+            }
+            Err(error) => errors.add_service(error, &["seats_behind_quota", "deadline", "capacity"])?,
+        }
+    }
+    page(&state, &c, meeting, Returned::Settings(form, errors), None, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// The meeting as a one-event calendar file (METHOD:PUBLISH), for "add to calendar".
@@ -352,7 +873,8 @@ async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response>
         summary: meeting.title.clone(),
         location: context.place(meeting, Language::English).line(),
         description: format!(
-            "{} ({}). Chair: {chairs}. Times are in {} time.",
+            "{}{} ({}). Chair: {chairs}. Times are in {} time.",
+            meeting.cancellation_reason.as_deref().map(|reason| format!("Cancelled: {reason}\n\n")).unwrap_or_default(),
             body_of(meeting).map_or("", |body| body.name_en),
             meeting.body_code,
             zone_city(&meeting.time_zone)

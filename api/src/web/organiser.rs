@@ -1,6 +1,9 @@
 //! `/organiser`: plan a year, create a one-off meeting or a conference abroad (the zone offered
-//! from the host country), and the meetings coming up, each a link to where it can be moved,
-//! renamed or cancelled.
+//! from the host country), record a newly agreed Chairmanship, redraw a seating lot, and the
+//! meetings coming up, each a link to where it can be moved, renamed or cancelled.
+//!
+//! After a form, the organiser lands back at that form (`?done=<form>#<form>`) with its
+//! message there.
 
 use askama::Template;
 use axum::{
@@ -15,7 +18,7 @@ use serde::Deserialize;
 use super::{
     Chrome, Flash, OrganiserUser, WebResult,
     forms::FormErrors,
-    params::PagePath,
+    params::{PagePath, PageQuery},
     redirect_with, render_status,
     views::{BodyEntry, HOME_ZONE, MeetingItem, StateOption, bodies, state_options},
 };
@@ -35,6 +38,34 @@ pub fn router() -> Router<AppState> {
         .route("/organiser/meetings", post(create_meeting))
         .route("/organiser/meetings/{id}/attendance.csv", get(attendance_csv))
         .route("/organiser/seating-lot", post(redraw_lot))
+        .route("/organiser/chairmanships", post(record_chairmanship))
+}
+
+/// The console's forms whose message is shown in them (their section ids).
+const FORMS: [&str; 2] = ["chairmanship", "lot"];
+
+/// `?done=<form>`: the form just sent.
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The Chairmanship form's values.
+#[derive(Debug, Default, Deserialize)]
+struct ChairmanshipForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    state: String,
+}
+
+/// One year's Chairmanship, as the console lists it.
+struct ChairmanshipLine {
+    year: i32,
+    /// The chairing State's name; `None` while not decided.
+    name: Option<String>,
 }
 
 /// The create form's values.
@@ -77,6 +108,27 @@ struct ConsolePage<'a> {
     zones: Vec<&'static str>,
     rooms: Vec<(String, String)>,
     upcoming: Vec<MeetingItem>,
+    chair_form: ChairmanshipForm,
+    chair_errors: FormErrors,
+    /// Last year to two years ahead.
+    chairmanships: Vec<ChairmanshipLine>,
+    flash_at: Option<(String, Flash)>,
+}
+
+impl ConsolePage<'_> {
+    /// The message to show in form `anchor`, if it was the one just sent.
+    fn flash_for(&self, anchor: &str) -> Option<&Flash> {
+        self.flash_at.as_ref().filter(|(at, _)| at == anchor).map(|(_, flash)| flash)
+    }
+}
+
+/// What the console shows besides the create and plan forms: the Chairmanship form (as sent,
+/// when it came back with errors) and the message of a form just sent.
+#[derive(Default)]
+struct Extras {
+    chair_form: Option<ChairmanshipForm>,
+    chair_errors: FormErrors,
+    flash_at: Option<(String, Flash)>,
 }
 
 #[derive(Deserialize)]
@@ -87,9 +139,24 @@ struct PlanForm {
     year: String,
 }
 
-async fn console(State(state): State<AppState>, c: Chrome, _user: OrganiserUser) -> WebResult {
+async fn console(
+    State(state): State<AppState>,
+    c: Chrome,
+    _user: OrganiserUser,
+    PageQuery(done): PageQuery<DoneQuery>,
+) -> WebResult {
     let form = CreateForm { time_zone: "Europe/Vienna".into(), ..CreateForm::default() };
-    page(&state, &c, form, FormErrors::default(), None, FormErrors::default(), StatusCode::OK).await
+    // The message of a form just sent is shown in that form, not at the top of the page.
+    let mut c = c;
+    let flash_at = match (done.done, c.flash.take()) {
+        (Some(anchor), Some(flash)) if FORMS.contains(&anchor.as_str()) => Some((anchor, flash)),
+        (_, flash) => {
+            c.flash = flash;
+            None
+        }
+    };
+    let extras = Extras { flash_at, ..Extras::default() };
+    page_with(&state, &c, form, FormErrors::default(), None, FormErrors::default(), extras, StatusCode::OK).await
 }
 
 async fn page(
@@ -101,8 +168,23 @@ async fn page(
     plan_errors: FormErrors,
     status: StatusCode,
 ) -> WebResult {
+    page_with(state, c, form, errors, planned, plan_errors, Extras::default(), status).await
+}
+
+#[expect(clippy::too_many_arguments, reason = "each form of the console, as sent; a struct would only rename them")]
+async fn page_with(
+    state: &AppState,
+    c: &Chrome,
+    form: CreateForm,
+    errors: FormErrors,
+    planned: Option<Planned>,
+    plan_errors: FormErrors,
+    extras: Extras,
+    status: StatusCode,
+) -> WebResult {
     let context = Context::load(&state.db).await?;
     let now = Utc::now();
+    let this_year = now.with_timezone(&HOME_ZONE).year();
     let rows = store::meetings::list(&state.db, Some(now), Some(now + TimeDelta::days(42)), None).await?;
     let mut zones: Vec<&'static str> =
         state_options(&context).iter().map(|option| option.zone).filter(|zone| !zone.is_empty()).collect();
@@ -124,6 +206,17 @@ async fn page(
             .map(|(room, venue)| (room.code.clone(), format!("{}, {} ({})", room.name, venue.name, venue.city)))
             .collect(),
         upcoming: rows.iter().map(|row| MeetingItem::new(row, &context)).collect(),
+        chair_form: extras
+            .chair_form
+            .unwrap_or_else(|| ChairmanshipForm { year: (this_year + 1).to_string(), ..ChairmanshipForm::default() }),
+        chair_errors: extras.chair_errors,
+        chairmanships: service::reference::chairmanships(&state.db)
+            .await?
+            .into_iter()
+            .filter(|chairmanship| (this_year - 1..=this_year + 2).contains(&chairmanship.year))
+            .map(|chairmanship| ChairmanshipLine { year: chairmanship.year, name: chairmanship.name_en })
+            .collect(),
+        flash_at: extras.flash_at,
     };
     render_status(c, status, &page)
 }
@@ -252,12 +345,59 @@ async fn redraw_lot(
         Err(_) => Flash { kind: "error".into(), lines: vec![format!("The year “{}” is not a number.", form.year)] },
         Ok(year) => match service::seating::redraw(&state, &user.principal(), form.body.trim(), year).await {
             Ok(lot) => Flash::ok(format!(
-                "The lot of {} for {} is drawn again: seating starts with {}.",
-                lot.body, lot.year, lot.drawn_name
+                "The lot of the {} for {} is drawn again: seating starts with {}.",
+                scheduler::bodies::body(&lot.body).map_or(lot.body.as_str(), |body| body.name_en),
+                lot.year,
+                lot.drawn_name
             )),
             Err(service::Error::Internal(cause)) => return Err(cause.into()),
             Err(error) => Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&error.to_string())] },
         },
     };
-    Ok(redirect_with(&c, "/organiser#lot-title", &flash))
+    Ok(redirect_with(&c, "/organiser?done=lot#lot", &flash))
+}
+
+/// Records a newly agreed Chairmanship; the chairs derived from it (the Contact Groups'
+/// incoming and outgoing Chairmanships, the Troika) follow on every meeting page and feed.
+async fn record_chairmanship(
+    State(state): State<AppState>,
+    c: Chrome,
+    OrganiserUser(user): OrganiserUser,
+    Form(form): Form<ChairmanshipForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    match form.year.trim().parse::<i32>() {
+        Err(_) => errors
+            .add("year", format!("“{}” is not a year; write it with four digits, such as 2027.", form.year.trim())),
+        Ok(year) => {
+            match service::reference::record_chairmanship(&state.db, &user.principal(), year, &form.state).await {
+                Ok(()) => {
+                    let context = Context::load(&state.db).await?;
+                    let name =
+                        context.state_name(&form.state.trim().to_uppercase(), scheduler::when_where::Language::English);
+                    let flash = Flash::ok(format!(
+                        "{name} is recorded as the Chairmanship of {year}. The meetings it chairs (and the Contact Groups of {} and {}) now name it.",
+                        year - 1,
+                        year + 1
+                    ));
+                    return Ok(redirect_with(&c, "/organiser?done=chairmanship#chairmanship", &flash));
+                }
+                Err(error) => errors.add_service(error, &["year", "state"])?,
+            }
+        }
+    }
+    let blank = CreateForm { time_zone: "Europe/Vienna".into(), ..CreateForm::default() };
+    let extras = Extras { chair_form: Some(form), chair_errors: errors, flash_at: None };
+    page_with(
+        &state,
+        &c,
+        blank,
+        FormErrors::default(),
+        None,
+        FormErrors::default(),
+        extras,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }

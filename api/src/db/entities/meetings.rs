@@ -29,6 +29,10 @@ pub struct Model {
     pub status: MeetingStatus,
     /// The iCalendar SEQUENCE: raised by every change a calendar must show.
     pub sequence: i32,
+    /// Why the meeting is cancelled, as the organiser wrote it; `None` when it is not (or no
+    /// reason was given).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub cancellation_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
