@@ -120,13 +120,13 @@ pub async fn add_account_holder(
     if store::contacts::list(db, iso2).await?.iter().any(|contact| contact.email.eq_ignore_ascii_case(&email)) {
         return Ok(None);
     }
-    let contact =
-        match store::contacts::create(db, iso2, &user.display_name, &email, ACCOUNT_HOLDER_ROLE, language).await {
-            Ok(contact) => contact,
-            // Added by someone else a moment ago: it is there, as wanted.
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Ok(None),
-            Err(error) => return Err(error.into()),
-        };
+    // Added by someone else a moment ago: it is there, as wanted.
+    let Some(contact) =
+        store::contacts::create_unless_present(db, iso2, &user.display_name, &email, ACCOUNT_HOLDER_ROLE, language)
+            .await?
+    else {
+        return Ok(None);
+    };
     audit_created(db, principal, &contact).await?;
     Ok(Some(contact))
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _,
+    QueryFilter as _, QueryOrder as _, TryInsertResult,
 };
 
 use crate::db::{entities::contacts, enums::Language};
@@ -57,6 +57,43 @@ pub async fn create(
     }
     .insert(db)
     .await
+}
+
+/// Adds a contact like [`create`], or nothing when the delegation already has one with that
+/// address (`None`). Safe inside a larger transaction: on PostgreSQL a failed insert would abort
+/// the whole transaction, so the conflict is skipped by the database instead of caught here.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn create_unless_present(
+    db: &impl ConnectionTrait,
+    iso2: &str,
+    name: &str,
+    email: &str,
+    role: &str,
+    language: Language,
+) -> Result<Option<contacts::Model>, DbErr> {
+    let email = email.to_lowercase();
+    let inserted = contacts::Entity::insert(contacts::ActiveModel {
+        iso2: Set(iso2.to_owned()),
+        name: Set(name.to_owned()),
+        email: Set(email.clone()),
+        role: Set(role.to_owned()),
+        language: Set(language),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([contacts::Column::Iso2, contacts::Column::Email])
+    .exec_without_returning(db)
+    .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0) {
+        return Ok(None);
+    }
+    contacts::Entity::find()
+        .filter(contacts::Column::Iso2.eq(iso2))
+        .filter(contacts::Column::Email.eq(email))
+        .one(db)
+        .await
 }
 
 /// Removes contact `id` of delegation `iso2`; `None` when there is no such contact.
