@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod error;
 pub mod feeds;
 pub mod invitations;
+pub mod lists;
 pub mod meetings;
 pub mod reference;
 pub mod registrations;
