@@ -181,10 +181,8 @@ pub fn badges(attendees: &[Attendee], meeting_title: &str) -> Vec<Badge> {
 /// characters) become `-`, so the title survives a "Save as".
 #[must_use]
 pub fn file_name(meeting_title: &str, date: NaiveDate, what: &str, extension: &str) -> String {
-    let title: String = meeting_title
-        .chars()
-        .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '-' } else { c })
-        .collect();
+    let title: String =
+        meeting_title.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '-' } else { c }).collect();
     format!("{} - {} - {what}.{extension}", title.trim(), date.format("%Y-%m-%d"))
 }
 

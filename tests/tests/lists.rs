@@ -131,7 +131,8 @@ async fn an_organiser_downloads_the_attendance_list_as_csv_and_xlsx() {
     assert_eq!(sheet[0], csv[0], "the same columns as the CSV");
     assert_eq!(sheet.len(), csv.len(), "the same rows as the CSV");
     for (cells, csv_row) in sheet.iter().zip(&csv).skip(1) {
-        let unescaped: Vec<String> = csv_row.iter().map(|cell| cell.strip_prefix('\'').unwrap_or(cell).to_owned()).collect();
+        let unescaped: Vec<String> =
+            csv_row.iter().map(|cell| cell.strip_prefix('\'').unwrap_or(cell).to_owned()).collect();
         assert_eq!(cells, &unescaped, "the cells match the CSV's, formulas kept as plain text");
     }
     assert_eq!(sheet[3][1], FORMULA);
@@ -161,7 +162,8 @@ async fn a_delegation_gets_only_its_own_people_and_no_printed_lists() {
     let (id, _) = conference(&app).await;
     let austria = NewAccount::delegation("lists.austria", "Austria's contact point", "AT").session_cookie(&app).await;
 
-    let csv = parse_csv(&download(&app, &format!("/meetings/{id}/attendance.csv"), &austria).await.bytes().await.unwrap());
+    let csv =
+        parse_csv(&download(&app, &format!("/meetings/{id}/attendance.csv"), &austria).await.bytes().await.unwrap());
     assert_eq!(csv.len(), 3, "the heading and Austria's two people: {csv:?}");
     assert!(csv[1..].iter().all(|row| row[0] == "Austria"), "{csv:?}");
     let response = download(&app, &format!("/meetings/{id}/attendance.xlsx"), &austria).await;

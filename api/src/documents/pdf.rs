@@ -77,7 +77,8 @@ struct Fonts {
     bold: Typeface,
 }
 
-static FONTS: LazyLock<Fonts> = LazyLock::new(|| Fonts { regular: Typeface::load(REGULAR), bold: Typeface::load(BOLD) });
+static FONTS: LazyLock<Fonts> =
+    LazyLock::new(|| Fonts { regular: Typeface::load(REGULAR), bold: Typeface::load(BOLD) });
 
 /// What a list's first page says above the names.
 #[derive(Debug, Clone)]
@@ -101,7 +102,8 @@ fn text(surface: &mut Surface<'_>, face: &Typeface, size: f32, grey: u8, at: (f3
 
 fn document(title: &str) -> Document {
     let mut document = Document::new();
-    document.set_metadata(Metadata::new().title(title.to_owned()).language("en".to_owned()).creator("Plenary".to_owned()));
+    document
+        .set_metadata(Metadata::new().title(title.to_owned()).language("en".to_owned()).creator("Plenary".to_owned()));
     document
 }
 
@@ -140,7 +142,14 @@ pub fn participants(heading: &Heading, groups: &[StateGroup]) -> anyhow::Result<
         let mut y = MARGIN;
         if page_number == 1 {
             y += 12.0;
-            text(&mut surface, &fonts.bold, 18.0, 0, (MARGIN, y), &fonts.bold.fitted(&heading.title, 18.0, right - MARGIN));
+            text(
+                &mut surface,
+                &fonts.bold,
+                18.0,
+                0,
+                (MARGIN, y),
+                &fonts.bold.fitted(&heading.title, 18.0, right - MARGIN),
+            );
             y += 20.0;
             text(&mut surface, &fonts.regular, 10.0, 60, (MARGIN, y), &heading.when);
             if !heading.place.is_empty() {
@@ -166,7 +175,14 @@ pub fn participants(heading: &Heading, groups: &[StateGroup]) -> anyhow::Result<
             match line {
                 Line::State(name) => {
                     y += LINE + 8.0;
-                    text(&mut surface, &fonts.bold, 12.0, 0, (MARGIN, y), &fonts.bold.fitted(name, 12.0, right - MARGIN));
+                    text(
+                        &mut surface,
+                        &fonts.bold,
+                        12.0,
+                        0,
+                        (MARGIN, y),
+                        &fonts.bold.fitted(name, 12.0, right - MARGIN),
+                    );
                 }
                 Line::Person(person) => {
                     y += LINE;
@@ -252,7 +268,14 @@ fn draw_badge(surface: &mut Surface<'_>, fonts: &Fonts, (x, y): (f32, f32), badg
     let padding = 7.0 * MILLIMETRE;
     let room = BADGE_WIDTH - 2.0 * padding;
     let inner = x + padding;
-    text(surface, &fonts.regular, 9.0, 90, (inner, y + padding + 6.0), &fonts.regular.fitted(&badge.meeting_title, 9.0, room));
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        90,
+        (inner, y + padding + 6.0),
+        &fonts.regular.fitted(&badge.meeting_title, 9.0, room),
+    );
     // The name as large as 22 pt allows, down to 12 pt; shortened only beyond that.
     let natural = fonts.bold.width(&badge.name, 22.0);
     let size = if natural > room { (22.0 * room / natural).max(12.0) } else { 22.0 };

@@ -33,7 +33,11 @@ pub fn router() -> Router<AppState> {
 async fn attendance_csv(State(state): State<AppState>, user: CurrentUser, PagePath(id): PagePath<i32>) -> WebResult {
     let people = lists::attendance(&state.db, &user.principal(), id).await?;
     let csv = AttendanceSheet::of(&people.attendees, &people.zone_city).to_csv();
-    Ok(download("text/csv; charset=utf-8", &file_name(&people.title, people.date, "attendance", "csv"), csv.into_bytes()))
+    Ok(download(
+        "text/csv; charset=utf-8",
+        &file_name(&people.title, people.date, "attendance", "csv"),
+        csv.into_bytes(),
+    ))
 }
 
 async fn attendance_xlsx(State(state): State<AppState>, user: CurrentUser, PagePath(id): PagePath<i32>) -> WebResult {
@@ -57,7 +61,11 @@ async fn participants_pdf(
     Ok(download("application/pdf", &file_name(&people.title, people.date, "participants", "pdf"), bytes))
 }
 
-async fn badges_pdf(State(state): State<AppState>, OrganiserUser(user): OrganiserUser, PagePath(id): PagePath<i32>) -> WebResult {
+async fn badges_pdf(
+    State(state): State<AppState>,
+    OrganiserUser(user): OrganiserUser,
+    PagePath(id): PagePath<i32>,
+) -> WebResult {
     let people = lists::participants(&state.db, &user.principal(), id).await?;
     let bytes = pdf::badges(&people.title, &badges(&people.attendees, &people.title))?;
     Ok(download("application/pdf", &file_name(&people.title, people.date, "badges", "pdf"), bytes))
@@ -79,7 +87,8 @@ fn heading(people: &MeetingPeople, kind: &str) -> pdf::Heading {
 
 /// A file to save, named `name`; not kept by caches, since it lists people.
 fn download(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
-    let disposition = HeaderValue::from_str(&content_disposition(name)).unwrap_or(HeaderValue::from_static("attachment"));
+    let disposition =
+        HeaderValue::from_str(&content_disposition(name)).unwrap_or(HeaderValue::from_static("attachment"));
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -94,8 +103,10 @@ fn download(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response 
 /// `attachment` with `name` twice (RFC 6266): `filename*` in UTF-8, percent-encoded as RFC 5987
 /// says, which browsers prefer, and `filename` in ASCII (other characters as `_`) for the rest.
 fn content_disposition(name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' { c } else { '_' })
+        .collect();
     let mut encoded = String::with_capacity(name.len() * 3);
     for byte in name.bytes() {
         if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
