@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod feed;
 pub mod holidays;
 pub mod ical;
+pub mod lists;
 pub mod localtime;
 pub mod meeting;
 pub mod planning;

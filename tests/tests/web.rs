@@ -525,13 +525,15 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     assert!(svg.contains("Anna Huber"), "the head of delegation is on the plan");
     assert!(!app.get(&src).await.text().await.unwrap().contains("Anna Huber"), "but not for anonymous visitors");
 
-    // The attendance list as CSV through the session (a link cannot send a bearer token):
-    // refused to the delegation, given to an organiser.
-    let csv_path = format!("/organiser/meetings/{id}/attendance.csv");
+    // The attendance list as CSV through the session (a link cannot send a bearer token), linked
+    // from the meeting page: the delegation's own people to it, everyone to an organiser.
+    browser.goto(&format!("/meetings/{id}")).await;
+    let csv_path = browser.find("#lists #attendance-csv").await.attr("href").await.unwrap().expect("a link");
+    assert_eq!(csv_path, format!("/meetings/{id}/attendance.csv"));
     let csv_with = |cookie: String| app.request(reqwest::Method::GET, &csv_path).header("cookie", cookie).send();
     let cookie = browser.client.get_named_cookie("plenary_session").await.expect("a session");
-    let refused = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap();
-    assert_eq!(refused.status(), 403);
+    let own = csv_with(format!("plenary_session={}", cookie.value())).await.unwrap().text().await.unwrap();
+    assert!(own.contains("Austria,Anna Huber,"), "{own}");
     browser.click("header form[action='/logout'] button").await;
     browser.wait_for_text(".flash-ok", "logged out").await;
     browser.log_in("admin", ADMIN_PASSWORD).await;
@@ -540,7 +542,7 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("id,state,name,"), "{csv}");
+    assert!(csv.starts_with("\u{feff}State,Name,"), "{csv}");
     assert!(csv.contains("Anna Huber") && csv.contains("Clara Wagner") && !csv.contains("Dora Mayer"), "{csv}");
 
     // The organiser redraws the lot (audited by the API's own function).

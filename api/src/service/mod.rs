@@ -12,6 +12,7 @@ pub mod documents;
 pub mod error;
 pub mod feeds;
 pub mod invitations;
+pub mod lists;
 pub mod meetings;
 pub mod reference;
 pub mod registrations;

@@ -11,6 +11,7 @@ mod calendar;
 mod delegation;
 mod forms;
 mod invitations;
+mod lists;
 mod login;
 mod meeting;
 mod organiser;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(invitations::router())
         .merge(rsvp::router())
         .merge(registration::router())
+        .merge(lists::router())
 }
 
 /// The page for an address that does not exist.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::{
     Chrome, Flash, OrganiserUser, WebResult,
     forms::FormErrors,
-    params::{PagePath, PageQuery},
+    params::PageQuery,
     redirect_with, render_status,
     views::{BodyEntry, HOME_ZONE, MeetingItem, StateOption, bodies, state_options},
 };
@@ -36,7 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/organiser", get(console))
         .route("/organiser/plan", post(plan))
         .route("/organiser/meetings", post(create_meeting))
-        .route("/organiser/meetings/{id}/attendance.csv", get(attendance_csv))
         .route("/organiser/seating-lot", post(redraw_lot))
         .route("/organiser/chairmanships", post(record_chairmanship))
 }
@@ -301,25 +300,6 @@ async fn create_meeting(
             page(&state, &c, form, errors, None, FormErrors::default(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
-}
-
-/// The attendance list as CSV for a logged-in organiser: the API's download needs a bearer
-/// token, which a link cannot send.
-async fn attendance_csv(
-    State(state): State<AppState>,
-    OrganiserUser(user): OrganiserUser,
-    PagePath(id): PagePath<i32>,
-) -> WebResult {
-    use axum::{http::header, response::IntoResponse as _};
-    let text = crate::service::registrations::attendance_csv(&state.db, &user.principal(), id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"attendance-{id}.csv\"")),
-        ],
-        text,
-    )
-        .into_response())
 }
 
 #[derive(Deserialize)]
