@@ -16,6 +16,7 @@ mod meeting;
 mod organiser;
 mod params;
 mod redirect;
+mod roles;
 mod rsvp;
 pub mod session;
 mod subscriptions;
