@@ -50,7 +50,7 @@
 
   // Filters apply as soon as they change.
   function autosubmit() {
-    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    document.querySelectorAll("[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
   }
