@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilt
 use tests::{
     TestApp,
     browser::Browser,
-    builders::{NewAccount, NewMeeting, date_in},
+    builders::{NewAccount, NewMeeting, NewRegistration, date_in},
     smtp::SmtpSink,
 };
 
@@ -151,7 +151,7 @@ async fn on_a_phone_the_calendar_opens_on_the_agenda_from_today_with_times_and_f
     assert!(agenda.contains("10:00–12:00") && agenda.contains("14:00–16:00"), "with times: {agenda}");
     assert!(agenda.contains("Asian Partners") || agenda.contains("CG-ASIA"), "{agenda}");
     if earlier_this_month {
-        assert!(!agenda.contains("13:00"), "yesterday is folded away: {agenda}");
+        assert!(!agenda.contains("10:00–13:00"), "yesterday is folded away: {agenda}");
         browser.click(".agenda details.earlier summary").await;
         browser.wait_for_text(".agenda details.earlier", "10:00–13:00").await;
     }
@@ -181,6 +181,58 @@ async fn on_a_phone_the_calendar_opens_on_the_agenda_from_today_with_times_and_f
     browser.goto("/").await;
     assert!(browser.shown("table.month").await, "a desktop gets the month grid");
     assert!(!browser.shown(".agenda").await);
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_kind_of_page_has_no_serious_accessibility_violation() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let meeting =
+        NewMeeting::of("PC").on(date_in(30), "10:00", "13:00").room("HOFBURG-NEUER-SAAL").create_id(&app, &token).await;
+    let delegation = app.delegation_token("AT").await;
+    let registered = NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap_or_default());
+    NewAccount::delegation("anna.huber@bmeia.example", "Anna Huber", "AT").create_with_password(&app, PASSWORD).await;
+    let newcomer = NewAccount::delegation("new@bmeia.example", "New Contact", "AT").create(&app).await;
+    let link = plenary::store::accounts::create_password_link(&app.state.db, newcomer.id, chrono::Utc::now())
+        .await
+        .unwrap();
+    let browser = Browser::start(&app.base_url).await;
+
+    let mut violations = Vec::new();
+    let mut check = async |path: &str, waits_for: &str| {
+        browser.goto(path).await;
+        browser.find(waits_for).await;
+        for violation in browser.serious_accessibility_violations().await {
+            violations.push(format!("{path}: {violation}"));
+        }
+    };
+    // A visitor.
+    check("/", "table.month").await;
+    check("/?view=agenda", ".agenda").await;
+    check(&format!("/meetings/{meeting}"), "main h1").await;
+    check("/login", "#username").await;
+    check("/forgot-password", "#reset-name").await;
+    check(&format!("/set-password/{link}"), "#password").await;
+    check("/no-such-page", "main h1").await;
+    // A delegation.
+    browser.log_in("anna.huber@bmeia.example", PASSWORD).await;
+    check("/delegation", "main h1").await;
+    check("/subscriptions", "main h1").await;
+    check(&format!("/meetings/{meeting}"), "main h1").await;
+    browser.client.delete_all_cookies().await.expect("log out");
+    // An organiser.
+    browser.log_in("admin", "test-admin-password").await;
+    check("/organiser", "main h1").await;
+    check("/organiser/accounts", "main h1").await;
+    check(&format!("/organiser/meetings/{meeting}/invitations"), "main h1").await;
+    check(&format!("/meetings/{meeting}"), "main h1").await;
+    browser.phone().await;
+    check("/", ".agenda").await;
+    check(&format!("/meetings/{meeting}"), "main h1").await;
+    assert!(violations.is_empty(), "serious or critical accessibility violations:\n{}", violations.join("\n"));
     browser.close().await;
     app.stop().await;
 }
