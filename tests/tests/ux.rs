@@ -236,3 +236,45 @@ async fn every_kind_of_page_has_no_serious_accessibility_violation() {
     browser.close().await;
     app.stop().await;
 }
+
+/// The width of the first element matching `css`, in CSS pixels.
+async fn width_of(browser: &Browser, css: &str) -> f64 {
+    browser.find(css).await.rectangle().await.expect("its size").2
+}
+
+#[tokio::test]
+async fn the_seating_plan_zooms_in_to_read_the_plates_and_back_to_the_whole_plan() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let meeting =
+        NewMeeting::of("PC").on(date_in(30), "10:00", "13:00").room("HOFBURG-NEUER-SAAL").create_id(&app, &token).await;
+    let delegation = app.delegation_token("AT").await;
+    let registered = NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
+    assert_eq!(registered.status(), 201);
+    let browser = Browser::start(&app.base_url).await;
+    browser.phone().await;
+    browser.goto(&format!("/meetings/{meeting}")).await;
+    browser.find("#seating-plan").await;
+    browser.client.execute("document.getElementById('seating-title').scrollIntoView();", vec![]).await.unwrap();
+    let frame = width_of(&browser, "[data-seating-frame]").await;
+    let whole = width_of(&browser, "#seating-plan").await;
+    assert!(whole <= frame + 1.0, "the whole plan fits its frame: {whole} in {frame}");
+    browser.click("[data-seating-zoom=in]").await;
+    browser.click("[data-seating-zoom=in]").await;
+    let zoomed = width_of(&browser, "#seating-plan").await;
+    assert!(zoomed > 2.2 * whole, "two steps in make it 2.25 times as wide: {zoomed} from {whole}");
+    let scrolled = browser
+        .client
+        .execute("return document.querySelector('[data-seating-frame]').scrollLeft;", vec![])
+        .await
+        .unwrap();
+    assert!(scrolled.as_f64().unwrap() > 0.0, "zooming keeps the middle in view: {scrolled}");
+    browser.screenshot("seating-zoomed-on-a-phone").await;
+    browser.click("[data-seating-zoom=fit]").await;
+    let back = width_of(&browser, "#seating-plan").await;
+    assert!((back - whole).abs() < 1.0, "the whole plan again: {back}, was {whole}");
+    let download = browser.find("section[aria-labelledby=seating-title] a[download]").await.attr("href").await.unwrap().unwrap_or_default();
+    assert!(download.ends_with(".svg") || download.contains("seating"), "the A3 picture stays downloadable: {download}");
+    browser.close().await;
+    app.stop().await;
+}
