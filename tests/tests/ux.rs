@@ -46,7 +46,9 @@ async fn ask_for_a_link(browser: &Browser, name: &str) -> String {
 async fn a_contact_point_who_forgot_the_password_gets_a_link_by_mail_and_logs_in_with_a_new_one() {
     let sink = SmtpSink::start();
     let (app, worker) = app_with_mail(&sink).await;
-    NewAccount::delegation("anna.huber@bmeia.example", "Anna Huber", "AT").create_with_password(&app, "forgotten passphrase").await;
+    NewAccount::delegation("anna.huber@bmeia.example", "Anna Huber", "AT")
+        .create_with_password(&app, "forgotten passphrase")
+        .await;
     let browser = Browser::start(&app.base_url).await;
 
     browser.goto("/login").await;
@@ -107,7 +109,8 @@ async fn forgot_password_mails_an_account_a_few_times_only_whichever_replica_is_
     let replica = app.spawn_replica().await;
     NewAccount::delegation("anna.huber@bmeia.example", "Anna Huber", "AT").create(&app).await;
     NewAccount::delegation("off@bmeia.example", "Disabled", "AT").create(&app).await;
-    let disabled = plenary::store::accounts::find_by_username(&app.state.db, "off@bmeia.example").await.unwrap().unwrap();
+    let disabled =
+        plenary::store::accounts::find_by_username(&app.state.db, "off@bmeia.example").await.unwrap().unwrap();
     plenary::store::accounts::set_disabled(&app.state.db, disabled.id, true).await.unwrap();
     for round in 0..6 {
         let replica = if round % 2 == 0 { &app } else { &replica };
@@ -192,13 +195,13 @@ async fn every_kind_of_page_has_no_serious_accessibility_violation() {
     let meeting =
         NewMeeting::of("PC").on(date_in(30), "10:00", "13:00").room("HOFBURG-NEUER-SAAL").create_id(&app, &token).await;
     let delegation = app.delegation_token("AT").await;
-    let registered = NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
+    let registered =
+        NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
     assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap_or_default());
     NewAccount::delegation("anna.huber@bmeia.example", "Anna Huber", "AT").create_with_password(&app, PASSWORD).await;
     let newcomer = NewAccount::delegation("new@bmeia.example", "New Contact", "AT").create(&app).await;
-    let link = plenary::store::accounts::create_password_link(&app.state.db, newcomer.id, chrono::Utc::now())
-        .await
-        .unwrap();
+    let link =
+        plenary::store::accounts::create_password_link(&app.state.db, newcomer.id, chrono::Utc::now()).await.unwrap();
     let browser = Browser::start(&app.base_url).await;
 
     let mut violations = Vec::new();
@@ -249,7 +252,8 @@ async fn the_seating_plan_zooms_in_to_read_the_plates_and_back_to_the_whole_plan
     let meeting =
         NewMeeting::of("PC").on(date_in(30), "10:00", "13:00").room("HOFBURG-NEUER-SAAL").create_id(&app, &token).await;
     let delegation = app.delegation_token("AT").await;
-    let registered = NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
+    let registered =
+        NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &delegation, meeting).await;
     assert_eq!(registered.status(), 201);
     let browser = Browser::start(&app.base_url).await;
     browser.phone().await;
@@ -273,8 +277,17 @@ async fn the_seating_plan_zooms_in_to_read_the_plates_and_back_to_the_whole_plan
     browser.click("[data-seating-zoom=fit]").await;
     let back = width_of(&browser, "#seating-plan").await;
     assert!((back - whole).abs() < 1.0, "the whole plan again: {back}, was {whole}");
-    let download = browser.find("section[aria-labelledby=seating-title] a[download]").await.attr("href").await.unwrap().unwrap_or_default();
-    assert!(download.ends_with(".svg") || download.contains("seating"), "the A3 picture stays downloadable: {download}");
+    let download = browser
+        .find("section[aria-labelledby=seating-title] a[download]")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        download.ends_with(".svg") || download.contains("seating"),
+        "the A3 picture stays downloadable: {download}"
+    );
     browser.close().await;
     app.stop().await;
 }

@@ -241,7 +241,12 @@ async fn mail_new_link(
 ///
 /// # Errors
 /// When the database fails.
-pub async fn request_password_reset(db: &DatabaseConnection, config: &Config, name: &str, address: &str) -> ServiceResult<()> {
+pub async fn request_password_reset(
+    db: &DatabaseConnection,
+    config: &Config,
+    name: &str,
+    address: &str,
+) -> ServiceResult<()> {
     let name = name.trim().to_lowercase();
     if name.is_empty() || name.chars().count() > rules::MAX_USERNAME {
         return Ok(());

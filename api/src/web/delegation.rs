@@ -255,8 +255,11 @@ async fn page(
             contact,
         })
         .collect();
-    let invited_roles =
-        invite_roles.iter().map(|role| super::roles::contact_role(role).to_lowercase() + "s").collect::<Vec<_>>().join(", ");
+    let invited_roles = invite_roles
+        .iter()
+        .map(|role| super::roles::contact_role(role).to_lowercase() + "s")
+        .collect::<Vec<_>>()
+        .join(", ");
     let page = DelegationPage {
         c,
         name: state_name(&context, &iso2),
