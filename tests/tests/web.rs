@@ -487,7 +487,7 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
 
     // The meeting page counts them and shows the plan, with the head of delegation at the table.
     browser.goto(&format!("/meetings/{id}")).await;
-    browser.wait_for_text("#registrations-title + table", "Advisers").await;
+    browser.wait_for_text("#registrations-title + table", "Behind (adviser)").await;
     let mut counts = Vec::new();
     for cell in browser.find_all("#registrations-title + table tbody td").await {
         counts.push(cell.text().await.unwrap());
