@@ -655,6 +655,8 @@ async fn a_delegation_subscribes_from_its_page_copies_the_link_and_revokes_it() 
     let body_url = browser.find("#feed-url").await.prop("value").await.unwrap().expect("the link");
     assert_eq!(app.get(&path(&body_url)).await.status(), 200);
     browser.click("header form[action='/logout'] button").await;
+    // Wait for the logout to land, or its redirect may replace the next page.
+    browser.wait_for_text(".flash-ok", "logged out").await;
     browser.goto(&format!("/meetings/{id}")).await;
     browser.wait_for_text("#subscribe-title + p", "Log in").await;
     browser.close().await;
