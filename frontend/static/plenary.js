@@ -50,7 +50,7 @@
 
   // Filters apply as soon as they change.
   function autosubmit() {
-    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    document.querySelectorAll("[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
   }
@@ -113,6 +113,78 @@
     document.querySelectorAll("[data-poll]").forEach(function (box) { follow(box, 0); });
   }
 
+  // Seating plan: zoom with the buttons, the wheel or two fingers, move by dragging (the frame
+  // scrolls, so one finger moves it natively). Zooming widens the picture, which stays sharp.
+  function seatingZoom() {
+    document.querySelectorAll("[data-seating-frame]").forEach(function (frame) {
+      var img = frame.querySelector("img");
+      var link = frame.querySelector("a");
+      if (!img) { return; }
+      var zoom = 1, MAX = 8;
+      function setZoom(next, atX, atY) {
+        next = Math.min(MAX, Math.max(1, next));
+        var rect = frame.getBoundingClientRect();
+        var x = atX === undefined ? rect.width / 2 : atX - rect.left;
+        var y = atY === undefined ? rect.height / 2 : atY - rect.top;
+        var px = (frame.scrollLeft + x) / zoom, py = (frame.scrollTop + y) / zoom;
+        zoom = next;
+        img.style.width = (zoom * 100) + "%";
+        frame.scrollLeft = px * zoom - x;
+        frame.scrollTop = py * zoom - y;
+      }
+      var view = frame.closest(".seating-view") || frame.parentNode;
+      view.querySelectorAll("[data-seating-zoom]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          var how = button.getAttribute("data-seating-zoom");
+          setZoom(how === "in" ? zoom * 1.5 : how === "out" ? zoom / 1.5 : 1);
+        });
+      });
+      frame.addEventListener("wheel", function (event) {
+        event.preventDefault();
+        setZoom(zoom * (event.deltaY < 0 ? 1.2 : 1 / 1.2), event.clientX, event.clientY);
+      }, { passive: false });
+      var pointers = {}, pinch = 0, dragged = false, last = null;
+      function distance() {
+        var p = Object.keys(pointers).map(function (id) { return pointers[id]; });
+        return p.length === 2 ? Math.hypot(p[0].x - p[1].x, p[0].y - p[1].y) : 0;
+      }
+      frame.addEventListener("pointerdown", function (event) {
+        pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
+        pinch = distance();
+        dragged = false;
+        last = { x: event.clientX, y: event.clientY };
+      });
+      frame.addEventListener("pointermove", function (event) {
+        if (!pointers[event.pointerId]) { return; }
+        pointers[event.pointerId] = { x: event.clientX, y: event.clientY };
+        if (pinch) {
+          var now = distance();
+          if (now) { setZoom(zoom * now / pinch, event.clientX, event.clientY); pinch = now; }
+          return;
+        }
+        if (event.pointerType === "mouse" && last) {
+          var dx = event.clientX - last.x, dy = event.clientY - last.y;
+          if (Math.abs(dx) + Math.abs(dy) > 3) { dragged = true; frame.classList.add("dragging"); }
+          frame.scrollLeft -= dx;
+          frame.scrollTop -= dy;
+          last = { x: event.clientX, y: event.clientY };
+        }
+      });
+      function lift(event) {
+        delete pointers[event.pointerId];
+        pinch = distance();
+        last = null;
+        frame.classList.remove("dragging");
+      }
+      frame.addEventListener("pointerup", lift);
+      frame.addEventListener("pointercancel", lift);
+      img.addEventListener("dragstart", function (event) { event.preventDefault(); });
+      // The picture links to the full SVG for those without scripts; here a click after a drag
+      // only moved it.
+      if (link) { link.addEventListener("click", function (event) { if (dragged) { event.preventDefault(); } }); }
+    });
+  }
+
   function start() {
     addViewerTimes();
     monthKeys();
@@ -121,6 +193,7 @@
     confirmations();
     copyButtons();
     livePolling();
+    seatingZoom();
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

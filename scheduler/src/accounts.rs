@@ -13,6 +13,9 @@
 //! - Password guessing is slowed without locking the real user out (OWASP's device cookies): a
 //!   login from a browser that logged in as that user before is counted against that browser
 //!   alone; every other login against the username and the client's address ([`login_limits`]).
+//! - "Forgot password" mails a link at most [`MAX_RESET_MAILS`] times per account and answers at
+//!   most [`MAX_RESET_REQUESTS`] requests per client address within the window
+//!   ([`reset_limits`]), so nobody can flood an inbox or probe many names quickly.
 
 use thiserror::Error;
 
@@ -128,6 +131,10 @@ pub enum Counter {
     Address(String),
     /// The nonce of a device cookie.
     Device(String),
+    /// "Forgot password" requests for one username or e-mail address.
+    ResetFor(String),
+    /// "Forgot password" requests from one client address, across names.
+    ResetFrom(String),
 }
 
 impl Counter {
@@ -138,6 +145,8 @@ impl Counter {
             Self::User(username) => format!("user:{username}"),
             Self::Address(address) => format!("address:{address}"),
             Self::Device(nonce) => format!("device:{nonce}"),
+            Self::ResetFor(name) => format!("reset-for:{name}"),
+            Self::ResetFrom(address) => format!("reset-from:{address}"),
         }
     }
 }
@@ -161,6 +170,22 @@ pub fn login_limits(username: &str, device: Option<&str>, address: &str) -> Vec<
             Limit { counter: Counter::Address(address.to_owned()), max_failures: MAX_ADDRESS_FAILURES },
         ],
     }
+}
+
+/// Set-password links "forgot password" mails to one account within the counting window.
+pub const MAX_RESET_MAILS: usize = 3;
+/// "Forgot password" requests one client address may make within the counting window.
+pub const MAX_RESET_REQUESTS: usize = 20;
+
+/// What a "forgot password" request for `name` (as typed, trimmed and lower-cased) from
+/// `address` is counted against. Every request counts, whether or not an account matches, so
+/// the count tells nothing either.
+#[must_use]
+pub fn reset_limits(name: &str, address: &str) -> Vec<Limit> {
+    vec![
+        Limit { counter: Counter::ResetFor(name.to_owned()), max_failures: MAX_RESET_MAILS },
+        Limit { counter: Counter::ResetFrom(address.to_owned()), max_failures: MAX_RESET_REQUESTS },
+    ]
 }
 
 /// The counts a successful login clears: the user's and the browser's own, never the
@@ -221,5 +246,13 @@ mod tests {
         let cleared: Vec<_> = cleared_by_success("anna", Some("n1")).iter().map(Counter::key).collect();
         assert_eq!(cleared, ["user:anna", "device:n1"]);
         assert_eq!(cleared_by_success("anna", None), [Counter::User("anna".into())]);
+    }
+
+    #[test]
+    fn password_resets_are_counted_apart_from_logins() {
+        let keys: Vec<_> = reset_limits("anna", "192.0.2.1").iter().map(|limit| limit.counter.key()).collect();
+        assert_eq!(keys, ["reset-for:anna", "reset-from:192.0.2.1"]);
+        let login: Vec<_> = login_limits("anna", None, "192.0.2.1").iter().map(|limit| limit.counter.key()).collect();
+        assert!(keys.iter().all(|key| !login.contains(key)), "a reset never makes a login wait");
     }
 }

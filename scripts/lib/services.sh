@@ -59,7 +59,20 @@ ensure_python_packages() {
   export PLENARY_TEST_PYTHON="$venv/bin/python"
 }
 
+# axe-core, pinned by tests/axe/package-lock.json, for the browser suite's accessibility check
+# (it reads tests/axe/node_modules/axe-core/axe.min.js); reinstalled only when the lock changes.
+ensure_axe() {
+  local dir="$PWD/tests/axe"
+  command -v npm >/dev/null || { echo "==> Installing npm"; apt_install npm; }
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"; then
+    echo "==> Installing axe-core (tests/axe/package-lock.json)"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
+  fi
+}
+
 ensure_test_tools() {
   ensure_python_packages
   ensure_chromium
+  ensure_axe
 }

@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+const AXE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/axe/node_modules/axe-core/axe.min.js");
 /// How long to wait for something to show up on a page.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -222,16 +223,55 @@ impl Browser {
         self.find("#login-error").await;
     }
 
-    /// Saves a screenshot to `docs/screenshots/<name>.png` when `PLENARY_SCREENSHOTS=1`, so
-    /// ordinary runs leave the files alone.
+    /// Saves a PNG of the window as `<name>.png` when `PLENARY_SCREENSHOTS` names a folder
+    /// (`1` stands for `docs/screenshots/`), so ordinary runs leave the files alone.
     pub async fn screenshot(&self, name: &str) {
-        if std::env::var("PLENARY_SCREENSHOTS").as_deref() != Ok("1") {
-            return;
-        }
+        let Some(dir) = screenshot_dir() else { return };
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&dir).expect("create docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+
+    /// Makes the window the size of a phone (390 × 844 CSS pixels).
+    pub async fn phone(&self) {
+        self.client.set_window_size(390, 844).await.expect("a phone-sized window");
+    }
+
+    /// Makes the window desktop-sized again.
+    pub async fn desktop(&self) {
+        self.client.set_window_size(1280, 1000).await.expect("a desktop-sized window");
+    }
+
+    /// Whether the first element matching `css` is shown.
+    pub async fn shown(&self, css: &str) -> bool {
+        self.find(css).await.is_displayed().await.unwrap_or(false)
+    }
+
+    /// Runs axe-core (`tests/axe`, installed by `scripts/lib/services.sh`) on the page and
+    /// returns its serious and critical violations, each as one readable line per element.
+    ///
+    /// # Panics
+    /// When axe-core is not installed or does not run.
+    pub async fn serious_accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(AXE).unwrap_or_else(|e| {
+            panic!("{AXE}: {e}; install axe-core with `source scripts/lib/services.sh; ensure_axe`")
+        });
+        // Run through WebDriver, which the page's Content-Security-Policy does not govern.
+        self.client.execute(&axe, vec![]).await.expect("load axe-core");
+        let found = self
+            .client
+            .execute_async(
+                r"const done = arguments[arguments.length - 1];
+                  axe.run(document, { resultTypes: ['violations'] })
+                    .then(result => done(result.violations
+                      .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                      .flatMap(v => v.nodes.map(n => `${v.impact}: ${v.id} (${v.help}) at ${n.target.join(' ')}: ${n.failureSummary}`))))
+                    .catch(error => done([`axe failed: ${error}`]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        serde_json::from_value(found).expect("a list of violations")
     }
 
     /// Closes the browser and stops chromedriver.
@@ -245,6 +285,14 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Where screenshots go, if anywhere: the folder `PLENARY_SCREENSHOTS` names.
+fn screenshot_dir() -> Option<PathBuf> {
+    match std::env::var("PLENARY_SCREENSHOTS").ok().filter(|value| !value.is_empty())?.as_str() {
+        "1" => Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")),
+        dir => Some(PathBuf::from(dir)),
     }
 }
 

@@ -234,13 +234,7 @@ async fn issue_link(
             contact_added: false,
         });
     };
-    let secret = store::accounts::create_password_link(db, user.id, Utc::now()).await?;
-    let url = format!("{}/set-password/{secret}", config.public_base());
-    let message = mail::accounts::password_link_message(config, user, &url, new_account);
-    let mailed = message.is_some();
-    if let Some(message) = message {
-        store::outbox::enqueue(db, message).await?;
-    }
+    let (url, mailed) = mail_new_link(db, config, user, new_account).await?;
     Ok(NewLink {
         username: user.username.clone(),
         mailed,
@@ -249,6 +243,65 @@ async fn issue_link(
         withheld: false,
         contact_added: false,
     })
+}
+
+/// Makes a new set-password link for `user` (cancelling earlier ones) and queues the mail with
+/// it when their username is an address; returns the link and whether it was mailed.
+async fn mail_new_link(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    user: &users::Model,
+    new_account: bool,
+) -> ServiceResult<(String, bool)> {
+    let secret = store::accounts::create_password_link(db, user.id, Utc::now()).await?;
+    let url = format!("{}/set-password/{secret}", config.public_base());
+    let message = mail::accounts::password_link_message(config, user, &url, new_account);
+    let mailed = message.is_some();
+    if let Some(message) = message {
+        store::outbox::enqueue(db, message).await?;
+    }
+    Ok((url, mailed))
+}
+
+/// "Forgot password": mails a new set-password link to the enabled account whose username
+/// (which is its e-mail address) is `name`, unless [`rules::reset_limits`] says too many were
+/// asked for lately. The caller answers the same whatever happened, so nothing is returned:
+/// whether an account matched is for its owner's inbox alone.
+///
+/// # Errors
+/// When the database fails.
+pub async fn request_password_reset(
+    db: &DatabaseConnection,
+    config: &Config,
+    name: &str,
+    address: &str,
+) -> ServiceResult<()> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() || name.chars().count() > rules::MAX_USERNAME {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    // Every request stays counted (none is "taken back" as a good login is).
+    if login_failures::begin(&txn, &rules::reset_limits(&name, address), Utc::now()).await?.is_err() {
+        txn.commit().await?;
+        return Ok(());
+    }
+    if let Some(user) = store::accounts::find_by_username(&txn, &name).await?.filter(|user| !user.disabled) {
+        let (_, mailed) = mail_new_link(&txn, config, &user, false).await?;
+        if mailed {
+            let entry = AuditEntry::<(), serde_json::Value> {
+                actor: &format!("user:{}", user.username),
+                action: "user.password_reset",
+                subject_type: "user",
+                subject_id: user.id.to_string(),
+                before: None,
+                after: None,
+            };
+            store::audit::record(&txn, entry).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The account `id`, when `manager` may act on it ([`rules::may_manage`]).

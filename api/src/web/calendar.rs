@@ -1,5 +1,11 @@
-//! `/`: the calendar, as a month grid or an agenda, filtered by body, with links (and arrow
-//! keys, through a small script) to the months before and after.
+//! `/`: the calendar, as a month grid or an agenda, filtered by body and (for a delegation) to
+//! the meetings it is invited to, with links (and arrow keys, through a small script) to the
+//! months before and after.
+//!
+//! Without a chosen view the page carries both, and the style sheet shows the agenda on small
+//! screens (where a grid cell cannot hold a meeting's name and time) and the grid elsewhere, so
+//! a phone gets the agenda without any script. The agenda of this month starts today; earlier
+//! days are folded away.
 
 use askama::Template;
 use axum::{Router, extract::State, routing::get};
@@ -13,7 +19,11 @@ use super::{
     render,
     views::{BodyEntry, HOME_ZONE, MeetingItem, bodies},
 };
-use crate::{app::AppState, service, store::meetings::Context};
+use crate::{
+    app::AppState,
+    service,
+    store::{self, meetings::Context},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(calendar))
@@ -27,6 +37,22 @@ struct CalendarQuery {
     view: Option<String>,
     /// A body code; all bodies by default.
     body: Option<String>,
+    /// Set (`1`): only the meetings the logged-in delegation is invited to.
+    mine: Option<String>,
+}
+
+/// Which view was asked for: none (the screen's size decides), the grid or the agenda.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    BySize,
+    Month,
+    Agenda,
+}
+
+/// The filters a link to another month or view keeps.
+struct Filters {
+    body: String,
+    mine: bool,
 }
 
 /// One day of the month grid.
@@ -49,10 +75,17 @@ struct AgendaDay {
 struct CalendarPage<'a> {
     c: &'a Chrome,
     month: NaiveDate,
-    agenda: bool,
+    view: View,
     body: String,
+    /// The filter to the delegation's own meetings is on.
+    mine: bool,
+    /// The State of a logged-in delegation, who may use that filter.
+    my_state: Option<String>,
     weeks: Vec<Vec<Day>>,
+    /// The agenda from today (this month) or the month's first day.
     agenda_days: Vec<AgendaDay>,
+    /// This month's days before today, folded away in the agenda.
+    earlier_days: Vec<AgendaDay>,
     bodies: Vec<BodyEntry>,
     prev_link: String,
     next_link: String,
@@ -63,16 +96,40 @@ struct CalendarPage<'a> {
     count: usize,
 }
 
-fn link(month: NaiveDate, agenda: bool, body: &str) -> String {
+fn link(month: NaiveDate, view: View, filters: &Filters) -> String {
     let mut link = format!("/?month={}", month.format("%Y-%m"));
-    if agenda {
-        link.push_str("&view=agenda");
+    match view {
+        View::BySize => {}
+        View::Month => link.push_str("&view=month"),
+        View::Agenda => link.push_str("&view=agenda"),
     }
-    if !body.is_empty() {
+    if !filters.body.is_empty() {
         link.push_str("&body=");
-        link.push_str(body);
+        link.push_str(&filters.body);
+    }
+    if filters.mine {
+        link.push_str("&mine=1");
     }
     link
+}
+
+impl CalendarPage<'_> {
+    /// This month and view, showing the body `code` only.
+    fn body_link(&self, code: &str) -> String {
+        link(self.month, self.view, &Filters { body: code.to_owned(), mine: self.mine })
+    }
+}
+
+/// Groups meetings (in date order) by day.
+fn by_day<'a>(items: impl Iterator<Item = &'a MeetingItem>, today: NaiveDate) -> Vec<AgendaDay> {
+    let mut days: Vec<AgendaDay> = Vec::new();
+    for item in items {
+        match days.last_mut() {
+            Some(last) if last.date == item.date => last.meetings.push(item.clone()),
+            _ => days.push(AgendaDay { date: item.date, today: item.date == today, meetings: vec![item.clone()] }),
+        }
+    }
+    days
 }
 
 async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): PageQuery<CalendarQuery>) -> WebResult {
@@ -91,7 +148,20 @@ async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): Pa
                 this_month
             }),
     };
-    let agenda = query.view.as_deref() == Some("agenda");
+    let view = match query.view.as_deref() {
+        Some("agenda") => View::Agenda,
+        Some("month") => View::Month,
+        _ => View::BySize,
+    };
+    let my_state = c.user.as_ref().filter(|_| c.is_delegation()).and_then(|user| user.iso2.clone());
+    let mine = query.mine.as_deref().is_some_and(|value| !value.is_empty());
+    if mine && my_state.is_none() {
+        problems.push(
+            "Only meetings your delegation is invited to can be shown once you are logged in as a delegation; showing every meeting."
+                .to_owned(),
+        );
+    }
+    let mine = mine && my_state.is_some();
     let body_code = match query.body.as_deref().map(str::trim).filter(|code| !code.is_empty()) {
         None => String::new(),
         Some(code) => match body(&code.to_uppercase()) {
@@ -116,7 +186,16 @@ async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): Pa
     .await?;
     let day = TimeDelta::days(1);
     let context = Context::load(&state.db).await?;
-    let items: Vec<MeetingItem> = rows.iter().map(|row| MeetingItem::new(row, &context)).collect();
+    let mut items: Vec<MeetingItem> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(iso2) = my_state.as_deref().filter(|_| mine) {
+            let (invited, _adjustments) = store::invitations::invitees(&state.db, &context, row).await?;
+            if !invited.iter().any(|invitee| invitee.delegation.iso2 == iso2) {
+                continue;
+            }
+        }
+        items.push(MeetingItem::new(row, &context));
+    }
 
     let mut weeks = Vec::new();
     let mut date = grid_start;
@@ -133,30 +212,30 @@ async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): Pa
         }
         weeks.push(week);
     }
-    let mut agenda_days: Vec<AgendaDay> = Vec::new();
-    for item in items.iter().filter(|item| item.date >= month && item.date < next_month) {
-        match agenda_days.last_mut() {
-            Some(last) if last.date == item.date => last.meetings.push(item.clone()),
-            _ => {
-                agenda_days.push(AgendaDay { date: item.date, today: item.date == today, meetings: vec![item.clone()] })
-            }
-        }
-    }
-    let count = items.iter().filter(|item| item.date >= month && item.date < next_month).count();
+    let in_month = || items.iter().filter(|item| item.date >= month && item.date < next_month);
+    // This month's agenda starts today.
+    let agenda_start = if month == this_month { today } else { month };
+    let earlier_days = by_day(in_month().filter(|item| item.date < agenda_start), today);
+    let agenda_days = by_day(in_month().filter(|item| item.date >= agenda_start), today);
+    let count = in_month().count();
+    let filters = Filters { body: body_code, mine };
     render(
         &c,
         &CalendarPage {
             c: &c,
             month,
-            agenda,
-            prev_link: link(month - Months::new(1), agenda, &body_code),
-            next_link: link(next_month, agenda, &body_code),
-            today_link: link(this_month, agenda, &body_code),
-            month_link: link(month, false, &body_code),
-            agenda_link: link(month, true, &body_code),
-            body: body_code,
+            view,
+            prev_link: link(month - Months::new(1), view, &filters),
+            next_link: link(next_month, view, &filters),
+            today_link: link(this_month, view, &filters),
+            month_link: link(month, View::Month, &filters),
+            agenda_link: link(month, View::Agenda, &filters),
+            body: filters.body,
+            mine,
+            my_state,
             weeks,
             agenda_days,
+            earlier_days,
             bodies: bodies(),
             problems,
             count,

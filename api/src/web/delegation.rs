@@ -114,14 +114,6 @@ struct ContactRow {
     receives_invitations: bool,
 }
 
-fn role_name(role: &str) -> &'static str {
-    match role {
-        "head_of_delegation" => "Head of delegation",
-        "contact_point" => "Contact point",
-        _ => "Adviser",
-    }
-}
-
 #[derive(Template)]
 #[template(path = "delegation.html")]
 struct DelegationPage<'a> {
@@ -235,13 +227,16 @@ async fn page(
         .await?
         .into_iter()
         .map(|contact| ContactRow {
-            role: role_name(&contact.role),
+            role: super::roles::contact_role(&contact.role),
             receives_invitations: invite_roles.contains(&contact.role),
             contact,
         })
         .collect();
-    let invited_roles =
-        invite_roles.iter().map(|role| role_name(role).to_lowercase() + "s").collect::<Vec<_>>().join(", ");
+    let invited_roles = invite_roles
+        .iter()
+        .map(|role| super::roles::contact_role(role).to_lowercase() + "s")
+        .collect::<Vec<_>>()
+        .join(", ");
     let page = DelegationPage {
         c,
         name: state_name(&context, &iso2),

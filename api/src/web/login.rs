@@ -1,5 +1,5 @@
-//! Logging in and out, and setting a password through a one-time link: the forms of
-//! [`service::accounts`]'s use cases.
+//! Logging in and out, asking for a password link ("forgot password") and setting a password
+//! through it: the forms of [`service::accounts`]'s use cases.
 //!
 //! Password guessing is slowed without letting anyone lock the real user out (OWASP's device
 //! cookies, see [`device`]): a login from a browser holding a valid device cookie for the
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(log_in))
         .route("/logout", post(log_out))
+        .route("/forgot-password", get(forgot_password_page).post(forgot_password))
         .route("/set-password/{token}", get(set_password_page).post(set_password))
 }
 
@@ -52,16 +53,19 @@ struct LoginPage<'a> {
 }
 
 #[derive(Deserialize)]
-struct NextQuery {
+struct LoginQuery {
     next: Option<String>,
+    /// Filled in for the user who has just set their password.
+    username: Option<String>,
 }
 
-async fn login_page(State(state): State<AppState>, c: Chrome, PageQuery(query): PageQuery<NextQuery>) -> WebResult {
+async fn login_page(State(state): State<AppState>, c: Chrome, PageQuery(query): PageQuery<LoginQuery>) -> WebResult {
     let next = redirect::local_or(query.next.as_deref(), &state.config.public_base(), "/");
     if c.user.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
-    render(&c, &LoginPage { c: &c, next, username: String::new(), error: None })
+    let username: String = query.username.unwrap_or_default().chars().take(MAX_USERNAME).collect();
+    render(&c, &LoginPage { c: &c, next, username, error: None })
 }
 
 #[derive(Deserialize)]
@@ -91,13 +95,13 @@ fn throttled_message(refused: &login_failures::Refused) -> String {
     let minutes = refused.wait.num_seconds().max(1).unsigned_abs().div_ceil(60);
     let wait = format!("Wait {minutes} minute{} and try again", if minutes == 1 { "" } else { "s" });
     match refused.counter {
-        Counter::Address(_) => format!(
+        Counter::Address(_) | Counter::ResetFrom(_) => format!(
             "Too many failed attempts from your network address. {wait}. A browser you have logged in with before is not affected."
         ),
         Counter::Device(_) => {
             format!("Too many failed attempts for this username. {wait}, or ask an organiser for a new password link.")
         }
-        Counter::User(_) => format!(
+        Counter::User(_) | Counter::ResetFor(_) => format!(
             "Too many failed attempts for this username. {wait}, or ask an organiser for a new password link. A browser you have logged in with before is not affected."
         ),
     }
@@ -175,6 +179,40 @@ async fn log_out(
 }
 
 #[derive(Template)]
+#[template(path = "forgot_password.html")]
+struct ForgotPasswordPage<'a> {
+    c: &'a Chrome,
+    /// What was asked for, once the request is sent.
+    sent_for: Option<String>,
+}
+
+async fn forgot_password_page(c: Chrome) -> WebResult {
+    render(&c, &ForgotPasswordPage { c: &c, sent_for: None })
+}
+
+#[derive(Deserialize)]
+struct ForgotPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Answers the same whatever was typed: whether an account matched is told only by its inbox.
+async fn forgot_password(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    c: Chrome,
+    Form(form): Form<ForgotPasswordForm>,
+) -> WebResult {
+    c.check_csrf(&form.csrf)?;
+    let address = client_address(connect.as_ref().map(|Extension(info)| info));
+    service::accounts::request_password_reset(&state.db, &state.config, &form.name, &address).await?;
+    let sent_for = form.name.trim().chars().take(MAX_USERNAME).collect();
+    render(&c, &ForgotPasswordPage { c: &c, sent_for: Some(sent_for) })
+}
+
+#[derive(Template)]
 #[template(path = "set_password.html")]
 struct SetPasswordPage<'a> {
     c: &'a Chrome,
@@ -208,11 +246,15 @@ async fn set_password(
 ) -> WebResult {
     c.check_csrf(&form.csrf)?;
     match service::accounts::set_password(&state.db, &token, form.password, &form.confirm).await? {
-        PasswordSet::Set(user) => Ok(redirect_with(
-            &c,
-            &format!("/login?next=%2F{}", if user.iso2.is_some() { "delegation" } else { "organiser" }),
-            &Flash::ok(format!("Your password is set. Log in as {} with it.", user.username)),
-        )),
+        PasswordSet::Set(user) => {
+            let home = if user.iso2.is_some() { "delegation" } else { "organiser" };
+            let username: String = url::form_urlencoded::byte_serialize(user.username.as_bytes()).collect();
+            Ok(redirect_with(
+                &c,
+                &format!("/login?next=%2F{home}&username={username}"),
+                &Flash::ok(format!("Your password is set. Log in as {} with it.", user.username)),
+            ))
+        }
         PasswordSet::Gone => {
             render_status(&c, StatusCode::GONE, &SetPasswordPage { c: &c, username: None, token, error: None })
         }

@@ -601,9 +601,10 @@ fn describe_change(
 
 /// Registered and waiting attendees per kind of seat (withdrawn ones are not counted).
 fn seat_counts(rows: &[registrations::Model]) -> Vec<SeatCount> {
-    [(Seat::Main, "Heads of delegation (main seat)"), (Seat::Behind, "Advisers (seats behind)")]
+    [Seat::Main, Seat::Behind]
         .into_iter()
-        .map(|(seat, label)| {
+        .map(|seat| {
+            let label = super::roles::seat(seat);
             let of_seat = || rows.iter().filter(move |row| row.seat == seat);
             SeatCount {
                 label,

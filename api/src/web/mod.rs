@@ -18,6 +18,7 @@ mod organiser;
 mod params;
 mod redirect;
 mod registration;
+mod roles;
 mod rsvp;
 pub mod session;
 mod subscriptions;
