@@ -133,7 +133,7 @@ async fn a_delegation_registers_for_a_conference_eleven_months_ahead_from_a_phon
 
     // Withdraw is on screen's width and lands back at the form, naming person and meeting.
     let table = browser.wait_for_text("table.registered", "Clara Wagner").await;
-    assert!(table.contains("At the main table") && !table.contains("Dora Mayer"), "{table}");
+    assert!(table.contains("At the table (head of delegation)") && !table.contains("Dora Mayer"), "{table}");
     let withdraw = "table.registered tr:nth-child(3) form button";
     let (x, _, width, _) = browser.find(withdraw).await.rectangle().await.unwrap();
     assert!(x >= 0.0 && x + width <= 390.0, "Withdraw is within the screen: {x} + {width}");

@@ -421,6 +421,8 @@ async fn old_message_bodies_are_purged_keeping_the_delivery_record() {
         ("waiting", "d@at.example"),
     ] {
         let mut message = message(key, "Someone", email);
+        // Invitations: the meeting's delivery status lists those.
+        message.kind = "invitation".into();
         message.meeting_id = Some(meeting_id);
         message.text_body = format!("Set your password: https://plenary.test/set-password/{key}-secret");
         message.calendar =
