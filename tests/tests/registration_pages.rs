@@ -264,6 +264,13 @@ async fn a_delegation_opens_only_its_own_registration_page_and_organisers_any() 
         html.contains("Luc Bernard is registered for Mediterranean Conference 2027, behind the main table."),
         "{html}"
     );
+    // Withdrawing France's registration twice: the second is told so, at the form, whatever
+    // the hidden State field was made to say (a control character there is no 500).
+    let withdraw = format!("{path}/{french}/withdraw");
+    assert_eq!(post_form(&app, &organiser, &withdraw, &[("csrf", csrf.as_str()), ("state", "FR")]).await.status(), 303);
+    let again = post_form(&app, &organiser, &withdraw, &[("csrf", csrf.as_str()), ("state", "F\nR\u{7f}")]).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(again.headers()[header::LOCATION], format!("{path}?state=F%0AR%7F#register").as_str());
     app.stop().await;
 }
 

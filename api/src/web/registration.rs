@@ -142,6 +142,8 @@ async fn acting_for(state: &AppState, user: &CurrentUser, named: &str) -> WebRes
 /// The page's address for `iso2`: organisers name the delegation, delegations need not.
 fn path_of(user: &CurrentUser, id: i32, iso2: &str) -> String {
     if user.is_organiser() {
+        // Encoded: it may come from a form, and a raw control character in Location is a 500.
+        let iso2: String = url::form_urlencoded::byte_serialize(iso2.as_bytes()).collect();
         format!("/meetings/{id}/registration?state={iso2}")
     } else {
         format!("/meetings/{id}/registration")
