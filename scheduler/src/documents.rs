@@ -1,7 +1,8 @@
 //! Documents attached to a meeting (agenda, logistics note): which files are accepted and what
 //! they are called. The rules, in the order they are checked:
 //!
-//! 1. the file is not empty and not larger than [`MAX_BYTES`];
+//! 1. the file is not empty, and with the meeting's other documents not larger than
+//!    [`MAX_BYTES`] in all (every document goes with every invitation, see [`check`]);
 //! 2. its name, once sanitised ([`sanitise_filename`]), is not empty;
 //! 3. its extension is one of PDF, DOCX, ODT, XLSX or TXT;
 //! 4. its first bytes are what that extension promises (a browser's or a client's declared
@@ -13,8 +14,11 @@
 
 use unicode_normalization::UnicodeNormalization as _;
 
-/// The largest document accepted: an agenda or a logistics note, not a video.
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// The most a meeting's documents may weigh together: an agenda and a logistics note, not a
+/// video. They all travel with every invitation, and base64 adds a third, so 7 MB of files make
+/// about 9.5 MB of mail: under the 10 MB that many mail servers still accept. Above it, a
+/// delegation's server refuses the invitation for good.
+pub const MAX_BYTES: usize = 7 * 1024 * 1024;
 
 /// The longest file name kept, in characters (the extension is kept whole).
 pub const MAX_NAME_CHARS: usize = 120;
@@ -88,6 +92,14 @@ pub enum Refusal {
     Empty,
     #[error("the file is larger than {} MB", MAX_BYTES / (1024 * 1024))]
     TooLarge,
+    /// With the documents already attached the invitation would be too heavy; `room` bytes are
+    /// left.
+    #[error(
+        "the meeting's documents may weigh {} MB in all, as they go with every invitation; {} left",
+        MAX_BYTES / (1024 * 1024),
+        in_words(*room)
+    )]
+    NoRoomLeft { room: usize },
     #[error("the file needs a name ending in .pdf, .docx, .odt, .xlsx or .txt")]
     NoName,
     #[error("only PDF, DOCX, ODT, XLSX and TXT files can be attached, not “{0}”")]
@@ -103,16 +115,26 @@ pub struct Accepted {
     pub kind: DocumentType,
 }
 
-/// Checks a document called `filename` (as the browser sent it) with content `bytes`.
+/// A size as people read it: "850 KB", "2.5 MB".
+fn in_words(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB { format!("{}.{} MB", bytes / MB, bytes % MB * 10 / MB) } else { format!("{} KB", bytes / 1024) }
+}
+
+/// Checks a document called `filename` (as the browser sent it) with content `bytes`, for a
+/// meeting whose documents already weigh `attached` bytes.
 ///
 /// # Errors
 /// The first rule (see the module's documentation) the file breaks.
-pub fn check(filename: &str, bytes: &[u8]) -> Result<Accepted, Refusal> {
+pub fn check(filename: &str, bytes: &[u8], attached: usize) -> Result<Accepted, Refusal> {
     if bytes.is_empty() {
         return Err(Refusal::Empty);
     }
     if bytes.len() > MAX_BYTES {
         return Err(Refusal::TooLarge);
+    }
+    if attached.saturating_add(bytes.len()) > MAX_BYTES {
+        return Err(Refusal::NoRoomLeft { room: MAX_BYTES.saturating_sub(attached) });
     }
     let filename = sanitise_filename(filename).ok_or(Refusal::NoName)?;
     let (_, extension) = filename.rsplit_once('.').ok_or(Refusal::NoName)?;
@@ -170,34 +192,40 @@ mod tests {
 
     #[test]
     fn a_pdf_is_accepted_under_its_own_type() {
-        let accepted = check("Agenda.pdf", PDF).unwrap();
+        let accepted = check("Agenda.pdf", PDF, 0).unwrap();
         assert_eq!(accepted, Accepted { filename: "Agenda.pdf".into(), kind: DocumentType::Pdf });
         assert_eq!(accepted.kind.content_type(), "application/pdf");
     }
 
     #[test]
     fn the_rules_are_checked_in_order() {
-        assert_eq!(check("agenda.pdf", b""), Err(Refusal::Empty));
-        assert_eq!(check("agenda.pdf", &vec![b'%'; MAX_BYTES + 1]), Err(Refusal::TooLarge));
-        assert_eq!(check("///", PDF), Err(Refusal::NoName));
-        assert_eq!(check("run.exe", PDF), Err(Refusal::UnknownType("exe".into())));
-        assert_eq!(check("agenda", PDF), Err(Refusal::NoName));
-        assert_eq!(check("agenda.pdf", b"MZ\x90\x00"), Err(Refusal::ContentMismatch(DocumentType::Pdf)));
-        assert_eq!(check("notes.txt", b"a\0b"), Err(Refusal::ContentMismatch(DocumentType::Text)));
-        assert_eq!(check("notes.docx", PDF), Err(Refusal::ContentMismatch(DocumentType::Docx)));
+        assert_eq!(check("agenda.pdf", b"", 0), Err(Refusal::Empty));
+        assert_eq!(check("agenda.pdf", &vec![b'%'; MAX_BYTES + 1], 0), Err(Refusal::TooLarge));
+        // Together with what is attached already: the room left, in words.
+        let attached = MAX_BYTES - 1024 * 1024 - 512 * 1024;
+        let refused = check("logistics.pdf", &[PDF, &vec![b' '; 2 * 1024 * 1024]].concat(), attached);
+        assert_eq!(refused, Err(Refusal::NoRoomLeft { room: 1024 * 1024 + 512 * 1024 }));
+        assert!(refused.unwrap_err().to_string().ends_with("; 1.5 MB left"));
+        assert!(check("agenda.pdf", PDF, MAX_BYTES - PDF.len()).is_ok());
+        assert_eq!(check("///", PDF, 0), Err(Refusal::NoName));
+        assert_eq!(check("run.exe", PDF, 0), Err(Refusal::UnknownType("exe".into())));
+        assert_eq!(check("agenda", PDF, 0), Err(Refusal::NoName));
+        assert_eq!(check("agenda.pdf", b"MZ\x90\x00", 0), Err(Refusal::ContentMismatch(DocumentType::Pdf)));
+        assert_eq!(check("notes.txt", b"a\0b", 0), Err(Refusal::ContentMismatch(DocumentType::Text)));
+        assert_eq!(check("notes.docx", PDF, 0), Err(Refusal::ContentMismatch(DocumentType::Docx)));
     }
 
     #[test]
     fn office_files_are_recognised_by_their_archive() {
         let docx = b"PK\x03\x04....[Content_Types].xml....word/document.xml";
-        assert_eq!(check("note.DOCX", docx).unwrap().kind, DocumentType::Docx);
-        assert_eq!(check("list.xlsx", b"PK\x03\x04....xl/workbook.xml").unwrap().kind, DocumentType::Xlsx);
+        assert_eq!(check("note.DOCX", docx, 0).unwrap().kind, DocumentType::Docx);
+        assert_eq!(check("list.xlsx", b"PK\x03\x04....xl/workbook.xml", 0).unwrap().kind, DocumentType::Xlsx);
         let mut odt = b"PK\x03\x04".to_vec();
         odt.resize(30, 0);
         odt.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.text");
-        assert_eq!(check("note.odt", &odt).unwrap().kind, DocumentType::Odt);
-        assert_eq!(check("note.odt", docx), Err(Refusal::ContentMismatch(DocumentType::Odt)));
-        assert_eq!(check("Logistik.txt", "Anreise: Flughafen Wien".as_bytes()).unwrap().kind, DocumentType::Text);
+        assert_eq!(check("note.odt", &odt, 0).unwrap().kind, DocumentType::Odt);
+        assert_eq!(check("note.odt", docx, 0), Err(Refusal::ContentMismatch(DocumentType::Odt)));
+        assert_eq!(check("Logistik.txt", "Anreise: Flughafen Wien".as_bytes(), 0).unwrap().kind, DocumentType::Text);
     }
 
     #[test]

@@ -387,6 +387,41 @@ fn scheduler_sources_touch_neither_files_network_nor_clock() {
     assert_none("scheduler/src", &violations);
 }
 
+/// The lines of `source` that start a transaction with a bare `.begin()`, which on SQLite is a
+/// deferred transaction: one that reads and then writes fails when another connection wrote in
+/// between. Changes start theirs with `db::begin_write`.
+fn bare_begins(source: &str) -> Vec<usize> {
+    struct Begins(Vec<usize>);
+    impl<'ast> Visit<'ast> for Begins {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            if call.method == "begin" && call.args.is_empty() {
+                self.0.push(call.method.span().start().line);
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut begins = Begins(Vec::new());
+    begins.visit_file(&syn::parse_file(source).expect("a Rust source"));
+    begins.0
+}
+
+#[test]
+fn every_change_starts_its_transaction_with_begin_write() {
+    let root = workspace().join("api/src");
+    let violations: Vec<Violation> = rust_files(&root)
+        .iter()
+        .flat_map(|file| {
+            bare_begins(&read(&root.join(file))).into_iter().map(move |line| Violation {
+                file: format!("api/src/{}", file.display()),
+                line,
+                message: "a bare .begin() is a deferred transaction on SQLite: use db::begin_write".into(),
+            })
+        })
+        .collect();
+    assert_none("api/src transactions", &violations);
+    assert_eq!(bare_begins("async fn f(db: &Db) { let txn = db.begin().await?; }"), [1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The checker itself, on made-up sources
 

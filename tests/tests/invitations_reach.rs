@@ -365,11 +365,11 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     let fake = attach(&app, &cookie, &csrf, meeting, "agenda.pdf", b"MZ\x90\x00").await;
     assert_eq!(fake.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(fake.text().await.unwrap().contains("its content is not a PDF file"));
-    for size in [10 * 1024 * 1024 + 1, 11 * 1024 * 1024] {
+    for size in [7 * 1024 * 1024 + 1, 11 * 1024 * 1024] {
         let large = [b"%PDF-1.4\n".as_slice(), &vec![b'x'; size - 9]].concat();
         let refused = attach(&app, &cookie, &csrf, meeting, "large.pdf", &large).await;
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{size} bytes");
-        assert!(refused.text().await.unwrap().contains("larger than 10 MB"), "{size} bytes");
+        assert!(refused.text().await.unwrap().contains("larger than 7 MB"), "{size} bytes");
     }
     let forged = attach(&app, &cookie, "not-the-token", meeting, "agenda.pdf", &pdf).await;
     assert!(forged.status().is_client_error(), "the upload needs its CSRF token");
@@ -438,6 +438,15 @@ async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     let (_, public) = get_page(&app, &format!("/meetings/{meeting}"), "").await;
     assert!(!public.contains("/documents/"));
     assert_eq!(client().get(format!("{}{url}", app.base_url)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Every document goes with every invitation: together they stay under what mail servers take.
+    let six_megabytes = [b"%PDF-1.4\n".as_slice(), &vec![b'x'; 6 * 1024 * 1024]].concat();
+    let heavy = attach(&app, &cookie, &csrf, meeting, "Annex.pdf", &six_megabytes).await;
+    assert!(follow(&app, heavy, &cookie).await.contains("Annex.pdf is attached"));
+    let refused = attach(&app, &cookie, &csrf, meeting, "Annex 2.pdf", &six_megabytes).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let said = refused.text().await.unwrap();
+    assert!(said.contains("documents may weigh 7 MB in all, as they go with every invitation; 1023 KB left"), "{said}");
 
     if let Some(worker) = worker {
         worker.stop().await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
 };
 
@@ -51,6 +51,22 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     set_up(db, async |_| Ok(())).await
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads, then writes after another connection
+/// committed, fails at once with a busy-snapshot error that no busy timeout waits out (a 500
+/// under concurrent use); waiting for the lock at `BEGIN` instead is what SQLite's single
+/// writer needs. On PostgreSQL it is a plain `BEGIN`. Every change goes through this.
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// Applies the pending migrations, then runs `setup` (loading reference data, the first
 /// account, planning), all in one transaction that no other Plenary process runs at the same
 /// time: replicas started together, or upgraded together, wait for each other, and each finds
@@ -68,11 +84,7 @@ pub async fn set_up<T>(
     db: &DatabaseConnection,
     setup: impl AsyncFnOnce(&DatabaseTransaction) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    let txn = db.begin_with_options(options).await.context("cannot start setting up the database")?;
+    let txn = begin_write(db).await.context("cannot start setting up the database")?;
     if db.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SET_UP_LOCK})"))
             .await

@@ -15,7 +15,7 @@ use scheduler::{
     ical::{CalendarEvent, EventStatus, Invitation, Method, Person, render_invitation},
     when_where::Language,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest as _, Sha256};
 
 use super::{
@@ -177,7 +177,7 @@ pub async fn send(
     let now = Utc::now();
     let round = resend.then(|| now.timestamp_millis());
     let mut report = SendReport::default();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for recipient in recipients {
         if !resend && invited.contains_key(&recipient.email) {
             report.already_invited.push(recipient);

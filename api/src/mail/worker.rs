@@ -39,7 +39,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use futures::{FutureExt as _, StreamExt as _};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::DatabaseConnection;
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,7 @@ impl Worker {
             .collect()
             .await;
         // One transaction for the whole batch's outcomes: one commit instead of one per message.
-        let txn = self.db.begin().await.context("recording deliveries failed")?;
+        let txn = crate::db::begin_write(&self.db).await.context("recording deliveries failed")?;
         for (id, outcome) in outcomes {
             match &outcome {
                 Outcome::Sent => report.sent += 1,

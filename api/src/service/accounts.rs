@@ -11,7 +11,7 @@ pub mod device;
 
 use chrono::Utc;
 use scheduler::accounts::{self as rules, Account, Handover, PasswordProblem, Rank};
-use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr};
 use serde_json::json;
 
 use super::{ConflictKind, Error, Rule, ServiceResult};
@@ -189,7 +189,7 @@ pub async fn create(
     if !problems.is_empty() {
         return Err(Error::Several(problems));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = match store::accounts::create_user(&txn, &username, &display_name, role, iso2.as_deref()).await {
         Ok(created) => created,
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -280,7 +280,7 @@ pub async fn request_password_reset(
     if name.is_empty() || name.chars().count() > rules::MAX_USERNAME {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Every request stays counted (none is "taken back" as a good login is).
     if login_failures::begin(&txn, &rules::reset_limits(&name, address), Utc::now()).await?.is_err() {
         txn.commit().await?;
@@ -347,7 +347,7 @@ pub async fn new_link(db: &DatabaseConnection, config: &Config, manager: &Manage
     if user.disabled {
         return Err(Error::Forbidden(format!("{} is disabled; enable the account first.", user.username)));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let link = issue_link(&txn, config, manager, &user, false).await?;
     txn.commit().await?;
     Ok(link)

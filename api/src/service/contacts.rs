@@ -2,7 +2,7 @@
 //! adds, lists and removes them; the person behind a delegation's account becomes its contact
 //! point when the account is created, or later in one click. Every change is audited.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqlErr};
 use serde_json::json;
 
 use super::{ConflictKind, Error, Rule, ServiceResult};
@@ -156,7 +156,7 @@ pub async fn add_account_as_contact(
             format!("{} is not a delegation's account, so it has no delegation to be a contact of.", user.username);
         return Err(Error::invalid("user", Rule::Mismatch, message));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(contact) = add_account_holder(&txn, principal, &user, language).await? else {
         txn.rollback().await?;
         return Err(Error::Conflict {

@@ -5,7 +5,7 @@
 //! from the upload. Attaching and removing are audited.
 
 use scheduler::documents::{self, Refusal};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::{Error, Rule, ServiceResult};
@@ -39,16 +39,19 @@ pub async fn attach(
 ) -> ServiceResult<DocumentInfo> {
     require_organiser(principal)?;
     let meeting = super::meetings::load(db, id).await?;
-    let accepted = documents::check(filename, &bytes).map_err(|refusal| {
-        let rule = match refusal {
-            Refusal::TooLarge => Rule::Range,
-            Refusal::NoName | Refusal::Empty => Rule::Missing,
-            Refusal::UnknownType(_) => Rule::Unknown,
-            Refusal::ContentMismatch(_) => Rule::Mismatch,
-        };
-        Error::invalid("file", rule, format!("{refusal}."))
-    })?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    let attached: i64 =
+        store::documents::list(&txn, meeting.id).await?.iter().map(|document| document.size_bytes).sum();
+    let accepted =
+        documents::check(filename, &bytes, usize::try_from(attached).unwrap_or(usize::MAX)).map_err(|refusal| {
+            let rule = match refusal {
+                Refusal::TooLarge | Refusal::NoRoomLeft { .. } => Rule::Range,
+                Refusal::NoName | Refusal::Empty => Rule::Missing,
+                Refusal::UnknownType(_) => Rule::Unknown,
+                Refusal::ContentMismatch(_) => Rule::Mismatch,
+            };
+            Error::invalid("file", rule, format!("{refusal}."))
+        })?;
     let stored =
         store::documents::create(&txn, meeting.id, &accepted.filename, accepted.kind.content_type(), bytes).await?;
     store::audit::record(
@@ -79,7 +82,7 @@ pub async fn remove(
     document: i32,
 ) -> ServiceResult<DocumentInfo> {
     require_organiser(principal)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let removed = store::documents::delete(&txn, id, document)
         .await?
         .ok_or_else(|| Error::NotFound("That document is no longer attached to this meeting.".into()))?;

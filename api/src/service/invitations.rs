@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use scheduler::eligibility::{Adjustments, Invitee, OfficialGuest, Reason, unknown_guests};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::{Error, Rule, ServiceResult};
@@ -412,7 +412,7 @@ pub async fn set_words(
     let Some(language) = language.filter(|_| problems.is_empty()) else {
         return Err(Error::Several(problems));
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     store::documents::save_invitation_text(&txn, id, language, subject.clone(), opening.clone()).await?;
     store::audit::record(
         &txn,

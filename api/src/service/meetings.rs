@@ -15,7 +15,7 @@ use scheduler::{
     meeting::{self, Draft, DraftError, RoomPlace},
     planning::{PlanError, SkippedDate, plan_year},
 };
-use sea_orm::{ConnectionTrait, TransactionTrait as _};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::{ConflictKind, Error, Rule, ServiceResult};
@@ -390,7 +390,7 @@ async fn save_change(
     after: meetings::Model,
     warnings: &[Warning],
 ) -> ServiceResult<meetings::Model> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let saved = store::meetings::save(&txn, after).await?;
     audit(&txn, principal, action, &saved, Some(before), Some(&saved), warnings).await?;
     crate::mail::invitations::meeting_changed(&txn, &state.config, before, &saved).await?;

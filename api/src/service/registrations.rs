@@ -17,7 +17,7 @@ use scheduler::{
     states::Delegation,
     text::Csv,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
@@ -320,7 +320,7 @@ async fn register_once(
     caller: Caller,
     new: &Attendee,
 ) -> Result<(registrations::Model, Option<u32>), AttendanceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
     let rows = store::attendance::active(&txn, facts.meeting.id).await?;
@@ -533,7 +533,7 @@ async fn change_once(
     caller: Caller,
     change: &Change,
 ) -> Result<registrations::Model, AttendanceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
     let before = store::attendance::find(&txn, change.id)
         .await?
@@ -585,7 +585,7 @@ async fn withdraw_once(
     principal: &Principal,
     id: i64,
 ) -> Result<(registrations::Model, Vec<registrations::Model>), AttendanceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
     let before = store::attendance::find(&txn, id)
         .await?
@@ -697,7 +697,7 @@ async fn settings_once(
     principal: &Principal,
     wanted: Settings,
 ) -> Result<Vec<registrations::Model>, AttendanceError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = store::attendance::lock(&txn, facts.meeting.id).await?;
     let now = Utc::now();
     store::attendance::save_settings(&txn, &principal.actor, &before, wanted, now).await?;

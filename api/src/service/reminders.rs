@@ -13,7 +13,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use scheduler::reminders::{self, Window};
-use sea_orm::{DatabaseConnection, TransactionTrait as _};
+use sea_orm::DatabaseConnection;
 
 use super::registrations::Facts;
 use crate::{
@@ -74,7 +74,7 @@ pub async fn send_due(db: &DatabaseConnection, config: &Config, now: DateTime<Ut
             if contacts.is_empty() {
                 continue;
             }
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             // Another replica's pass recorded it first: its mail is queued; dropping the
             // transaction queues nothing here.
             if !store::reminders::record(&txn, id, iso2, now).await? {

@@ -18,7 +18,7 @@ use scheduler::{
     seating_svg::render_svg,
     states::StateKind,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait as _};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -233,7 +233,7 @@ async fn lot_for(
         return Ok(lot);
     }
     let (seed, first) = draw(context, year)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let new =
         NewLot { body_code: code, year, seed, first_iso2: &first, drawn_at: Utc::now(), drawn_by: AUTOMATIC_DRAWER };
     let (lot, inserted) = store::seating::insert_lot_if_absent(&txn, &new).await?;
@@ -290,7 +290,7 @@ pub async fn redraw(state: &AppState, principal: &Principal, code: &str, year: i
     let context = Context::load(&state.db).await?;
     let (seed, first) = draw(&context, year)?;
     let code = body.code.as_str();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let before = store::seating::lot(&txn, code, year).await?.map(|lot| lot_out(lot, &context));
     let new =
         NewLot { body_code: code, year, seed, first_iso2: &first, drawn_at: Utc::now(), drawn_by: &principal.actor };
@@ -384,7 +384,7 @@ pub async fn save_rules(
             };
             Error::invalid(error.field(), rule, error.to_string())
         })?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (before, _) = rules_for(&txn, body).await?;
     let json = serde_json::to_string(&rules).map_err(anyhow::Error::from)?;
     store::seating::save_rules(&txn, body.code.as_str(), json, Utc::now(), &principal.actor).await?;

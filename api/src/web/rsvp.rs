@@ -18,7 +18,6 @@ use axum::{
 };
 use chrono::Utc;
 use scheduler::when_where::Language;
-use sea_orm::TransactionTrait as _;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -203,7 +202,7 @@ async fn record_answer(State(state): State<AppState>, c: Chrome, Form(form): For
         Err(closed) => return Ok(closed),
     };
     let Link { rsvp, meeting, words, facts } = link;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     store::invitations::record_rsvp(&txn, meeting.id, rsvp.iso2.as_deref(), &rsvp.email, rsvp.answer.as_str()).await?;
     store::audit::record(
         &txn,
