@@ -430,6 +430,19 @@ async fn a_chairmanship_is_recorded_on_the_console_and_through_the_api_once_per_
         403,
     )
     .await;
+    // Two organisers recording 2030 at the same moment: one is recorded, the other told so.
+    let (first, second) = tokio::join!(
+        app.send(Method::POST, "/api/v1/chairmanships", &token, json!({"year": 2030, "state": "FI"})),
+        app.send(Method::POST, "/api/v1/chairmanships", &token, json!({"year": 2030, "state": "SE"})),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409]);
+    let winner = if first.status() == StatusCode::CREATED { "FI" } else { "SE" };
+    let recorded = app.get_json("/api/v1/chairmanships", 200).await;
+    let year_2030: Vec<&Value> = recorded.as_array().unwrap().iter().filter(|row| row["year"] == 2030).collect();
+    assert_eq!(year_2030.len(), 1);
+    assert_eq!(year_2030[0]["iso2"], winner, "the answer that said 201 is the one kept");
     // The Contact Group with the Mediterranean Partners of 2027 is chaired by 2028's.
     let med = app.get_json("/api/v1/meetings?body=CG-MED&from=2027-01-01&to=2027-12-31", 200).await;
     assert_eq!(med[0]["chair"], "AT", "{}", med[0]);

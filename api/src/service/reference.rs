@@ -122,16 +122,23 @@ async fn store_chairmanship(
         return Err(Error::invalid(field, Rule::Mismatch, message));
     }
     let before = store::reference::chairmanships(db).await?.of(year).map(str::to_owned);
-    if replace == Replace::Refused
-        && let Some(holder) = &before
-    {
-        let holder = all.states.iter().find(|state| &state.iso2 == holder).map_or(holder.as_str(), |s| &s.name_en);
+    let recorded = match replace {
+        Replace::Allowed => {
+            store::reference::set_chairmanship(db, year, &iso2).await?;
+            true
+        }
+        // Inserted only if still free: two organisers recording the same year at once do not
+        // silently replace each other.
+        Replace::Refused => store::reference::add_chairmanship(db, year, &iso2).await?,
+    };
+    if !recorded {
+        let holder = store::reference::chairmanships(db).await?.of(year).map(str::to_owned).unwrap_or_default();
+        let holder = all.states.iter().find(|state| state.iso2 == holder).map_or(holder.as_str(), |s| &s.name_en);
         return Err(Error::Conflict {
             kind: super::ConflictKind::Duplicate { field: "year" },
             message: format!("the Chairmanship of {year} is already recorded: {holder}"),
         });
     }
-    store::reference::set_chairmanship(db, year, &iso2).await?;
     store::audit::record(
         db,
         AuditEntry {

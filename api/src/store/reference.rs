@@ -12,7 +12,7 @@ use scheduler::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    sea_query::OnConflict,
+    TryInsertResult, sea_query::OnConflict,
 };
 
 use crate::db::entities::{chairmanships, memberships, rooms, states, venues};
@@ -213,6 +213,20 @@ pub async fn set_chairmanship(db: &impl ConnectionTrait, year: i32, iso2: &str) 
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Records the Chairmanship of `year` unless one is recorded already (by anyone, even a moment
+/// ago in another transaction); `false`, changing nothing, when it was.
+///
+/// # Errors
+/// When the database refuses the row.
+pub async fn add_chairmanship(db: &impl ConnectionTrait, year: i32, iso2: &str) -> Result<bool, DbErr> {
+    let result =
+        chairmanships::Entity::insert(chairmanships::ActiveModel { year: Set(year), iso2: Set(iso2.to_owned()) })
+            .on_conflict_do_nothing_on([chairmanships::Column::Year])
+            .exec_without_returning(db)
+            .await?;
+    Ok(matches!(result, TryInsertResult::Inserted(rows) if rows > 0))
 }
 
 /// The room with `code`, if the reference data has it.
