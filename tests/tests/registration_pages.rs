@@ -299,6 +299,31 @@ async fn the_feed_names_the_registration_page_of_each_meeting_that_takes_registr
 }
 
 #[tokio::test]
+async fn after_a_cancellation_the_registrations_stay_listed_and_can_be_withdrawn() {
+    let app = TestApp::spawn().await;
+    let id = conference_in_amman(&app).await;
+    let austria_token = app.delegation_token("AT").await;
+    let anna = NewRegistration::of("AT", "Anna Huber", "Ambassador", "main").post(&app, &austria_token, id).await;
+    expect_json(anna, 201).await;
+    let organiser = app.organiser_token().await;
+    let cancel =
+        app.send(Method::POST, &format!("/api/v1/meetings/{id}/cancel"), &organiser, serde_json::json!({})).await;
+    expect_json(cancel, 200).await;
+
+    let path = format!("/meetings/{id}/registration");
+    let austria = NewAccount::delegation("at@example.org", "Karl Berger", "AT").session_cookie(&app).await;
+    let html = page(&app, &austria, &path).await.text().await.unwrap();
+    assert!(html.contains("id=\"not-invited\"") && !html.contains("id=\"name\""), "why, and no form: {html}");
+    assert!(html.contains("Anna Huber") && html.contains("/withdraw"), "Anna still listed, with Withdraw: {html}");
+    let withdraw = html.split("action=\"").find(|part| part.contains("/withdraw")).unwrap().split('"').next().unwrap();
+    let csrf = csrf_of(&html);
+    assert_eq!(post_form(&app, &austria, withdraw, &[("csrf", csrf.as_str())]).await.status(), 303);
+    let html = page(&app, &austria, &path).await.text().await.unwrap();
+    assert!(!html.contains("Anna Huber"), "withdrawn: {html}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_overview_shows_deadlines_soon_and_any_month_ahead() {
     let app = TestApp::spawn().await;
     let conference = conference_in_amman(&app).await;
