@@ -2,14 +2,16 @@
 //! delegations get one.
 //!
 //! The rules, in the order they are checked:
-//! 1. Reminders are off when they are set to 0 days before the deadline.
+//! 1. Reminders are off when they are set to 0 days before the deadline (the window of
+//!    rule 3 is then empty).
 //! 2. Only a meeting whose invitations were sent (a delegation is not reminded of a meeting it
 //!    was never told about) and that is not cancelled.
 //! 3. Only from `days` before the registration deadline until the deadline: a reminder after
 //!    it is of no use, and one the service missed at the exact moment (it was down, or the
 //!    deadline was moved) still goes out while registering is possible.
-//! 4. Only to an invited delegation that has nobody registered (confirmed or waiting) and has
-//!    not been reminded of this meeting before.
+//! 4. Only to an invited delegation that has nobody registered (confirmed or waiting), has
+//!    not declined the invitation (through its reply links), and has not been reminded of this
+//!    meeting before.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -26,7 +28,7 @@ pub struct Window {
 /// (rules 1 to 3).
 #[must_use]
 pub fn is_open(window: &Window, now: DateTime<Utc>, days: u32) -> bool {
-    if days == 0 || !window.invitations_sent || window.cancelled {
+    if !window.invitations_sent || window.cancelled {
         return false;
     }
     let opens = window.deadline - Duration::days(i64::from(days));
@@ -34,13 +36,14 @@ pub fn is_open(window: &Window, now: DateTime<Utc>, days: u32) -> bool {
 }
 
 /// The delegations among `invited` to remind (rule 4): nobody of theirs is in `registered`
-/// (the delegations with a confirmed or waiting registration) and they are not in `reminded`.
-/// Each once, in the order of `invited`.
+/// (the delegations with a confirmed or waiting registration), and they are in neither
+/// `declined` nor `reminded`. Each once, in the order of `invited`.
 #[must_use]
-pub fn due<'a>(invited: &'a [String], registered: &[String], reminded: &[String]) -> Vec<&'a str> {
+pub fn due<'a>(invited: &'a [String], registered: &[String], declined: &[String], reminded: &[String]) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     for iso2 in invited {
-        if !registered.contains(iso2) && !reminded.contains(iso2) && !out.contains(&iso2.as_str()) {
+        let left_out = registered.contains(iso2) || declined.contains(iso2) || reminded.contains(iso2);
+        if !left_out && !out.contains(&iso2.as_str()) {
             out.push(iso2);
         }
     }
@@ -87,10 +90,11 @@ mod tests {
     #[test]
     fn only_delegations_without_registrations_and_not_yet_reminded() {
         let invited = codes(&["AT", "DE", "FR", "JP"]);
-        assert_eq!(due(&invited, &codes(&["DE"]), &codes(&["FR"])), ["AT", "JP"]);
-        assert_eq!(due(&invited, &[], &[]), ["AT", "DE", "FR", "JP"]);
-        assert!(due(&invited, &invited, &[]).is_empty());
-        assert_eq!(due(&codes(&["AT", "AT"]), &[], &[]), ["AT"], "each delegation once");
+        assert_eq!(due(&invited, &codes(&["DE"]), &[], &codes(&["FR"])), ["AT", "JP"]);
+        assert_eq!(due(&invited, &[], &[], &[]), ["AT", "DE", "FR", "JP"]);
+        assert_eq!(due(&invited, &[], &codes(&["JP"]), &[]), ["AT", "DE", "FR"], "Japan declined");
+        assert!(due(&invited, &invited, &[], &[]).is_empty());
+        assert_eq!(due(&codes(&["AT", "AT"]), &[], &[], &[]), ["AT"], "each delegation once");
     }
 
     fn code() -> impl Strategy<Value = String> {
@@ -114,26 +118,33 @@ mod tests {
             let open = is_open(&Window { deadline, invitations_sent, cancelled }, now, days);
             let within = now < deadline && deadline - now <= Duration::days(i64::from(days));
             prop_assert_eq!(open, within && days > 0 && invitations_sent && !cancelled);
+            prop_assert!(days > 0 || !open, "0 days: never");
         }
 
-        /// The delegations due are invited, have nobody registered, were not reminded, and
-        /// appear once; every other invited delegation is left out for one of these reasons.
+        /// The delegations due are invited, have nobody registered, did not decline, were not
+        /// reminded, and appear once; every other invited delegation is left out for one of
+        /// these reasons.
         #[test]
         fn due_is_the_invited_minus_the_registered_and_reminded(
             invited in prop::collection::vec(code(), 0..10),
             registered in prop::collection::vec(code(), 0..5),
+            declined in prop::collection::vec(code(), 0..3),
             reminded in prop::collection::vec(code(), 0..5),
         ) {
-            let chosen = due(&invited, &registered, &reminded);
+            let chosen = due(&invited, &registered, &declined, &reminded);
             for (index, iso2) in chosen.iter().enumerate() {
                 prop_assert!(invited.iter().any(|code| code == iso2));
                 prop_assert!(!registered.iter().any(|code| code == iso2));
                 prop_assert!(!reminded.iter().any(|code| code == iso2));
+                prop_assert!(!declined.iter().any(|code| code == iso2));
                 prop_assert!(!chosen[..index].contains(iso2));
             }
             for iso2 in &invited {
                 prop_assert!(
-                    chosen.contains(&iso2.as_str()) || registered.contains(iso2) || reminded.contains(iso2)
+                    chosen.contains(&iso2.as_str())
+                        || registered.contains(iso2)
+                        || declined.contains(iso2)
+                        || reminded.contains(iso2)
                 );
             }
         }

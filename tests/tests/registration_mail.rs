@@ -198,6 +198,7 @@ async fn a_delegation_that_registered_nobody_is_reminded_once_before_the_deadlin
         ("AT", "Hans Gruber", "hans@at.example", "adviser", "en"),
         ("FR", "Claire Martin", "claire@fr.example", "contact_point", "fr"),
         ("JP", "Yuki Sato", "yuki@jp.example", "contact_point", "en"),
+        ("IT", "Giulia Rossi", "giulia@it.example", "contact_point", "en"),
     ] {
         let body = json!({"name": name, "email": email, "role": role, "language": language});
         expect_json(
@@ -211,8 +212,18 @@ async fn a_delegation_that_registered_nobody_is_reminded_once_before_the_deadlin
         200,
     )
     .await;
-    assert_eq!(sent["queued"], 2, "Austria's and France's contact points: {sent}");
-    // France registers; Austria does not; Japan is not invited to a Mediterranean meeting.
+    assert_eq!(sent["queued"], 3, "Austria's, France's and Italy's contact points: {sent}");
+    // France registers; Austria does not; Italy declines through its reply link; Japan is not
+    // invited to a Mediterranean meeting.
+    plenary::store::invitations::record_rsvp(
+        &app.state.db,
+        i32::try_from(id).unwrap(),
+        Some("IT"),
+        "giulia@it.example",
+        "declined",
+    )
+    .await
+    .unwrap();
     let france = app.delegation_token("FR").await;
     expect_json(NewRegistration::of("FR", "Marie Dubois", "Ambassadrice", "main").post(&app, &france, id).await, 201)
         .await;
@@ -244,7 +255,7 @@ async fn a_delegation_that_registered_nobody_is_reminded_once_before_the_deadlin
     assert!(reminder.text.contains(", 18:00 (Europe/Vienna)."), "the deadline, local: {}", reminder.text);
     assert!(reminder.text.contains(&format!("{PUBLIC_URL}/meetings/{id}/registration")), "{}", reminder.text);
     assert!(!mails.iter().any(|mail| mail.subject.starts_with("Rappel")), "France registered: {mails:#?}");
-    assert_eq!(mails.len(), 2 + 1 + 1, "two invitations, Marie's confirmation, one reminder: {mails:#?}");
+    assert_eq!(mails.len(), 3 + 1 + 1, "three invitations, Marie's confirmation, one reminder: {mails:#?}");
     worker.stop().await;
     app.stop().await;
 }

@@ -67,9 +67,15 @@ pub async fn send_due(db: &DatabaseConnection, config: &Config, now: DateTime<Ut
         let invited: Vec<String> = invitees.into_iter().map(|invitee| invitee.delegation.iso2).collect();
         let registered: Vec<String> =
             store::attendance::active(db, id).await?.into_iter().map(|row| row.iso2).collect();
+        let declined: Vec<String> = store::invitations::rsvps(db, id)
+            .await?
+            .into_iter()
+            .filter(|answer| answer.answer == "declined")
+            .filter_map(|answer| answer.iso2)
+            .collect();
         let reminded = store::reminders::reminded(db, id).await?;
         let mail = facts.for_mail(&context, &base);
-        for iso2 in reminders::due(&invited, &registered, &reminded) {
+        for iso2 in reminders::due(&invited, &registered, &declined, &reminded) {
             let contacts = store::contacts::with_roles(db, &[iso2.to_owned()], &config.mail.invite_roles).await?;
             if contacts.is_empty() {
                 continue;
