@@ -348,6 +348,34 @@ async fn attach(
         .unwrap()
 }
 
+/// A delegation's contact point, logged in with a valid CSRF token of their own, may neither
+/// attach nor remove a meeting's documents nor write the invitation's words.
+#[tokio::test]
+async fn only_organisers_attach_remove_documents_and_write_the_invitation() {
+    let app = TestApp::spawn().await;
+    let (organiser_cookie, organiser_csrf) = organiser(&app).await;
+    let meeting = council_meeting(&app).await;
+    let pdf = b"%PDF-1.4\n%%EOF\n";
+    let attached = attach(&app, &organiser_cookie, &organiser_csrf, meeting, "Agenda.pdf", pdf).await;
+    follow(&app, attached, &organiser_cookie).await;
+    let (_, page) = get_page(&app, &format!("/meetings/{meeting}"), "").await;
+    let document = page.split("/documents/").nth(1).expect("a document link").split('/').next().unwrap().to_owned();
+
+    let cookie = NewAccount::delegation("anna@at.example", "Anna Gruber", "AT").session_cookie(&app).await;
+    let (_, html) = get_page(&app, "/delegation", &cookie).await;
+    let csrf = hidden_csrf(&html);
+    let refused = attach(&app, &cookie, &csrf, meeting, "Other.pdf", pdf).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let remove = format!("/organiser/meetings/{meeting}/documents/{document}/remove");
+    assert_eq!(post_form(&app, &remove, &cookie, &[("csrf", &csrf)]).await.status(), StatusCode::FORBIDDEN);
+    let words = format!("/organiser/meetings/{meeting}/invitations/words");
+    let form = [("csrf", csrf.as_str()), ("language", "en"), ("subject", "Hijacked"), ("opening", "Hello")];
+    assert_eq!(post_form(&app, &words, &cookie, &form).await.status(), StatusCode::FORBIDDEN);
+    let (_, page) = get_page(&app, &format!("/meetings/{meeting}"), "").await;
+    assert!(page.contains("Agenda.pdf") && !page.contains("Other.pdf"), "{page}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_attached_pdf_is_listed_downloaded_and_arrives_as_an_attachment() {
     let sink = SmtpSink::start();

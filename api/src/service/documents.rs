@@ -17,14 +17,6 @@ use crate::{
 
 pub use scheduler::documents::MAX_BYTES;
 
-fn require_organiser(principal: &Principal) -> ServiceResult<()> {
-    if principal.is_organiser() {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("Only organisers attach and remove a meeting's documents.".into()))
-    }
-}
-
 /// Attaches the file `filename` (as the browser named it) with content `bytes` to meeting `id`.
 ///
 /// # Errors
@@ -37,7 +29,7 @@ pub async fn attach(
     filename: &str,
     bytes: Vec<u8>,
 ) -> ServiceResult<DocumentInfo> {
-    require_organiser(principal)?;
+    super::require_organiser(principal, "attach and remove a meeting's documents")?;
     let meeting = super::meetings::load(db, id).await?;
     let txn = crate::db::begin_write(db).await?;
     let attached: i64 =
@@ -81,7 +73,7 @@ pub async fn remove(
     id: i32,
     document: i32,
 ) -> ServiceResult<DocumentInfo> {
-    require_organiser(principal)?;
+    super::require_organiser(principal, "attach and remove a meeting's documents")?;
     let txn = crate::db::begin_write(db).await?;
     let removed = store::documents::delete(&txn, id, document)
         .await?

@@ -400,6 +400,7 @@ pub async fn set_words(
     id: i32,
     input: &NewWords,
 ) -> ServiceResult<invitation_texts::Model> {
+    super::require_organiser(principal, "write an invitation's words")?;
     super::meetings::load(db, id).await?;
     let mut problems = Vec::new();
     let language = validate::language("language", &input.language).map_err(|error| problems.push(error)).ok();

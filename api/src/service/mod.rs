@@ -23,6 +23,14 @@ pub use error::{ConflictKind, Error, Rule, ServiceResult};
 
 use crate::auth::{Principal, Role};
 
+/// Only organisers (and admins) may `what` ("attach a meeting's documents").
+///
+/// # Errors
+/// [`Error::Forbidden`] saying so, for a delegation.
+pub fn require_organiser(principal: &Principal, what: &str) -> ServiceResult<()> {
+    if principal.is_organiser() { Ok(()) } else { Err(Error::Forbidden(format!("Only organisers {what}."))) }
+}
+
 /// Organisers may act for any delegation; a delegation only for itself.
 ///
 /// # Errors
