@@ -36,8 +36,8 @@ use chrono::{DateTime, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use scheduler::{
     bodies::body,
-    feed::{FeedMeeting, FeedScope, build_feed, chair_in_words, last_modified},
-    ical::render_feed,
+    feed::{FeedMeeting, FeedScope, build_feed, calendar_event, chair_in_words, last_modified},
+    ical::{Feed, render_feed},
     states::Delegation,
     when_where::Language,
 };
@@ -374,6 +374,18 @@ fn render(
     }
     let text = render_feed(&build_feed(&scope, &meetings));
     Ok((text, last_modified(&meetings), meetings.len()))
+}
+
+/// The calendar file of one meeting (the meeting page's "Add to calendar"): the same event as
+/// in every feed, so both say the same and a client that has both merges them by UID.
+///
+/// # Errors
+/// When the meeting's body, times or zone are not ones Plenary knows.
+pub fn single_meeting(row: &meetings::Model, context: &Context, public_base: &str) -> anyhow::Result<String> {
+    let meeting_body = body(&row.body_code).with_context(|| format!("unknown body {}", row.body_code))?;
+    let name_of = |iso2: &str| context.state_name(iso2, Language::English);
+    let meeting = feed_meeting(row, meeting_body, context, public_base, &name_of)?;
+    Ok(render_feed(&Feed { name: row.title.clone(), stamp: row.updated_at, events: vec![calendar_event(&meeting)] }))
 }
 
 fn feed_meeting(

@@ -429,6 +429,9 @@ async fn sessions_use_safe_cookies_and_every_form_needs_its_csrf_token() {
     let text = ics.text().await.unwrap();
     assert!(text.contains("METHOD:PUBLISH") && text.matches("BEGIN:VEVENT").count() == 1, "{text}");
     assert!(text.contains("https://plenary.example.org/meetings/"), "{text}");
+    // The same event as in the feeds, with where delegations register.
+    let registration = format!("Register attendees: https://plenary.example.org/meetings/{}/registration", pc[0]["id"]);
+    assert!(text.replace("\r\n ", "").contains(&registration), "{text}");
     app.stop().await;
 }
 

@@ -16,12 +16,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
     attendance::{Seat, Status},
     eligibility::{Adjustments, OfficialGuest, Reason},
-    ical::{CalendarEvent, EventStatus, Feed, render_feed},
     seating::Occupants,
     when_where::{Language, zone_city},
 };
@@ -865,34 +863,7 @@ async fn set_attendance_settings(
 /// The meeting as a one-event calendar file (METHOD:PUBLISH), for "add to calendar".
 async fn ics(state: &AppState, meeting: &meetings::Model) -> WebResult<Response> {
     let context = Context::load(&state.db).await?;
-    let base = state.config.public_base();
-    let presiding = context.presiding(meeting);
-    let chairs = presiding.iter().map(|chair| chair.name_en.as_str()).collect::<Vec<_>>().join(" and ");
-    let event = CalendarEvent {
-        uid: meeting.uid.clone(),
-        sequence: u32::try_from(meeting.sequence).unwrap_or(0),
-        summary: meeting.title.clone(),
-        location: context.place(meeting, Language::English).line(),
-        description: format!(
-            "{}{} ({}). Chair: {chairs}. Times are in {} time.",
-            meeting.cancellation_reason.as_deref().map(|reason| format!("Cancelled: {reason}\n\n")).unwrap_or_default(),
-            body_of(meeting).map_or("", |body| body.name_en),
-            meeting.body_code,
-            zone_city(&meeting.time_zone)
-        ),
-        url: Some(format!("{base}/meetings/{}", meeting.id)),
-        start: DateTime::<Utc>::from_timestamp(meeting.starts_at, 0).unwrap_or_default(),
-        end: DateTime::<Utc>::from_timestamp(meeting.ends_at, 0).unwrap_or_default(),
-        time_zone: meeting.zone(),
-        status: if meeting.status == MeetingStatus::Cancelled {
-            EventStatus::Cancelled
-        } else {
-            EventStatus::Confirmed
-        },
-        last_modified: meeting.updated_at,
-        categories: vec![meeting.body_code.clone()],
-    };
-    let text = render_feed(&Feed { name: meeting.title.clone(), stamp: Utc::now(), events: vec![event] });
+    let text = crate::feeds::single_meeting(meeting, &context, &state.config.public_base())?;
     let disposition = format!("attachment; filename=\"plenary-meeting-{}.ics\"", meeting.id);
     Ok((
         [
