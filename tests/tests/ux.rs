@@ -225,6 +225,11 @@ async fn every_kind_of_page_has_no_serious_accessibility_violation() {
     check("/delegation", "main h1").await;
     check("/subscriptions", "main h1").await;
     check(&format!("/meetings/{meeting}"), "main h1").await;
+    check(&format!("/meetings/{meeting}/registration"), "#register").await;
+    browser.phone().await;
+    check("/delegation", "main h1").await;
+    check(&format!("/meetings/{meeting}/registration"), "#register").await;
+    browser.desktop().await;
     browser.client.delete_all_cookies().await.expect("log out");
     // An organiser.
     browser.log_in("admin", "test-admin-password").await;
@@ -232,6 +237,8 @@ async fn every_kind_of_page_has_no_serious_accessibility_violation() {
     check("/organiser/accounts", "main h1").await;
     check(&format!("/organiser/meetings/{meeting}/invitations"), "main h1").await;
     check(&format!("/meetings/{meeting}"), "main h1").await;
+    check(&format!("/meetings/{meeting}/registration"), "#pick-state").await;
+    check(&format!("/meetings/{meeting}/registration?state=AT"), "#register").await;
     browser.phone().await;
     check("/", ".agenda").await;
     check(&format!("/meetings/{meeting}"), "main h1").await;
