@@ -482,7 +482,7 @@ async fn a_delegation_registers_its_attendees_up_to_the_quota_and_finds_its_head
         }
     }
     let table = browser.wait_for_text("table.registered", "Clara Wagner").await;
-    assert!(table.contains("Anna Huber") && table.contains("At the main table"), "{table}");
+    assert!(table.contains("Anna Huber") && table.contains("At the table (head of delegation)"), "{table}");
     assert!(!table.contains("Dora Mayer"), "{table}");
     browser.wait_for_text("#quota", "0 of 2 left").await;
     browser.screenshot("delegation-registrations").await;
