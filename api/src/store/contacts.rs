@@ -46,6 +46,11 @@ pub async fn create(
     role: &str,
     language: Language,
 ) -> Result<contacts::Model, DbErr> {
+    new_contact(iso2, name, email, role, language).insert(db).await
+}
+
+/// The row of a new contact, its address in lower case.
+fn new_contact(iso2: &str, name: &str, email: &str, role: &str, language: Language) -> contacts::ActiveModel {
     contacts::ActiveModel {
         iso2: Set(iso2.to_owned()),
         name: Set(name.to_owned()),
@@ -55,8 +60,6 @@ pub async fn create(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
-    .await
 }
 
 /// Adds a contact like [`create`], or nothing when the delegation already has one with that
@@ -74,18 +77,10 @@ pub async fn create_unless_present(
     language: Language,
 ) -> Result<Option<contacts::Model>, DbErr> {
     let email = email.to_lowercase();
-    let inserted = contacts::Entity::insert(contacts::ActiveModel {
-        iso2: Set(iso2.to_owned()),
-        name: Set(name.to_owned()),
-        email: Set(email.clone()),
-        role: Set(role.to_owned()),
-        language: Set(language),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .on_conflict_do_nothing_on([contacts::Column::Iso2, contacts::Column::Email])
-    .exec_without_returning(db)
-    .await?;
+    let inserted = contacts::Entity::insert(new_contact(iso2, name, &email, role, language))
+        .on_conflict_do_nothing_on([contacts::Column::Iso2, contacts::Column::Email])
+        .exec_without_returning(db)
+        .await?;
     if !matches!(inserted, TryInsertResult::Inserted(rows) if rows > 0) {
         return Ok(None);
     }

@@ -190,7 +190,7 @@ impl WordsForm {
 enum Sent {
     Nothing,
     /// A words form with its errors.
-    Words(WordsForm, FormErrors),
+    Words(Box<WordsForm>, FormErrors),
     /// The upload form's errors.
     Document(FormErrors),
 }
@@ -269,7 +269,7 @@ async fn page(state: &AppState, c: &Chrome, user: &super::CurrentUser, id: i32, 
     let stored = invitations::words(&state.db, id).await?;
     let (sent_words, document_errors) = match sent {
         Sent::Nothing => (None, FormErrors::default()),
-        Sent::Words(form, errors) => (Some(WordsForm { errors, ..form }), FormErrors::default()),
+        Sent::Words(form, errors) => (Some(WordsForm { errors, ..*form }), FormErrors::default()),
         Sent::Document(errors) => (None, errors),
     };
     let unprocessable = sent_words.is_some() || !document_errors.is_empty();
@@ -398,7 +398,7 @@ async fn save_words(
         }
         Err(error) => {
             let errors = FormErrors::from_service(error, &["language", "subject", "opening"])?;
-            page(&state, &c, &user, id, Sent::Words(form, errors)).await
+            page(&state, &c, &user, id, Sent::Words(Box::new(form), errors)).await
         }
     }
 }
