@@ -174,8 +174,11 @@ pub fn login_limits(username: &str, device: Option<&str>, address: &str) -> Vec<
 
 /// Set-password links "forgot password" mails to one account within the counting window.
 pub const MAX_RESET_MAILS: usize = 3;
-/// "Forgot password" requests one client address may make within the counting window.
-pub const MAX_RESET_REQUESTS: usize = 20;
+/// "Forgot password" requests one client address may make within the counting window. High:
+/// behind a reverse proxy every visitor shares one address, and a low bound would let one of
+/// them silence the form for all; the answer never says whether a name exists, and each account
+/// gets at most [`MAX_RESET_MAILS`], so this only bounds mass mailing.
+pub const MAX_RESET_REQUESTS: usize = 200;
 
 /// What a "forgot password" request for `name` (as typed, trimmed and lower-cased) from
 /// `address` is counted against. Every request counts, whether or not an account matches, so

@@ -103,6 +103,17 @@ async fn links_queued_for(app: &TestApp, address: &str) -> u64 {
         .unwrap()
 }
 
+/// How many set-password links account `user_id` has, used or not.
+async fn links_of(app: &TestApp, user_id: i32) -> u64 {
+    use plenary::db::entities::password_tokens;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+    password_tokens::Entity::find()
+        .filter(password_tokens::Column::UserId.eq(user_id))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn forgot_password_mails_an_account_a_few_times_only_whichever_replica_is_asked() {
     let app = TestApp::spawn().await;
@@ -126,6 +137,20 @@ async fn forgot_password_mails_an_account_a_few_times_only_whichever_replica_is_
     );
     assert_eq!(links_queued_for(&app, "off@bmeia.example").await, 0, "a disabled account gets no link");
     replica.stop().await;
+
+    // A visitor typing someone's address adds a link beside the one an organiser sent, never
+    // cancels it; asking for `admin` (no address to mail) makes no link at all.
+    let db = &app.state.db;
+    let newcomer = NewAccount::delegation("new@bmeia.example", "New Contact", "AT").create(&app).await;
+    let sent = plenary::store::accounts::create_password_link(db, newcomer.id, chrono::Utc::now()).await.unwrap();
+    service::accounts::request_password_reset(db, &app.state.config, "new@bmeia.example", "192.0.2.99").await.unwrap();
+    assert_eq!(links_queued_for(&app, "new@bmeia.example").await, 1, "the visitor's request is mailed");
+    let pending = plenary::store::accounts::password_link_user(db, &sent, chrono::Utc::now()).await.unwrap();
+    assert!(pending.is_some(), "the organiser's link still works");
+    let admin = plenary::store::accounts::find_by_username(db, "admin").await.unwrap().expect("the first account");
+    let links_before = links_of(&app, admin.id).await;
+    service::accounts::request_password_reset(db, &app.state.config, "admin", "192.0.2.99").await.unwrap();
+    assert_eq!(links_of(&app, admin.id).await, links_before, "no link for an account that cannot be mailed");
     app.stop().await;
 }
 

@@ -286,11 +286,20 @@ pub async fn request_password_reset(
         txn.commit().await?;
         return Ok(());
     }
-    if let Some(user) = store::accounts::find_by_username(&txn, &name).await?.filter(|user| !user.disabled) {
-        let (_, mailed) = mail_new_link(&txn, config, &user, false).await?;
-        if mailed {
+    // Only an account whose username is an address: for any other (the first administrator's
+    // `admin`) a link nobody receives would be made for nothing.
+    let account = store::accounts::find_by_username(&txn, &name)
+        .await?
+        .filter(|user| !user.disabled && mail::accounts::mailable(user));
+    if let Some(user) = account {
+        // Added beside any pending link, never replacing it: a visitor typing someone's address
+        // must not cancel the link an organiser sent them.
+        let secret = store::accounts::add_password_link(&txn, user.id, Utc::now()).await?;
+        let url = format!("{}/set-password/{secret}", config.public_base());
+        if let Some(message) = mail::accounts::password_link_message(config, &user, &url, false) {
+            store::outbox::enqueue(&txn, message).await?;
             let entry = AuditEntry::<(), serde_json::Value> {
-                actor: &format!("user:{}", user.username),
+                actor: &format!("visitor:{address}"),
                 action: "user.password_reset",
                 subject_type: "user",
                 subject_id: user.id.to_string(),

@@ -93,6 +93,15 @@ pub async fn create_password_link(
         .filter(password_tokens::Column::UsedAt.is_null())
         .exec(db)
         .await?;
+    add_password_link(db, user_id, now).await
+}
+
+/// A new set-password link for `user_id` beside those already pending ("forgot password":
+/// whoever asks cannot cancel the link an organiser sent).
+///
+/// # Errors
+/// When the database refuses the row.
+pub async fn add_password_link(db: &impl ConnectionTrait, user_id: i32, now: DateTime<Utc>) -> Result<String, DbErr> {
     let secret = new_secret("plp_");
     password_tokens::Entity::insert(password_tokens::ActiveModel {
         id: Set(hash_secret(&secret)),
@@ -151,6 +160,12 @@ pub async fn use_password_link(
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
         .filter(users::Column::Id.eq(user.id))
+        .exec(db)
+        .await?;
+    // The other links still pending (a "forgot password" beside an organiser's) are spent too.
+    password_tokens::Entity::delete_many()
+        .filter(password_tokens::Column::UserId.eq(user.id))
+        .filter(password_tokens::Column::UsedAt.is_null())
         .exec(db)
         .await?;
     // A new password ends every session made with the old one.
