@@ -451,3 +451,26 @@ async fn a_chairmanship_is_recorded_on_the_console_and_through_the_api_once_per_
     assert_eq!(med[0]["chair"], "AT", "{}", med[0]);
     app.stop().await;
 }
+
+/// The use cases check who acts themselves, whichever edge calls them: a delegation is refused
+/// every organiser setting even when no page or extractor stood in the way.
+#[tokio::test]
+async fn the_use_cases_refuse_a_delegation_every_organiser_setting() {
+    let app = TestApp::spawn().await;
+    let meeting = planned_meeting(&app, "PC", "03").await;
+    let id = i32::try_from(meeting["id"].as_i64().unwrap()).unwrap();
+    let austria =
+        Principal { role: plenary::auth::Role::Delegation, state: Some("AT".into()), actor: "user:at".into() };
+    let forbidden = |result: Result<(), service::Error>| matches!(result, Err(service::Error::Forbidden(_)));
+    let state = &app.state;
+    assert!(forbidden(service::meetings::cancel(state, &austria, id, Some("no")).await.map(drop)));
+    assert!(forbidden(service::meetings::reinstate(state, &austria, id, false).await.map(drop)));
+    let settings = service::registrations::NewSettings { seats_behind_quota: Some(9), deadline: None, capacity: None };
+    assert!(forbidden(service::registrations::set_settings(state, &austria, id, settings).await.map(drop)));
+    let guests = service::invitations::NewAdjustments { closed: true, guest_delegations: vec![], officials: vec![] };
+    assert!(forbidden(service::invitations::set_adjustments(&state.db, &austria, id, guests).await.map(drop)));
+    assert!(forbidden(service::reference::record_chairmanship(&state.db, &austria, 2031, "AT").await));
+    let unchanged = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
+    assert_eq!(unchanged["status"], "scheduled");
+    app.stop().await;
+}

@@ -116,6 +116,7 @@ pub async fn set_adjustments(
     id: i32,
     input: NewAdjustments,
 ) -> ServiceResult<InviteeList> {
+    super::require_organiser(principal, "choose a meeting's guests")?;
     let meeting = super::meetings::load(db, id).await?;
     let mut officials = Vec::new();
     for (index, official) in input.officials.into_iter().enumerate() {

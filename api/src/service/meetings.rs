@@ -154,6 +154,7 @@ pub struct Changed {
 /// [`Error::Invalid`] naming the field at fault; [`ConflictKind::RoomTaken`] when the room is
 /// taken and `force` is not set.
 pub async fn create(state: &AppState, principal: &Principal, input: NewMeeting) -> ServiceResult<Changed> {
+    super::require_organiser(principal, "create meetings")?;
     let zone = zone(&input.time_zone)?;
     let start = instant("start", local("start", &input.start)?, zone)?;
     let end = instant("end", local("end", &input.end)?, zone)?;
@@ -201,6 +202,7 @@ pub async fn update(
     id: i32,
     changes: MeetingChanges,
 ) -> ServiceResult<Changed> {
+    super::require_organiser(principal, "change meetings")?;
     let before = load(&state.db, id).await?;
     if before.status == MeetingStatus::Cancelled {
         return Err(Error::conflict(format!(
@@ -264,6 +266,7 @@ pub async fn cancel(
     id: i32,
     reason: Option<&str>,
 ) -> ServiceResult<meetings::Model> {
+    super::require_organiser(principal, "cancel meetings")?;
     let reason = validate::optional("reason", TextKind::FreeText, reason)?;
     let before = load(&state.db, id).await?;
     if before.status == MeetingStatus::Cancelled {
@@ -285,6 +288,7 @@ pub async fn cancel(
 /// [`Error::NotFound`]; a conflict when it is not cancelled, or the room is taken and `force`
 /// is not set.
 pub async fn reinstate(state: &AppState, principal: &Principal, id: i32, force: bool) -> ServiceResult<Changed> {
+    super::require_organiser(principal, "undo a cancellation")?;
     let before = load(&state.db, id).await?;
     if before.status != MeetingStatus::Cancelled {
         return Err(Error::conflict(format!("“{}” is not cancelled; there is nothing to undo", before.title)));

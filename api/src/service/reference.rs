@@ -7,7 +7,7 @@ use scheduler::{
     chairmanship::{RECORDABLE_YEARS, Troika, may_chair},
     states::{Delegation, StateKind},
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
@@ -62,12 +62,15 @@ pub async fn chairmanships(db: &impl ConnectionTrait) -> ServiceResult<Vec<Chair
 /// [`Error::Forbidden`] for a delegation; [`Error::Invalid`] for a year outside
 /// [`RECORDABLE_YEARS`] or a State that may not chair then ([`may_chair`]).
 pub async fn set_chairmanship(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     principal: &Principal,
     year: i32,
     iso2: &str,
 ) -> ServiceResult<()> {
-    store_chairmanship(db, principal, year, iso2, "iso2", Replace::Allowed).await
+    let txn = crate::db::begin_write(db).await?;
+    store_chairmanship(&txn, principal, year, iso2, "iso2", Replace::Allowed).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Records a newly agreed Chairmanship (the organiser console, `POST /chairmanships`): a year
@@ -77,12 +80,15 @@ pub async fn set_chairmanship(
 /// As [`set_chairmanship`], with the State's field named `state`; a conflict naming the
 /// State already recorded for `year`.
 pub async fn record_chairmanship(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     principal: &Principal,
     year: i32,
     iso2: &str,
 ) -> ServiceResult<()> {
-    store_chairmanship(db, principal, year, iso2, "state", Replace::Refused).await
+    let txn = crate::db::begin_write(db).await?;
+    store_chairmanship(&txn, principal, year, iso2, "state", Replace::Refused).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Whether recording a Chairmanship may replace the one already recorded for the year.

@@ -625,6 +625,7 @@ pub async fn set_settings(
     id: i32,
     input: NewSettings,
 ) -> ServiceResult<SettingsChange> {
+    super::require_organiser(principal, "set a meeting's quota, deadline and capacity")?;
     let db = &state.db;
     let facts = facts_of(db, id).await?;
     let deadline = input.deadline.as_deref().map(|text| local_deadline(text, facts.zone)).transpose()?;
