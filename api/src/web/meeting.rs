@@ -551,7 +551,9 @@ fn describe_change(
     let number = |value: Option<&serde_json::Value>, key: &str| {
         value.and_then(|value| value.get(key)).and_then(serde_json::Value::as_i64)
     };
+    // Each snapshot in its own zone: a meeting moved abroad was at its old place's time before.
     let when = |value: Option<&serde_json::Value>| {
+        let zone = text(value, "time_zone").and_then(|name| name.parse::<Tz>().ok()).unwrap_or(zone);
         number(value, "starts_at").map(|start| local(start, zone).format("%-d %B %Y, %H:%M").to_string())
     };
     let room = |value: Option<&serde_json::Value>| {
