@@ -164,7 +164,9 @@ async fn guests_and_a_closed_session_are_set_on_the_meeting_page() {
     // Japan as a guest after all; the official is removed.
     let page = organiser.get(&app, &format!("/meetings/{id}")).await;
     assert!(section(&page, "guests").contains("value=\"JP\""), "Japan is offered as a guest");
-    organiser.post_and_follow(&app, &path, &[("closed", "1"), ("guest", "JP"), ("remove_official", "0")]).await;
+    organiser
+        .post_and_follow(&app, &path, &[("closed", "1"), ("guest", "JP"), ("remove_official", "SG@osce.example.org")])
+        .await;
     let settings = expect_json(
         app.send(
             Method::GET,

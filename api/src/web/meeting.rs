@@ -710,7 +710,7 @@ async fn reinstate_meeting(
 }
 
 /// The guests form as sent: repeated `guest` boxes, so read as pairs.
-fn guests_sent(pairs: &[(String, String)]) -> (String, GuestsView, Vec<usize>) {
+fn guests_sent(pairs: &[(String, String)]) -> (String, GuestsView, Vec<String>) {
     let value = |key: &str| pairs.iter().find(|(name, _)| name == key).map(|(_, value)| value.trim().to_owned());
     let view = GuestsView {
         closed: value("closed").is_some(),
@@ -727,10 +727,12 @@ fn guests_sent(pairs: &[(String, String)]) -> (String, GuestsView, Vec<usize>) {
             language: value("official_language").unwrap_or_default(),
         },
     };
+    // Officials are removed by address, not by their place in a list that may have changed
+    // since the page was drawn.
     let removed = pairs
         .iter()
         .filter(|(name, _)| name == "remove_official")
-        .filter_map(|(_, index)| index.parse().ok())
+        .map(|(_, email)| email.trim().to_lowercase())
         .collect();
     (value("csrf").unwrap_or_default(), view, removed)
 }
@@ -749,9 +751,8 @@ async fn set_guests(
     let mut officials: Vec<NewOfficial> = current
         .officials
         .into_iter()
-        .enumerate()
-        .filter(|(index, _)| !removed.contains(index))
-        .map(|(_, official)| NewOfficial {
+        .filter(|official| !removed.contains(&official.email.to_lowercase()))
+        .map(|official| NewOfficial {
             name: official.name,
             organisation: official.organisation,
             email: official.email,
