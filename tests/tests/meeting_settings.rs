@@ -476,3 +476,23 @@ async fn the_use_cases_refuse_a_delegation_every_organiser_setting() {
     assert_eq!(unchanged["status"], "scheduled");
     app.stop().await;
 }
+
+/// Two organisers cancelling (or changing) one meeting at the same moment: one change is saved
+/// and mailed, the other is told the meeting changed meanwhile, never written over it.
+#[tokio::test]
+async fn of_two_changes_at_once_one_is_saved_and_the_other_told() {
+    let app = TestApp::spawn().await;
+    let meeting = planned_meeting(&app, "PC", "03").await;
+    let id = i32::try_from(meeting["id"].as_i64().unwrap()).unwrap();
+    let organiser = Principal::command_line();
+    let (first, second) = tokio::join!(
+        service::meetings::cancel(&app.state, &organiser, id, Some("The Hofburg is closed.")),
+        service::meetings::cancel(&app.state, &organiser, id, Some("Nobody can come.")),
+    );
+    assert!(first.is_ok() != second.is_ok(), "exactly one is saved: {first:?} {second:?}");
+    let refused = if first.is_ok() { second } else { first }.unwrap_err();
+    assert!(matches!(refused, service::Error::Conflict { .. }), "{refused:?}");
+    let saved = app.get_json(&format!("/api/v1/meetings/{id}"), 200).await;
+    assert_eq!(saved["sequence"], meeting["sequence"].as_i64().unwrap() + 1, "one change, one sequence step");
+    app.stop().await;
+}

@@ -395,7 +395,12 @@ async fn save_change(
     warnings: &[Warning],
 ) -> ServiceResult<meetings::Model> {
     let txn = crate::db::begin_write(&state.db).await?;
-    let saved = store::meetings::save(&txn, after).await?;
+    let Some(saved) = store::meetings::save_if_unchanged(&txn, before.sequence, after).await? else {
+        return Err(Error::conflict(format!(
+            "“{}” was changed by someone else a moment ago; reload it and make your change again",
+            before.title
+        )));
+    };
     audit(&txn, principal, action, &saved, Some(before), Some(&saved), warnings).await?;
     crate::mail::invitations::meeting_changed(&txn, &state.config, before, &saved).await?;
     txn.commit().await?;

@@ -107,12 +107,26 @@ pub async fn scheduled_around(
         .await
 }
 
-/// Stores a changed meeting.
+/// Stores a changed meeting, unless it changed since it was read at `read_sequence` (every
+/// change raises the sequence): `None` then, changing nothing. The condition is part of the
+/// `UPDATE`, so a concurrent change committed first makes this one find no row, on PostgreSQL
+/// as on SQLite, instead of overwriting it.
 ///
 /// # Errors
 /// When the database refuses the change.
-pub async fn save(db: &impl ConnectionTrait, meeting: meetings::Model) -> Result<meetings::Model, DbErr> {
-    meeting.into_active_model().reset_all().update(db).await
+pub async fn save_if_unchanged(
+    db: &impl ConnectionTrait,
+    read_sequence: i32,
+    meeting: meetings::Model,
+) -> Result<Option<meetings::Model>, DbErr> {
+    let id = meeting.id;
+    let updated = meetings::Entity::update_many()
+        .set(meeting.clone().into_active_model().reset_all())
+        .filter(meetings::Column::Id.eq(id))
+        .filter(meetings::Column::Sequence.eq(read_sequence))
+        .exec(db)
+        .await?;
+    Ok((updated.rows_affected == 1).then_some(meeting))
 }
 
 /// Inserts a new meeting and returns it with its id.
