@@ -190,6 +190,7 @@ async fn on_a_phone_the_calendar_opens_on_the_agenda_from_today_with_times_and_f
     // A delegation keeps to its own meetings: Japan is invited to the Asian contact group only.
     browser.log_in("yuki@jp.example", PASSWORD).await;
     browser.goto("/").await;
+    browser.wait_for_text("label[for=mine-filter]", "my delegation (Japan)").await;
     browser.click("#mine-filter").await;
     browser.wait_for_path("/?").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -10,7 +10,7 @@
 use askama::Template;
 use axum::{Router, extract::State, routing::get};
 use chrono::{Datelike as _, Months, NaiveDate, TimeDelta, Utc};
-use scheduler::bodies::body;
+use scheduler::{bodies::body, when_where::Language};
 use serde::Deserialize;
 
 use super::{
@@ -80,6 +80,7 @@ struct CalendarPage<'a> {
     /// The filter to the delegation's own meetings is on.
     mine: bool,
     /// The State of a logged-in delegation, who may use that filter.
+    /// The logged-in delegation's State, by name.
     my_state: Option<String>,
     weeks: Vec<Vec<Day>>,
     /// The agenda from today (this month) or the month's first day.
@@ -232,7 +233,7 @@ async fn calendar(State(state): State<AppState>, c: Chrome, PageQuery(query): Pa
             agenda_link: link(month, View::Agenda, &filters),
             body: filters.body,
             mine,
-            my_state,
+            my_state: my_state.as_deref().map(|iso2| context.state_name(iso2, Language::English)),
             weeks,
             agenda_days,
             earlier_days,

@@ -57,7 +57,11 @@ async fn participants_pdf(
     PagePath(id): PagePath<i32>,
 ) -> WebResult {
     let people = lists::participants(&state.db, &user.principal(), id).await?;
-    let bytes = pdf::participants(&heading(&people, "List of participants"), &participants(&people.attendees))?;
+    let (heading, groups) = (heading(&people, "List of participants"), participants(&people.attendees));
+    // Drawing and embedding the font takes a while: off the async workers.
+    let bytes = tokio::task::spawn_blocking(move || pdf::participants(&heading, &groups))
+        .await
+        .map_err(anyhow::Error::from)??;
     Ok(download("application/pdf", &file_name(&people.title, people.date, "participants", "pdf"), bytes))
 }
 
@@ -67,7 +71,9 @@ async fn badges_pdf(
     PagePath(id): PagePath<i32>,
 ) -> WebResult {
     let people = lists::participants(&state.db, &user.principal(), id).await?;
-    let bytes = pdf::badges(&people.title, &badges(&people.attendees, &people.title))?;
+    let (title, badges) = (people.title.clone(), badges(&people.attendees, &people.title));
+    let bytes =
+        tokio::task::spawn_blocking(move || pdf::badges(&title, &badges)).await.map_err(anyhow::Error::from)??;
     Ok(download("application/pdf", &file_name(&people.title, people.date, "badges", "pdf"), bytes))
 }
 
