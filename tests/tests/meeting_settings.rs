@@ -213,6 +213,7 @@ async fn quota_deadline_and_capacity_are_set_on_the_meeting_page() {
     assert_eq!(location, format!("/meetings/{id}?done=attendance-settings#attendance-settings"));
     let form = section(&page, "attendance-settings");
     assert!(form.contains("The registration settings of “Permanent Council” are saved: 3 seats behind"), "{form}");
+    assert!(form.contains(", 12:00 (Vienna time)."), "the deadline with its place's clock: {form}");
     assert!(form.contains(&format!("value=\"{deadline}\"")), "the deadline is shown as set: {form}");
     let token = app.organiser_token().await;
     let attendance = expect_json(

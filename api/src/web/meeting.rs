@@ -844,10 +844,11 @@ async fn set_attendance_settings(
         match service::registrations::set_settings(&state, &user.principal(), meeting.id, input).await {
             Ok(change) => {
                 let mut lines = vec![format!(
-                    "The registration settings of “{}” are saved: {} behind each head of delegation, registration until {}.",
+                    "The registration settings of “{}” are saved: {} behind each head of delegation, registration until {} ({} time).",
                     meeting.title,
                     plural(change.effective.seats_behind_quota as usize, "seat", "seats"),
-                    change.effective.deadline.format("%A %-d %B %Y, %H:%M")
+                    change.effective.deadline.format("%A %-d %B %Y, %H:%M"),
+                    zone_city(&meeting.time_zone)
                 )];
                 if !change.promoted.is_empty() {
                     lines.push(format!(
