@@ -27,7 +27,7 @@ use super::{
     forms::{FormErrors, capitalise},
     params::PagePath,
     redirect_with, render, render_status,
-    views::MeetingItem,
+    views::{self, MeetingItem},
 };
 use crate::{
     app::AppState,
@@ -198,16 +198,12 @@ enum Sent {
 impl InvitationsPage<'_> {
     /// "1 recipient", "3 recipients".
     fn recipients_count(&self) -> String {
-        plural(self.recipients.len(), "recipient", "recipients")
+        views::plural(self.recipients.len(), "recipient", "recipients")
     }
 
     fn not_yet_invited(&self) -> usize {
         self.recipients.iter().filter(|sent| !self.already.contains(&sent.recipient.email)).count()
     }
-}
-
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// "1 kB", "2.4 MB": a document's size as the lists show it.

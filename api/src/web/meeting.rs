@@ -30,7 +30,7 @@ use super::{
     forms::{FormErrors, capitalise},
     params::{PagePath, PageQuery},
     redirect_with, render_status,
-    views::{HOME_ZONE, MeetingItem, local, state_name},
+    views::{self, HOME_ZONE, MeetingItem, local, state_name},
 };
 use crate::{
     app::AppState,
@@ -415,7 +415,7 @@ async fn organiser_forms(
     let limits = LimitsView {
         quota: format!(
             "{} behind each head of delegation",
-            plural(current.effective.seats_behind_quota as usize, "seat", "seats")
+            views::plural(current.effective.seats_behind_quota as usize, "seat", "seats")
         ),
         deadline: format!(
             "{} ({} time)",
@@ -423,7 +423,9 @@ async fn organiser_forms(
             zone_city(zone.name())
         ),
         capacity: match (current.effective.capacity, current.effective.room_capacity) {
-            (Some(capacity), _) => format!("{} for the whole meeting", plural(capacity as usize, "seat", "seats")),
+            (Some(capacity), _) => {
+                format!("{} for the whole meeting", views::plural(capacity as usize, "seat", "seats"))
+            }
             (None, _) => "no limit".to_owned(),
         },
     };
@@ -490,11 +492,6 @@ fn official_line(official: &OfficialGuest) -> (String, String) {
         None => official.name.clone(),
     };
     (name, official.email.clone())
-}
-
-/// "1 seat", "3 seats".
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// The meeting's changes from the audit log, newest first, in words.
@@ -781,7 +778,7 @@ async fn set_guests(
             let flash = Flash::ok(format!(
                 "Who is invited to “{}” is saved: {}{}.",
                 meeting.title,
-                plural(count, "invitation", "invitations"),
+                views::plural(count, "invitation", "invitations"),
                 if list.closed { ", in a closed session" } else { "" }
             ));
             Ok(back_to(&c, meeting.id, "guests", &flash))
@@ -846,14 +843,14 @@ async fn set_attendance_settings(
                 let mut lines = vec![format!(
                     "The registration settings of “{}” are saved: {} behind each head of delegation, registration until {} ({} time).",
                     meeting.title,
-                    plural(change.effective.seats_behind_quota as usize, "seat", "seats"),
+                    views::plural(change.effective.seats_behind_quota as usize, "seat", "seats"),
                     change.effective.deadline.format("%A %-d %B %Y, %H:%M"),
                     zone_city(&meeting.time_zone)
                 )];
                 if !change.promoted.is_empty() {
                     lines.push(format!(
                         "{} moved up from the waiting list.",
-                        plural(change.promoted.len(), "person", "people")
+                        views::plural(change.promoted.len(), "person", "people")
                     ));
                 }
                 return Ok(back_to(&c, meeting.id, "attendance-settings", &Flash { kind: "ok".into(), lines }));

@@ -77,6 +77,12 @@ impl MeetingItem {
     }
 }
 
+/// "1 seat", "3 seats".
+#[must_use]
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 /// A Unix instant as wall time in `zone`.
 #[must_use]
 pub fn local(unix: i64, zone: Tz) -> DateTime<Tz> {
