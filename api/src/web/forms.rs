@@ -11,7 +11,29 @@ use scheduler::{conflicts::RoomClash, text::Rule};
 
 use crate::service::{self, ConflictKind};
 
-use super::WebError;
+use serde::Deserialize;
+
+use super::{Chrome, Flash, WebError};
+
+/// `?done=<form>`: the form just sent, whose message is shown in it.
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+impl DoneQuery {
+    /// The message of the form just sent, with that form's anchor, when it is one of `forms`:
+    /// it is shown in that form, not at the top of the page (where it stays otherwise).
+    pub fn take_flash(self, c: &mut Chrome, forms: &[&str]) -> Option<(String, Flash)> {
+        match (self.done, c.flash.take()) {
+            (Some(anchor), Some(flash)) if forms.contains(&anchor.as_str()) => Some((anchor, flash)),
+            (_, flash) => {
+                c.flash = flash;
+                None
+            }
+        }
+    }
+}
 
 /// The errors of one form: by field, plus those about the whole form.
 #[derive(Debug, Default, Clone)]

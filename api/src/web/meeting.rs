@@ -61,12 +61,6 @@ pub fn router() -> Router<AppState> {
 /// The organiser forms of the page, each a section with this id (its anchor).
 const FORMS: [&str; 4] = ["change", "guests", "attendance-settings", "cancellation"];
 
-/// `?done=<form>`: the form just sent, whose message is shown in it.
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 /// Back to the form `anchor` of meeting `id`, with `flash` shown there.
 fn back_to(c: &Chrome, id: i32, anchor: &str, flash: &Flash) -> Response {
     redirect_with(c, &format!("/meetings/{id}?done={anchor}#{anchor}"), flash)
@@ -268,22 +262,15 @@ async fn meeting_page(
     State(state): State<AppState>,
     c: Chrome,
     PagePath(id): PagePath<String>,
-    PageQuery(done): PageQuery<DoneQuery>,
+    PageQuery(done): PageQuery<super::forms::DoneQuery>,
 ) -> WebResult {
     if let Some(id) = id.strip_suffix(".ics") {
         let meeting = load(&state, id).await?;
         return ics(&state, &meeting).await;
     }
     let meeting = load(&state, &id).await?;
-    // The message of a form just sent is shown in that form, not at the top of the page.
     let mut c = c;
-    let flash_at = match (done.done, c.flash.take()) {
-        (Some(anchor), Some(flash)) if FORMS.contains(&anchor.as_str()) => Some((anchor, flash)),
-        (_, flash) => {
-            c.flash = flash;
-            None
-        }
-    };
+    let flash_at = done.take_flash(&mut c, &FORMS);
     page(&state, &c, meeting, Returned::Nothing, flash_at, StatusCode::OK).await
 }
 

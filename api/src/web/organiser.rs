@@ -43,12 +43,6 @@ pub fn router() -> Router<AppState> {
 /// The console's forms whose message is shown in them (their section ids).
 const FORMS: [&str; 2] = ["chairmanship", "lot"];
 
-/// `?done=<form>`: the form just sent.
-#[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 /// The Chairmanship form's values.
 #[derive(Debug, Default, Deserialize)]
 struct ChairmanshipForm {
@@ -142,18 +136,11 @@ async fn console(
     State(state): State<AppState>,
     c: Chrome,
     _user: OrganiserUser,
-    PageQuery(done): PageQuery<DoneQuery>,
+    PageQuery(done): PageQuery<super::forms::DoneQuery>,
 ) -> WebResult {
     let form = CreateForm { time_zone: "Europe/Vienna".into(), ..CreateForm::default() };
-    // The message of a form just sent is shown in that form, not at the top of the page.
     let mut c = c;
-    let flash_at = match (done.done, c.flash.take()) {
-        (Some(anchor), Some(flash)) if FORMS.contains(&anchor.as_str()) => Some((anchor, flash)),
-        (_, flash) => {
-            c.flash = flash;
-            None
-        }
-    };
+    let flash_at = done.take_flash(&mut c, &FORMS);
     let extras = Extras { flash_at, ..Extras::default() };
     page_with(&state, &c, form, FormErrors::default(), None, FormErrors::default(), extras, StatusCode::OK).await
 }
