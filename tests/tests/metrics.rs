@@ -138,6 +138,16 @@ async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a
     {
         assert!(!text.contains(secret), "{secret} is in the metrics:\n{text}");
     }
+
+    // What the README's alerts and the sample dashboard ask for is what this exports.
+    for document in ["README.md", "docs/monitoring/grafana-dashboard.json"] {
+        let text = std::fs::read_to_string(format!("{}/../{document}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let named =
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|word| word.starts_with("plenary_"));
+        for name in named {
+            assert!(last.exports(name), "{document} names {name}, which /metrics does not export");
+        }
+    }
     worker.stop().await;
     app.stop().await;
 }
@@ -232,6 +242,11 @@ impl Exposition {
             .map(|(_, _, value)| *value)
             .collect();
         (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+
+    /// Whether `name` is a metric (its `# TYPE`) or a sample's name here.
+    fn exports(&self, name: &str) -> bool {
+        self.kinds.contains_key(name) || self.samples.iter().any(|(sample, _, _)| sample == name)
     }
 
     fn kind(&self, name: &str) -> Option<&str> {
