@@ -17,7 +17,7 @@ use tests::{
     binary::{self, Server},
     builders::{NewMeeting, NewRegistration},
     expect_error, expect_json,
-    smtp::SmtpSink,
+    smtp::{self, SmtpSink},
 };
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -54,7 +54,7 @@ async fn metrics_need_an_organisers_token() {
 
 #[tokio::test]
 async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a_label() {
-    let sink = SmtpSink::start();
+    let sink = SmtpSink::start_with(smtp::free_port(), Some("^<?refused@"));
     let app = TestApp::spawn_with(|config| {
         config.smtp_url = Some(sink.url());
         config.mail.poll_ms = 50;
@@ -65,13 +65,21 @@ async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a
     let delegation = app.delegation_token("AT").await;
     let before = scrape(&app, &organiser).await;
 
-    // A registration accepted, the same person again refused.
+    // A registration accepted, the same person again refused, one more past the capacity waits.
     let start = format!("{}T10:00:00", (Utc::now() + TimeDelta::days(40)).date_naive());
     let end = start.replace("T10:00:00", "T13:00:00");
     let meeting = NewMeeting::of("PC").at(&start, &end).room("HOFBURG-RATSAAL").create_id(&app, &organiser).await;
     let attendee = NewRegistration::of("AT", "Anna Huber", "Adviser", "behind");
     expect_json(attendee.post(&app, &delegation, meeting).await, 201).await;
     expect_error(attendee.post(&app, &delegation, meeting).await, 409).await;
+    let settings = format!("/api/v1/meetings/{meeting}/attendance-settings");
+    expect_json(app.send(Method::PUT, &settings, &organiser, json!({"capacity": 1})).await, 200).await;
+    let waiting = expect_json(
+        NewRegistration::of("AT", "Hans Gruber", "Adviser", "behind").post(&app, &delegation, meeting).await,
+        201,
+    )
+    .await;
+    assert_eq!(waiting["status"], "waiting", "{waiting}");
 
     // A feed fetched twice: rendered, then from memory.
     let feed =
@@ -83,25 +91,28 @@ async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a
         assert_eq!(app.get(feed_path).await.status(), 200);
     }
 
-    // Invitations, delivered to the SMTP sink (with the registration's confirmation).
-    let contact = json!({"name": "Anna Huber", "email": "anna@at.example", "role": "contact_point", "language": "en"});
-    expect_json(app.send(Method::POST, "/api/v1/delegations/AT/contacts", &organiser, contact).await, 201).await;
+    // Invitations: one delivered to the SMTP sink (with the two registrations' messages), one
+    // refused by it for good.
+    for (iso2, email) in [("AT", "anna@at.example"), ("FR", "refused@fr.example")] {
+        let contact = json!({"name": "Anna Huber", "email": email, "role": "contact_point", "language": "en"});
+        let path = format!("/api/v1/delegations/{iso2}/contacts");
+        expect_json(app.send(Method::POST, &path, &organiser, contact).await, 201).await;
+    }
     expect_json(
         app.send(Method::POST, &format!("/api/v1/meetings/{meeting}/invitations"), &organiser, json!({})).await,
         200,
     )
     .await;
-    sink.wait_for(2, DEADLINE).await;
+    sink.wait_for(3, DEADLINE).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let after = loop {
         // The sink has the messages a moment before the worker records them as sent.
         let now = scrape(&app, &organiser).await;
-        if now.value("plenary_mail_sent_total", &[]).unwrap_or(0.0)
-            >= before.value("plenary_mail_sent_total", &[]).unwrap_or(0.0) + 2.0
-        {
+        let grown = |name: &str| now.value(name, &[]).unwrap_or(0.0) - before.value(name, &[]).unwrap_or(0.0);
+        if grown("plenary_mail_sent_total") >= 3.0 && grown("plenary_mail_failed_total") >= 1.0 {
             break now;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the mail sent was not counted");
+        assert!(tokio::time::Instant::now() < deadline, "the mail sent and refused was not counted");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
 
@@ -118,10 +129,12 @@ async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a
         assert!(now > then, "{name}{labels:?} did not grow: {then} → {now}");
     };
     grew("plenary_registration_decisions_total", &[("outcome", "confirmed")]);
+    grew("plenary_registration_decisions_total", &[("outcome", "waiting_list")]);
     grew("plenary_registration_decisions_total", &[("outcome", "refused"), ("reason", "already_registered")]);
     grew("plenary_feed_cache_hits_total", &[]);
     grew("plenary_feed_cache_misses_total", &[]);
     grew("plenary_mail_sent_total", &[]);
+    grew("plenary_mail_failed_total", &[]);
     let registrations = "/api/v1/meetings/{id}/registrations";
     grew("plenary_http_requests_total", &[("route", registrations), ("method", "POST"), ("status", "201")]);
     grew("plenary_http_requests_total", &[("route", registrations), ("method", "POST"), ("status", "409")]);
