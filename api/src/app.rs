@@ -114,7 +114,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 ///
 /// Every other request's span names its path through [`http::redact::path`], so the secrets of
 /// RSVP and set-password links (and of a feed address that reaches this stack) never reach a log.
+/// Every request, feeds included, is counted and timed by its route template
+/// ([`crate::metrics::track_request`]).
 pub fn router(state: AppState) -> Router {
+    crate::metrics::install();
     let feeds = http::feed_router()
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(state.clone())
@@ -140,7 +143,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new())
                 .layer(security_headers()),
         );
-    feeds.merge(rest)
+    feeds.merge(rest).layer(axum::middleware::from_fn(crate::metrics::track_request))
 }
 
 /// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else

@@ -3,7 +3,10 @@
 //! Loaded once by the CLI; handlers never read the environment, and tests build a [`Config`]
 //! directly.
 
-use std::{fmt, net::SocketAddr};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+};
 
 use clap::{Args, ValueEnum};
 
@@ -48,6 +51,12 @@ pub struct Config {
     #[arg(long, env = "PLENARY_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
 
+    /// Addresses or networks that may read `GET /metrics` without a token, comma-separated
+    /// (`127.0.0.1,10.0.0.0/8`). The peer address of the connection is checked, never
+    /// `X-Forwarded-For`: behind a proxy the peer is the proxy.
+    #[arg(long, env = "PLENARY_METRICS_ALLOW", default_value = "", value_parser = MetricsAllow::parse, global = true)]
+    pub metrics_allow: MetricsAllow,
+
     #[command(flatten)]
     pub mail: crate::mail::MailConfig,
 }
@@ -64,6 +73,7 @@ impl Config {
             mail_from: "Plenary <plenary@localhost>".into(),
             admin_password: None,
             log_format: LogFormat::Text,
+            metrics_allow: MetricsAllow::default(),
             mail: crate::mail::MailConfig::default(),
         }
     }
@@ -89,7 +99,60 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("log_format", &self.log_format)
+            .field("metrics_allow", &self.metrics_allow)
             .field("mail", &self.mail)
             .finish()
+    }
+}
+
+/// The networks whose connections may read `GET /metrics` without a token (`--metrics-allow`);
+/// empty by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsAllow(Vec<ipnet::IpNet>);
+
+impl MetricsAllow {
+    /// Reads a comma-separated list of addresses (`127.0.0.1`, `::1`) and networks
+    /// (`10.0.0.0/8`, `fd00::/8`); an empty list allows nobody.
+    ///
+    /// # Errors
+    /// The first entry that is neither, quoted, with what would be accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry.parse::<ipnet::IpNet>().or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(|_| {
+                    format!("{entry:?} is neither an IP address nor a network; write e.g. 127.0.0.1, 10.0.0.0/8 or fd00::/8")
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether a connection from `peer` may read the metrics without a token. An IPv4 peer
+    /// reaching an IPv6 socket (`::ffff:10.0.0.5`) counts as its IPv4 address.
+    #[must_use]
+    pub fn allows(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|network| network.contains(&peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MetricsAllow;
+
+    #[test]
+    fn the_metrics_allow_list_takes_addresses_and_networks_and_names_what_it_cannot_read() {
+        let allow = MetricsAllow::parse(" 127.0.0.1, 10.0.0.0/8 ,fd00::/8,").unwrap();
+        for allowed in ["127.0.0.1", "10.20.30.40", "::ffff:10.1.1.1", "fd00::5"] {
+            assert!(allow.allows(allowed.parse().unwrap()), "{allowed}");
+        }
+        for refused in ["127.0.0.2", "11.0.0.1", "::1", "fe80::1"] {
+            assert!(!allow.allows(refused.parse().unwrap()), "{refused}");
+        }
+        assert!(!MetricsAllow::parse("").unwrap().allows("127.0.0.1".parse().unwrap()));
+        let error = MetricsAllow::parse("10.0.0.0/8, 300.1.1.1").unwrap_err();
+        assert!(error.starts_with("\"300.1.1.1\" is neither an IP address nor a network"), "{error}");
     }
 }

@@ -308,8 +308,10 @@ pub async fn rendered(
     if let Some(hit) =
         cache.get(window, &live.key).filter(|hit| Arc::ptr_eq(&hit.version, &version) || hit.version == version)
     {
+        crate::metrics::feed_cache(true);
         return Ok(hit);
     }
+    crate::metrics::feed_cache(false);
     let feed = &live.model;
     let (from, to) = window.utc_range();
     let context = Context::load(db).await?;

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod feeds;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod params;
 pub mod service;
 pub mod store;

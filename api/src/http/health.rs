@@ -39,7 +39,7 @@ async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>
     }
 }
 
-async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(super) async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let mut reasons: Vec<String> = Vec::new();
     let database_up = match state.db.ping().await {
         Ok(()) => true,

@@ -8,6 +8,7 @@ pub mod feeds;
 mod health;
 pub mod invitations;
 pub mod meetings;
+mod metrics;
 mod openapi;
 pub mod redact;
 mod reference;
@@ -20,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::AppState;
 pub use error::{ApiError, ApiResult};
 
-/// `/api/v1`, the OpenAPI document and its reference page, `/healthz` and `/readyz`.
+/// `/api/v1`, the OpenAPI document and its reference page, `/healthz`, `/readyz` and `/metrics`.
 pub fn router() -> Router<AppState> {
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
         .nest(
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
                 .merge(invitations::router()),
         )
         .split_for_parts();
-    Router::new().merge(health::router()).merge(openapi::router(openapi)).merge(api)
+    Router::new().merge(health::router()).merge(metrics::router()).merge(openapi::router(openapi)).merge(api)
 }
 
 /// `GET /feeds/{token}.ics`, which [`crate::app::router`] serves with a lighter stack.

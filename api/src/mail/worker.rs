@@ -163,6 +163,7 @@ impl Worker {
             }
         }
         txn.commit().await.context("recording deliveries failed")?;
+        crate::metrics::mail_batch(&report);
         Ok(report)
     }
 

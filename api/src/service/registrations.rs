@@ -296,8 +296,9 @@ pub async fn register(
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
     let base = state.config.public_base();
     let meeting = facts.for_mail(&context, &base);
-    let (row, position) =
-        retrying(|| register_once(db, &facts, &meeting, &delegations, principal, caller, &new)).await?;
+    let decision = retrying(|| register_once(db, &facts, &meeting, &delegations, principal, caller, &new)).await;
+    crate::metrics::registration_decided(&decision);
+    let (row, position) = decision?;
     Ok(Registration { row, position })
 }
 
