@@ -16,5 +16,6 @@ pub mod mail;
 pub mod params;
 pub mod service;
 pub mod store;
+pub mod transfer;
 pub mod validate;
 pub mod web;
