@@ -265,3 +265,54 @@ fn in_dependency_order(mut remaining: BTreeMap<String, Table>) -> anyhow::Result
     }
     Ok(ordered)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_databases_name_the_same_kinds_for_what_the_migrations_create() {
+        let pairs = [
+            ("INTEGER", "integer"),
+            ("INTEGER", "bigint"),
+            ("varchar(2)", "character varying"),
+            ("TEXT", "text"),
+            ("boolean", "boolean"),
+            ("timestamp_with_timezone_text", "timestamp with time zone"),
+            ("date_text", "date"),
+            ("BLOB", "bytea"),
+            ("json_text", "jsonb"),
+            ("double", "double precision"),
+        ];
+        for (sqlite, postgres) in pairs {
+            let (sqlite_kind, postgres_kind) =
+                (Storage::sqlite(sqlite).map(Storage::kind), Storage::postgres(postgres).map(Storage::kind));
+            assert!(sqlite_kind.is_some() && sqlite_kind == postgres_kind, "{sqlite} / {postgres}");
+        }
+        assert_eq!(Storage::sqlite("decimal(10, 2)"), None, "an unknown type is refused, never guessed");
+        assert_eq!(Storage::postgres("numeric"), None);
+    }
+
+    fn table(name: &str, references: &[&str]) -> Table {
+        Table::new(name.into(), Vec::new(), Vec::new(), references.iter().map(|&parent| parent.into()).collect())
+    }
+
+    #[test]
+    fn parents_come_before_the_tables_that_reference_them_and_a_cycle_is_refused() {
+        let tables = [
+            table("registrations", &["meetings", "states"]),
+            table("meetings", &["bodies"]),
+            table("states", &[]),
+            table("bodies", &[]),
+            table("users", &["users"]),
+        ];
+        let ordered =
+            in_dependency_order(tables.into_iter().map(|table| (table.name.clone(), table)).collect()).unwrap();
+        let names: Vec<_> = ordered.iter().map(|table| table.name.as_str()).collect();
+        assert_eq!(names, ["bodies", "meetings", "states", "registrations", "users"]);
+
+        let cycle = [table("a", &["b"]), table("b", &["a"])];
+        let refused = in_dependency_order(cycle.into_iter().map(|table| (table.name.clone(), table)).collect());
+        assert!(refused.unwrap_err().to_string().contains("cycle"));
+    }
+}
