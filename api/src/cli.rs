@@ -1,6 +1,7 @@
-//! The `plenary` command line: `serve` (the default), `migrate`, `plan`, `seating`, `token create`. `plenary --help` documents them all.
+//! The `plenary` command line: `serve` (the default), `migrate`, `plan`, `seating`, `invite`,
+//! `export`, `import`, `backup`, `token create`. `plenary --help` documents them all.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context as _, bail};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
@@ -12,7 +13,7 @@ use crate::{
     config::{Config, LogFormat},
     db,
     service::{self, seating::SeatingFormat},
-    store,
+    store, transfer,
 };
 
 /// Plenary: meetings of the OSCE and its Partners for Co-operation.
@@ -51,6 +52,27 @@ pub enum Command {
         /// The meeting's id.
         #[arg(long)]
         meeting: i32,
+    },
+    /// Write the whole installation (every table, from one snapshot) into a new file, for
+    /// `plenary import` into another database: SQLite or PostgreSQL.
+    Export {
+        /// The file to write (gzipped JSON Lines); an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a file from `plenary export` into a new database (`--database-url`), all or nothing,
+    /// and verify every table's count and checksum.
+    Import {
+        /// The file `plenary export` wrote.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Copy a SQLite database while the service runs (consistent, checked); PostgreSQL is backed
+    /// up with pg_dump (see the README).
+    Backup {
+        /// The file to write; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Manage API tokens.
     Token {
@@ -160,6 +182,40 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Invite { meeting } => crate::mail::cli::invite(cli.config, meeting).await,
+        Command::Export { out } => {
+            let db = db::connect(&cli.config.database_url).await?;
+            let report = transfer::export(&db, &out).await.context("the export failed")?;
+            print!("{}", report.table("exported"));
+            println!("Exported {} rows in {} tables to {}.", report.rows(), report.tables.len(), out.display());
+            Ok(())
+        }
+        Command::Import { from } => {
+            let db = db::connect(&cli.config.database_url).await?;
+            let report = transfer::import(&db, &from).await.context("the import failed; the database is unchanged")?;
+            print!("{}", report.table("verified"));
+            println!(
+                "Imported {} rows in {} tables into {}: every count and checksum verified.",
+                report.rows(),
+                report.tables.len(),
+                db::redact(&cli.config.database_url)
+            );
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let db = db::connect(&cli.config.database_url).await?;
+            let backup = transfer::backup::sqlite(&db, &out).await?;
+            for (table, rows) in &backup.tables {
+                println!("{table:<24}  {rows:>8}");
+            }
+            println!(
+                "Backed up {} rows in {} tables to {} ({} bytes); integrity check: ok.",
+                backup.tables.iter().map(|(_, rows)| rows).sum::<i64>(),
+                backup.tables.len(),
+                out.display(),
+                backup.bytes
+            );
+            Ok(())
+        }
         Command::Token { command: TokenCommand::Create { role, state, label } } => {
             // The label is shown on pages and in the audit log: the same input policy as every
             // other text field, checked before any work.

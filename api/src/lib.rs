@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod params;
 pub mod service;
 pub mod store;
+pub mod transfer;
 pub mod validate;
 pub mod web;

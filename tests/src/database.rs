@@ -37,11 +37,24 @@ impl TestDatabase {
                 let url = replace_database(&admin_url, &name);
                 Self { url, place: Some(Place::Postgres { admin_url, name }) }
             }
-            _ => {
-                let path = std::env::temp_dir().join(format!("plenary-test-{unique}.db"));
-                Self { url: format!("sqlite://{}", path.display()), place: Some(Place::Sqlite(path)) }
-            }
+            _ => Self::sqlite(&unique),
         }
+    }
+
+    /// A temporary SQLite file whatever `PLENARY_TEST_DATABASE_URL` says: for a test that needs
+    /// SQLite on both runs (moving an installation from SQLite, backing SQLite up).
+    pub fn create_sqlite_blocking() -> Self {
+        Self::sqlite(&uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    fn sqlite(unique: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("plenary-test-{unique}.db"));
+        Self { url: format!("sqlite://{}", path.display()), place: Some(Place::Sqlite(path)) }
+    }
+
+    /// Whether it is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.place, Some(Place::Postgres { .. }))
     }
 
     /// [`TestDatabase::create`] for a test that has no async runtime (one that runs the binary).

@@ -1,7 +1,9 @@
 //! User accounts for the web pages.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait as _, PaginatorTrait as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+};
 
 use crate::{
     auth::{Role, hash_password, new_secret},
@@ -40,4 +42,14 @@ pub async fn ensure_first_organiser(
     .exec(db)
     .await?;
     Ok(generated)
+}
+
+/// Whether the only accounts are the first organiser that set-up created (what a database that
+/// only `plenary migrate` has prepared holds).
+///
+/// # Errors
+/// When the database does not answer.
+pub async fn only_the_first_organiser(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    let others = users::Entity::find().filter(users::Column::Username.ne(FIRST_ORGANISER)).count(db).await?;
+    Ok(others == 0)
 }
