@@ -37,6 +37,8 @@ pub struct AppState {
     pub feeds: Arc<FeedCache>,
     /// Beaten by this process's mail worker; `/readyz` reads it.
     pub mail_worker: crate::mail::worker::Heartbeat,
+    /// Whether the service is stopping, and the requests in flight ([`crate::shutdown`]).
+    pub drain: Arc<crate::shutdown::Drain>,
 }
 
 /// What preparing the database found out, for the start-up message.
@@ -53,7 +55,7 @@ pub struct Prepared {
 /// # Errors
 /// When the database cannot be reached or refuses a change.
 pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
-    let db = db::connect(&config.database_url).await?;
+    let db = db::connect_with_timeout(&config.database_url, config.database_timeout()).await?;
     let new_admin_password = db::set_up(&db, async |txn| {
         store::reference::load(txn, &ReferenceData::bundled()).await.context("loading the reference data failed")?;
         store::users::ensure_first_organiser(txn, config.admin_password.as_deref())
@@ -67,38 +69,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
             config: Arc::new(config),
             feeds: FeedCache::shared(),
             mail_worker: crate::mail::worker::Heartbeat::default(),
+            drain: Arc::default(),
         },
         new_admin_password,
     })
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing open requests");
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -115,6 +89,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Every other request's span names its path through [`http::redact::path`], so the secrets of
 /// RSVP and set-password links (and of a feed address that reaches this stack) never reach a log.
 pub fn router(state: AppState) -> Router {
+    let drain = Arc::clone(&state.drain);
     let feeds = http::feed_router()
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(state.clone())
@@ -140,7 +115,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new())
                 .layer(security_headers()),
         );
-    feeds.merge(rest)
+    feeds.merge(rest).layer(axum::middleware::from_fn_with_state(drain, crate::shutdown::count_requests))
 }
 
 /// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else
@@ -178,7 +153,9 @@ fn security_headers() -> Stack<SetHeader, Stack<SetHeader, SetHeader>> {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections (the
+/// listener is closed), closes idle keep-alive connections, lets open requests finish, closing
+/// each connection after its current response, and returns once every connection is closed.
 ///
 /// # Errors
 /// When accepting connections fails.

@@ -15,6 +15,7 @@ pub mod http;
 pub mod mail;
 pub mod params;
 pub mod service;
+pub mod shutdown;
 pub mod store;
 pub mod validate;
 pub mod web;
