@@ -240,7 +240,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         grace_secs = grace.as_secs(),
         "shutting down: accepting no new connections; finishing open requests and the mail in hand"
     );
-    drain.begin();
+    drain.start();
     let _ = stop_serving.send(());
     let stopped = async {
         let (served, ..) = tokio::join!(
@@ -297,7 +297,9 @@ fn announce_first_organiser(prepared: &app::Prepared) {
 fn init_logging(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("PLENARY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: not in journald, a log file or a test's pipe.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -36,7 +36,7 @@ pub struct Drain {
 
 impl Drain {
     /// From now on `/readyz` answers 503 "shutting down".
-    pub fn begin(&self) {
+    pub fn start(&self) {
         self.draining.store(true, Ordering::Relaxed);
     }
 
