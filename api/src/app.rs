@@ -23,7 +23,7 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 
 use crate::{config::Config, db, feeds::FeedCache, http, store, web};
@@ -104,11 +104,19 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let id = request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
-                    let path = http::redact::path(request.uri().path());
-                    tracing::info_span!("request", id, method = %request.method(), %path)
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let id =
+                                request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
+                            let path = http::redact::path(request.uri().path());
+                            tracing::info_span!("request", id, method = %request.method(), %path)
+                        })
+                        // A 500 is logged with its cause where it arises, and a 503 for an unreachable
+                        // database once a minute (`db::log_unavailable`): an ERROR line for every such
+                        // response as well would flood the log during an outage.
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(catch_panic())
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
