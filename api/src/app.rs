@@ -23,7 +23,7 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 
 use crate::{config::Config, db, feeds::FeedCache, http, store, web};
@@ -37,6 +37,8 @@ pub struct AppState {
     pub feeds: Arc<FeedCache>,
     /// Beaten by this process's mail worker; `/readyz` reads it.
     pub mail_worker: crate::mail::worker::Heartbeat,
+    /// Whether the service is stopping, and the requests in flight ([`crate::shutdown`]).
+    pub drain: Arc<crate::shutdown::Drain>,
 }
 
 /// What preparing the database found out, for the start-up message.
@@ -53,7 +55,7 @@ pub struct Prepared {
 /// # Errors
 /// When the database cannot be reached or refuses a change.
 pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
-    let db = db::connect(&config.database_url).await?;
+    let db = db::connect_with_timeout(&config.database_url, config.database_timeout()).await?;
     let new_admin_password = db::set_up(&db, async |txn| {
         store::reference::load(txn, &ReferenceData::bundled()).await.context("loading the reference data failed")?;
         store::users::ensure_first_organiser(txn, config.admin_password.as_deref())
@@ -67,38 +69,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
             config: Arc::new(config),
             feeds: FeedCache::shared(),
             mail_worker: crate::mail::worker::Heartbeat::default(),
+            drain: Arc::default(),
         },
         new_admin_password,
     })
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing open requests");
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -118,6 +92,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// ([`crate::metrics::track_request`]).
 pub fn router(state: AppState) -> Router {
     crate::metrics::install();
+    let drain = Arc::clone(&state.drain);
     let feeds = http::feed_router()
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(state.clone())
@@ -132,18 +107,29 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let id = request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
-                    let path = http::redact::path(request.uri().path());
-                    tracing::info_span!("request", id, method = %request.method(), %path)
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let id =
+                                request.headers().get(REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or("-");
+                            let path = http::redact::path(request.uri().path());
+                            tracing::info_span!("request", id, method = %request.method(), %path)
+                        })
+                        // A 500 is logged with its cause where it arises, and a 503 for an unreachable
+                        // database once a minute (`db::log_unavailable`): an ERROR line for every such
+                        // response as well would flood the log during an outage.
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(catch_panic())
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
                 .layer(CompressionLayer::new())
                 .layer(security_headers()),
         );
-    feeds.merge(rest).layer(axum::middleware::from_fn(crate::metrics::track_request))
+    feeds
+        .merge(rest)
+        .layer(axum::middleware::from_fn(crate::metrics::track_request))
+        .layer(axum::middleware::from_fn_with_state(drain, crate::shutdown::count_requests))
 }
 
 /// Unknown addresses: a page in words for browsers, the API's JSON error for everyone else
@@ -181,7 +167,9 @@ fn security_headers() -> Stack<SetHeader, Stack<SetHeader, SetHeader>> {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting connections (the
+/// listener is closed), closes idle keep-alive connections, lets open requests finish, closing
+/// each connection after its current response, and returns once every connection is closed.
 ///
 /// # Errors
 /// When accepting connections fails.

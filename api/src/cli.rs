@@ -13,7 +13,7 @@ use crate::{
     config::{Config, LogFormat},
     db,
     service::{self, seating::SeatingFormat},
-    store, transfer,
+    shutdown, store, transfer,
 };
 
 /// Plenary: meetings of the OSCE and its Partners for Co-operation.
@@ -259,6 +259,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let base = prepared.state.config.public_base();
     tracing::info!(config = ?prepared.state.config, "starting");
+    // From here on SIGTERM and Ctrl-C drain the service instead of ending it on the spot.
+    let mut signals = shutdown::Signals::listen().context("cannot listen for SIGTERM and Ctrl-C")?;
     println!("Plenary is ready at {base}/ (API reference at {base}/api/docs)");
     announce_first_organiser(&prepared);
     let worker = crate::mail::worker::Worker::new(prepared.state.db.clone(), &prepared.state.config)?;
@@ -266,21 +268,75 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("no SMTP URL is configured: mail stays queued");
     }
     let heartbeat = prepared.state.mail_worker.clone();
-    let worker = worker.map(|worker| worker.with_heartbeat(heartbeat).spawn());
+    let worker = worker.map(|worker| worker.with_heartbeat(heartbeat.clone()).spawn());
     let purge = crate::mail::retention::spawn(prepared.state.db.clone(), prepared.state.config.mail.clone());
     // 0 days turns reminders off.
     let reminders = (prepared.state.config.mail.reminder_days > 0)
         .then(|| service::reminders::spawn(prepared.state.db.clone(), prepared.state.config.clone()));
-    let app = app::router(prepared.state);
-    let served = app::serve(listener, app, app::shutdown_signal()).await.context("the server stopped with an error");
-    if let Some(worker) = worker {
-        worker.stop().await;
-    }
-    purge.stop().await;
-    if let Some(reminders) = reminders {
-        reminders.stop().await;
-    }
-    served
+    let drain = std::sync::Arc::clone(&prepared.state.drain);
+    let grace = std::time::Duration::from_secs(prepared.state.config.shutdown_grace_secs);
+    let (stop_serving, serving_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(app::serve(listener, app::router(prepared.state), async {
+        let _ = serving_stopped.await;
+    }));
+    let signal = tokio::select! {
+        signal = signals.next() => signal,
+        served = &mut server => {
+            return match served {
+                Ok(served) => served.context("the server stopped with an error"),
+                Err(error) => Err(error).context("the server stopped with an error"),
+            };
+        }
+    };
+    // The drain (see `crate::shutdown`): the server, the mail worker and the jobs stop together.
+    tracing::info!(
+        ?signal,
+        requests_in_flight = drain.in_flight(),
+        mail_in_hand = heartbeat.in_hand(),
+        grace_secs = grace.as_secs(),
+        "shutting down: accepting no new connections; finishing open requests and the mail in hand"
+    );
+    drain.start();
+    let _ = stop_serving.send(());
+    let stopped = async {
+        let (served, ..) = tokio::join!(
+            server,
+            async {
+                if let Some(worker) = worker {
+                    worker.stop().await;
+                }
+            },
+            purge.stop(),
+            async {
+                if let Some(reminders) = reminders {
+                    reminders.stop().await;
+                }
+            },
+        );
+        served
+    };
+    let cut_short = tokio::select! {
+        stopped = tokio::time::timeout(grace, stopped) => match stopped {
+            Ok(Ok(served)) => {
+                served.context("the server stopped with an error")?;
+                tracing::info!("drained: every open request answered and the mail in hand recorded; exiting");
+                return Ok(());
+            }
+            Ok(Err(error)) => return Err(error).context("the server stopped with an error"),
+            Err(_) => format!("the grace period of {} s ran out", grace.as_secs()),
+        },
+        second = signals.next() => format!("a second signal ({second:?}) forces the exit"),
+    };
+    tracing::error!(
+        requests_abandoned = drain.in_flight(),
+        mail_abandoned = heartbeat.in_hand(),
+        "{cut_short}: exiting without finishing; the abandoned requests get no answer, and the \
+         messages claimed but not recorded go back to the outbox when their lease runs out \
+         (they may be sent a second time)"
+    );
+    // Exit now: returning would wait for the runtime's blocking tasks (a PDF being drawn, a
+    // password being hashed), however long they take.
+    std::process::exit(1);
 }
 
 /// Prints the first organiser's generated password, whichever command created the account:
@@ -297,7 +353,9 @@ fn announce_first_organiser(prepared: &app::Prepared) {
 fn init_logging(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("PLENARY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: not in journald, a log file or a test's pipe.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -57,6 +57,17 @@ pub struct Config {
     #[arg(long, env = "PLENARY_METRICS_ALLOW", default_value = "", value_parser = MetricsAllow::parse, global = true)]
     pub metrics_allow: MetricsAllow,
 
+    /// The longest wait for the database, in milliseconds: for a pooled connection (and
+    /// opening one) and for the health checks. A request that cannot get a connection in time
+    /// answers 503 instead of hanging while the database is down.
+    #[arg(long, env = "PLENARY_DATABASE_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub database_timeout_ms: u64,
+
+    /// Seconds a stopping `plenary serve` (SIGTERM, Ctrl-C) gives open requests and the mail
+    /// in hand to finish before it exits anyway.
+    #[arg(long, env = "PLENARY_SHUTDOWN_GRACE_SECS", default_value_t = 30, global = true)]
+    pub shutdown_grace_secs: u64,
+
     #[command(flatten)]
     pub mail: crate::mail::MailConfig,
 }
@@ -74,8 +85,16 @@ impl Config {
             admin_password: None,
             log_format: LogFormat::Text,
             metrics_allow: MetricsAllow::default(),
+            database_timeout_ms: 5_000,
+            shutdown_grace_secs: 30,
             mail: crate::mail::MailConfig::default(),
         }
+    }
+
+    /// [`Config::database_timeout_ms`] as a duration.
+    #[must_use]
+    pub fn database_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.database_timeout_ms.max(1))
     }
 
     /// The base of every link Plenary writes, without a trailing slash.
@@ -100,6 +119,8 @@ impl fmt::Debug for Config {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
             .field("log_format", &self.log_format)
             .field("metrics_allow", &self.metrics_allow)
+            .field("database_timeout_ms", &self.database_timeout_ms)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("mail", &self.mail)
             .finish()
     }

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod params;
 pub mod service;
+pub mod shutdown;
 pub mod store;
 pub mod transfer;
 pub mod validate;

@@ -71,7 +71,16 @@ ensure_axe() {
   fi
 }
 
+# initdb and pg_ctl (Debian's postgresql package) for the test that stops a private cluster of
+# its own (tests/src/postgres.rs), also when the suite's PostgreSQL server is on another machine.
+ensure_postgres_server_binaries() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
+  echo "==> Installing the PostgreSQL server binaries for the database outage test"
+  apt_install postgresql
+}
+
 ensure_test_tools() {
+  ensure_postgres_server_binaries
   ensure_python_packages
   ensure_chromium
   ensure_axe

@@ -65,12 +65,17 @@ fn build() -> PathBuf {
 /// `plenary` on `database`, logging only warnings, with none of the environment's other
 /// `PLENARY_*` settings that would change what a test sees.
 pub fn command(database: &TestDatabase) -> Command {
+    command_on(database.url())
+}
+
+/// [`command`] on the database at `url` (one the test manages itself).
+pub fn command_on(url: &str) -> Command {
     let mut command = Command::new(path());
     command
         .env_remove("PLENARY_ADMIN_PASSWORD")
         .env_remove("PLENARY_SMTP_URL")
         .env_remove("PLENARY_ADDR")
-        .env("PLENARY_DATABASE_URL", database.url())
+        .env("PLENARY_DATABASE_URL", url)
         .env("PLENARY_LOG", "warn");
     command
 }
@@ -92,11 +97,12 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 on stdout")
 }
 
-/// A running `plenary serve` on a free loopback port, and what it printed on stdout. Killed when
-/// dropped.
+/// A running `plenary serve` on a free loopback port, and what it printed on stdout and stderr
+/// (its log; also passed on to the test's own stderr). Killed when dropped.
 pub struct Server {
     child: Child,
     stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
     port: u16,
 }
 
@@ -114,22 +120,22 @@ impl Server {
     /// # Panics
     /// When it does not become ready.
     pub fn start_with(database: &TestDatabase, configure: impl FnOnce(&mut Command)) -> Self {
+        Self::start_on(database.url(), configure)
+    }
+
+    /// Like [`Server::start_with`], on the database at `url` (one the test manages itself).
+    ///
+    /// # Panics
+    /// When it does not become ready.
+    pub fn start_on(url: &str, configure: impl FnOnce(&mut Command)) -> Self {
         let port = free_port();
-        let mut command = command(database);
-        command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped());
+        let mut command = command_on(url);
+        command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped()).stderr(Stdio::piped());
         configure(&mut command);
         let mut child = command.spawn().expect("plenary starts");
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let reader = BufReader::new(child.stdout.take().expect("plenary's stdout"));
-        let sink = Arc::clone(&stdout);
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let mut server = Self { child, stdout, port };
+        let stdout = collect(child.stdout.take().expect("plenary's stdout"), false);
+        let stderr = collect(child.stderr.take().expect("plenary's stderr"), true);
+        let mut server = Self { child, stdout, stderr, port };
         let deadline = Instant::now() + START_PATIENCE;
         while !(server.status("/healthz") == Some(200) && server.printed().contains("Plenary is ready")) {
             assert!(server.has_exited().is_none(), "plenary exited at start; it printed: {}", server.printed());
@@ -151,6 +157,31 @@ impl Server {
     /// Everything it printed on stdout so far.
     pub fn printed(&self) -> String {
         self.stdout.lock().unwrap().clone()
+    }
+
+    /// Everything it wrote on stderr (its log) so far.
+    pub fn logged(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) without waiting.
+    pub fn send(&self, signal: signal::Signal) {
+        self.signal(signal);
+    }
+
+    /// Waits for it to exit, at most `patience` (a guard against hanging, not a measurement).
+    ///
+    /// # Panics
+    /// When it is still running after `patience`.
+    pub fn wait_for_exit(&mut self, patience: Duration) -> ExitStatus {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(status) = self.has_exited() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "plenary did not exit; it logged: {}", self.logged());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The status of `GET path`, or `None` when nothing answers. A bare HTTP/1.0 request, so it
@@ -202,6 +233,24 @@ impl Server {
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"));
         signal::kill(pid, signal).expect("signal plenary");
     }
+}
+
+/// Collects what `stream` says, line by line, from a thread of its own; with `echo`, also
+/// passes each line on to the test's stderr (shown when the test fails).
+fn collect(stream: impl std::io::Read + Send + 'static, echo: bool) -> Arc<Mutex<String>> {
+    let collected = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&collected);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
+            let mut sink = sink.lock().unwrap();
+            sink.push_str(&line);
+            sink.push('\n');
+        }
+    });
+    collected
 }
 
 impl Drop for Server {

@@ -1,33 +1,53 @@
 //! The database: connecting (SQLite or PostgreSQL from one URL), migrating and setting up under
-//! one lock, and the entities.
+//! one lock, telling an unreachable database from a refused statement ([`is_unavailable`]), and
+//! the entities.
 
 pub mod entities;
 pub mod enums;
 mod meeting_ext;
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicI64, Ordering},
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
     ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
+    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait as _, sqlx,
 };
+
+/// How long [`connect`] waits for a connection: `--database-timeout-ms`'s default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool on `url` (`sqlite://file.db` or `postgres://...`) that waits at most
+/// [`DEFAULT_TIMEOUT`] for a connection.
+///
+/// # Errors
+/// When the URL is malformed or the database does not answer.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with_timeout(url, DEFAULT_TIMEOUT).await
+}
 
 /// Opens a pool on `url` (`sqlite://file.db` or `postgres://...`).
 ///
+/// Getting a connection from the pool, opening one included, waits at most `timeout`: while
+/// the database is down every query fails after that wait with an error [`is_unavailable`]
+/// recognises, rather than hanging (the pool keeps retrying a refused connection until then).
 /// A SQLite file that does not exist yet is created, and is put in WAL mode so readers never
 /// wait for the writer.
 ///
 /// # Errors
 /// When the URL is malformed or the database does not answer.
-pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_with_timeout(url: &str, timeout: Duration) -> anyhow::Result<DatabaseConnection> {
     let url = sqlite_create_if_missing(url);
     let mut options = ConnectOptions::new(url.clone());
     options
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
         .sqlx_logging(false);
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
@@ -96,6 +116,67 @@ pub async fn set_up<T>(
     Ok(outcome)
 }
 
+/// Whether `error` says the database cannot be reached right now (no connection within the
+/// timeout, a refused or broken connection, PostgreSQL shutting down or starting up), as opposed
+/// to refusing a statement. Such a failure is temporary: requests answer 503 and background jobs
+/// pause, instead of a 500 or giving up.
+#[must_use]
+pub fn is_unavailable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        // Opening or pinging a connection failed; or the pool is gone.
+        DbErr::Conn(RuntimeErr::SqlxError(_)) => true,
+        DbErr::Conn(RuntimeErr::Internal(message)) => message == "Disconnected",
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            sqlx_unavailable(error)
+        }
+        _ => false,
+    }
+}
+
+/// [`is_unavailable`] for an error that may carry a [`DbErr`] anywhere in its chain of causes.
+#[must_use]
+pub fn is_unavailable_cause(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.downcast_ref::<DbErr>().is_some_and(is_unavailable))
+}
+
+fn sqlx_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| unavailable_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's codes for a connection that failed or that the server is ending: class 08
+/// (connection exception), `57P01` admin shutdown (`pg_ctl stop -m fast`), `57P02` crash
+/// shutdown, `57P03` cannot connect now (starting up or shutting down), `53300` too many
+/// connections.
+fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// Logs that a request found the database unreachable: at most one line a minute for the whole
+/// process, so an outage under load is one line per minute rather than one per request.
+pub fn log_unavailable(error: &anyhow::Error) {
+    static LAST_LOGGED_MS: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp_millis();
+    let last = LAST_LOGGED_MS.load(Ordering::Relaxed);
+    if now - last >= 60_000 && LAST_LOGGED_MS.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "the database cannot be reached: requests answer 503 until it can"
+        );
+    } else {
+        tracing::debug!(error = format!("{error:#}"), "the database cannot be reached");
+    }
+}
+
 fn sqlite_create_if_missing(url: &str) -> String {
     if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let separator = if url.contains('?') { '&' } else { '?' };
@@ -114,5 +195,38 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::ConnAcquireErr;
+
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_told_apart_from_a_refused_statement() {
+        let io = |kind| DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Io(std::io::Error::from(kind)))));
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)));
+        assert!(is_unavailable(&io(std::io::ErrorKind::ConnectionRefused)));
+        assert!(is_unavailable(&io(std::io::ErrorKind::UnexpectedEof)));
+        assert!(is_unavailable(&DbErr::Conn(RuntimeErr::Internal("Disconnected".into()))));
+        assert!(!is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound)))));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("meeting 1".into())));
+        let wrapped = anyhow::Error::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)).context("loading");
+        assert!(is_unavailable_cause(&wrapped.context("the page")));
+        assert!(!is_unavailable_cause(&anyhow::anyhow!("meeting 1 has an unknown body")));
+    }
+
+    #[test]
+    fn postgres_ending_or_refusing_connections_counts_as_unavailable() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001", "53300"] {
+            assert!(unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01"] {
+            assert!(!unavailable_sqlstate(code), "{code}");
+        }
     }
 }

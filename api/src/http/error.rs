@@ -50,9 +50,13 @@ pub enum ApiError {
     /// field and the rule, so a form can place the message next to its input.
     #[error("{0}")]
     Field(#[from] TextError),
+    /// 503 `database_unavailable`: the database cannot be reached right now; try again in a
+    /// moment (`Retry-After`). The cause is logged, not shown.
+    #[error("the database cannot be reached right now")]
+    Unavailable(anyhow::Error),
     /// 500: our fault; the cause is logged, not shown.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 /// The body of every error response.
@@ -65,7 +69,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// One of `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
-    /// `conflict`, `invalid`, `internal`.
+    /// `conflict`, `invalid`, `internal`, `database_unavailable`.
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,14 +91,21 @@ impl ApiError {
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid(_) | Self::Field(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
 
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        if crate::db::is_unavailable_cause(&error) { Self::Unavailable(error) } else { Self::Internal(error) }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Internal(error.into())
+        anyhow::Error::from(error).into()
     }
 }
 
@@ -113,6 +124,7 @@ impl From<service::Error> for ApiError {
             service::Error::Several(errors) => {
                 errors.into_iter().next().map_or_else(|| Self::Invalid(String::new()), Self::from)
             }
+            service::Error::Unavailable(cause) => Self::Unavailable(cause),
             service::Error::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -173,6 +185,14 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?cause, "internal error");
                 ("Something went wrong on our side; it has been logged.".to_owned(), None)
             }
+            Self::Unavailable(cause) => {
+                crate::db::log_unavailable(&cause);
+                (
+                    "The database cannot be reached right now, so nothing was read or changed; try again in a moment."
+                        .to_owned(),
+                    None,
+                )
+            }
             Self::Conflict { message, details } => (message, details),
             Self::Field(error) => (error.to_string(), Some(text_details(&error))),
             other => (other.to_string(), None),
@@ -182,6 +202,10 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // What a 503 asks clients to wait before trying again, in seconds.
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
         }
         response
     }

@@ -1,11 +1,15 @@
 //! `GET /healthz` and `GET /readyz`.
 //!
 //! - `/healthz` (liveness, a stable interface): 200 when the database answers, 503 when not.
-//! - `/readyz` (readiness for a load balancer): 200 only when the database answers, every
+//! - `/readyz` (readiness for a load balancer): 503 "shutting down" as soon as a drain has begun
+//!   ([`crate::shutdown`]); otherwise 200 only when the database answers, every
 //!   migration this build knows is applied, and this process's mail worker beats (when an SMTP
 //!   URL is configured; without one there is no worker, reported as "not configured"); 503
 //!   with the reasons otherwise. It also reports the outbox: how many messages wait and for how
 //!   long the oldest has, "delayed" past `--mail-stale-after-secs`.
+//!
+//! Each check that asks the database waits at most `--database-timeout-ms`, so a database that
+//! hangs (rather than refusing) still gets a prompt "not ready".
 //!
 //! ```json
 //! {"status": "not ready", "reasons": ["..."],
@@ -29,26 +33,45 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(check_health)).route("/readyz", get(check_readiness))
 }
 
-async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
-        Err(error) => {
-            tracing::warn!(%error, "health check: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
+/// `check` within the database timeout; `None` when it took longer.
+async fn bounded<T>(state: &AppState, check: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(state.config.database_timeout(), check).await.ok()
+}
+
+/// Whether the database answers a ping within the database timeout.
+async fn database_answers(state: &AppState) -> bool {
+    match bounded(state, state.db.ping()).await {
+        Some(Ok(())) => true,
+        Some(Err(error)) => {
+            crate::db::log_unavailable(&error.into());
+            false
         }
+        None => {
+            crate::db::log_unavailable(&anyhow::anyhow!("a ping got no answer in time"));
+            false
+        }
+    }
+}
+
+async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if database_answers(&state).await {
+        (StatusCode::OK, Json(json!({ "status": "ok" })))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
     }
 }
 
 pub(super) async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let mut reasons: Vec<String> = Vec::new();
-    let database_up = match state.db.ping().await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "readiness: the database does not answer");
-            reasons.push("the database does not answer".into());
-            false
-        }
-    };
+    if state.drain.is_draining() {
+        // Checked first and alone: a stopping replica is out, whatever else holds.
+        let body = json!({ "status": "shutting down", "reasons": ["the service is shutting down"], "checks": {} });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    let database_up = database_answers(&state).await;
+    if !database_up {
+        reasons.push("the database does not answer".into());
+    }
     let database = json!({ "status": if database_up { "ok" } else { "unavailable" } });
     let migrations = if database_up { check_migrations(&state, &mut reasons).await } else { unknown() };
     let mail_worker = check_worker(&state, &mut reasons);
@@ -70,7 +93,10 @@ fn unknown() -> Value {
 }
 
 async fn check_migrations(state: &AppState, reasons: &mut Vec<String>) -> Value {
-    match Migrator::get_pending_migrations_read_only(&state.db).await {
+    let pending = bounded(state, Migrator::get_pending_migrations_read_only(&state.db))
+        .await
+        .unwrap_or_else(|| Err(sea_orm::DbErr::Custom("no answer in time".into())));
+    match pending {
         Ok(pending) if pending.is_empty() => json!({ "status": "ok" }),
         Ok(pending) => {
             let names: Vec<&str> = pending.iter().map(|migration| migration.name()).collect();
@@ -105,7 +131,10 @@ fn check_worker(state: &AppState, reasons: &mut Vec<String>) -> Value {
 
 async fn report_outbox(state: &AppState) -> Value {
     let stale_after_secs = state.config.mail.stale_after_secs;
-    match outbox::backlog(&state.db).await {
+    let backlog = bounded(state, outbox::backlog(&state.db))
+        .await
+        .unwrap_or_else(|| Err(sea_orm::DbErr::Custom("no answer in time".into())));
+    match backlog {
         Ok(backlog) => {
             let oldest_secs =
                 backlog.oldest_queued_at.map(|queued| (Utc::now() - queued).num_seconds().max(0).unsigned_abs());

@@ -4,7 +4,9 @@
 //! stay readable in the database (or its backups) long after their use.
 //!
 //! The purge runs at start and then every [`PURGE_EVERY`] on every replica, supervised like the
-//! worker; it is one idempotent statement, so replicas running it at once do no harm.
+//! worker; it is one idempotent statement, so replicas running it at once do no harm. While the
+//! database does not answer it retries with a growing pause ([`supervisor::Outage`]); a
+//! shutdown abandons a purge in progress (nothing is half done: it is one statement).
 
 use std::{future::Future, time::Duration};
 
@@ -32,16 +34,24 @@ pub async fn purge_once(db: &DatabaseConnection, settings: &MailConfig, now: Dat
 /// Purges now and every [`PURGE_EVERY`] until `shutdown` completes.
 pub async fn run(db: DatabaseConnection, settings: MailConfig, shutdown: impl Future<Output = ()> + Send) {
     tokio::pin!(shutdown);
+    let mut outage = supervisor::Outage::new("outbox purge", Duration::from_secs(1), supervisor::MAX_BACKOFF);
     loop {
-        match purge_once(&db, &settings, Utc::now()).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "cleared the bodies of old sent and failed messages"),
-            // The next run tries again; an unreachable database is not a reason to stop.
-            Err(error) => tracing::warn!(%error, "the outbox purge failed"),
-        }
+        let pause = tokio::select! {
+            () = &mut shutdown => break,
+            purged = purge_once(&db, &settings, Utc::now()) => match purged {
+                Ok(purged) => {
+                    outage.recovered();
+                    if purged > 0 {
+                        tracing::info!(purged, "cleared the bodies of old sent and failed messages");
+                    }
+                    PURGE_EVERY
+                }
+                Err(error) => outage.failed(&error.into()),
+            },
+        };
         tokio::select! {
             () = &mut shutdown => break,
-            () = tokio::time::sleep(PURGE_EVERY) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -5,6 +5,9 @@
 //! logs why and starts it again after a backoff that doubles up to [`MAX_BACKOFF`] and starts
 //! over once an incarnation has run for a while. [`Supervised::stop`] asks the task to stop
 //! through the shutdown future it was given and waits for it.
+//!
+//! [`Outage`] is how such a task waits out a database that does not answer: it retries with a
+//! growing pause and logs the outage once when it starts and once when it ends.
 
 use std::{any::Any, future::Future, time::Duration};
 
@@ -82,6 +85,59 @@ impl ShutdownSignal {
     }
 }
 
+/// A background task's run of failed attempts (usually: the database does not answer). The first
+/// failure and the recovery are logged; the retries between them only at debug level, so an
+/// outage is two log lines however long it lasts. Each retry waits twice as long as the one
+/// before, from `first_pause` up to `max_pause`.
+#[derive(Debug)]
+pub struct Outage {
+    task: &'static str,
+    first_pause: Duration,
+    max_pause: Duration,
+    failures: u32,
+    since: Option<Instant>,
+}
+
+impl Outage {
+    #[must_use]
+    pub fn new(task: &'static str, first_pause: Duration, max_pause: Duration) -> Self {
+        Self { task, first_pause, max_pause, failures: 0, since: None }
+    }
+
+    /// Notes a failed attempt; returns how long to wait before the next.
+    pub fn failed(&mut self, error: &anyhow::Error) -> Duration {
+        let pause = self.first_pause.saturating_mul(1_u32 << self.failures.min(16)).min(self.max_pause);
+        let error = format!("{error:#}");
+        if self.failures == 0 {
+            self.since = Some(Instant::now());
+            tracing::warn!(task = self.task, error, "pausing: retrying, less and less often, until it works again");
+        } else {
+            tracing::debug!(task = self.task, error, pause_ms = pause.as_millis(), "still failing");
+        }
+        self.failures = self.failures.saturating_add(1);
+        pause
+    }
+
+    /// Notes a successful attempt, logging the end of an outage if there was one.
+    pub fn recovered(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                task = self.task,
+                failed_attempts = self.failures,
+                outage_secs = since.elapsed().as_secs(),
+                "working again"
+            );
+        }
+        self.failures = 0;
+    }
+
+    /// Whether the last attempt failed.
+    #[must_use]
+    pub fn is_ongoing(&self) -> bool {
+        self.failures > 0
+    }
+}
+
 /// The text of a panic's payload (`panic!` with a literal or a formatted message), for logs
 /// and the outbox's `last_error`.
 #[must_use]
@@ -126,6 +182,18 @@ mod tests {
         settled_rx.wait_for(|settled| *settled).await.unwrap();
         supervised.stop().await;
         assert_eq!(runs.load(Ordering::SeqCst), 3, "restarted after the panic and after the return, then stopped");
+    }
+
+    #[test]
+    fn an_outage_pauses_longer_each_time_up_to_the_limit_and_starts_over_after_recovery() {
+        let mut outage = Outage::new("test", Duration::from_millis(100), Duration::from_millis(500));
+        let error = anyhow::anyhow!("the database does not answer");
+        let pauses: Vec<u128> = (0..5).map(|_| outage.failed(&error).as_millis()).collect();
+        assert_eq!(pauses, [100, 200, 400, 500, 500]);
+        assert!(outage.is_ongoing());
+        outage.recovered();
+        assert!(!outage.is_ongoing());
+        assert_eq!(outage.failed(&error), Duration::from_millis(100));
     }
 
     #[test]

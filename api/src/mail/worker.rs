@@ -12,8 +12,14 @@
 //!   without an outcome (its worker died each time, say by aborting) is given up as well.
 //! - The loop itself runs under [`supervisor`]: if it ever panics or ends, it is restarted.
 //!   A database that does not answer pauses it (longer each time, up to
-//!   [`MAX_DATABASE_PAUSE`]) until it answers again.
-//! - Each turn of the loop beats a [`Heartbeat`], which `/readyz` reads.
+//!   [`MAX_DATABASE_PAUSE`]; logged once per outage) until it answers again. Outcomes of a
+//!   batch that could not be recorded are kept and recorded first when it answers, before
+//!   anything new is claimed: the rows are still leased to this worker, so a message sent just
+//!   before the database went away is not sent again (unless the outage outlasts the lease).
+//! - On shutdown the worker finishes the batch it holds (sends, records), claims nothing new
+//!   and gives back any claim it still holds.
+//! - Each turn of the loop beats a [`Heartbeat`], which `/readyz` reads; the heartbeat also
+//!   tells how many messages the worker holds, for the shutdown's report.
 //! - Without an SMTP URL there is no worker and mail stays queued.
 
 use std::{
@@ -21,7 +27,7 @@ use std::{
     panic::AssertUnwindSafe,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -119,13 +125,19 @@ impl Worker {
     /// # Errors
     /// When the database does not answer.
     pub async fn run_once(&self) -> anyhow::Result<BatchReport> {
+        let outcomes = self.send_batch().await?;
+        self.record(&outcomes).await
+    }
+
+    /// Claims one batch and sends it; the outcome of each message, to be recorded.
+    async fn send_batch(&self) -> anyhow::Result<Vec<(i64, Outcome)>> {
         let now = Utc::now().timestamp_millis();
         let lease_until = now + i64::try_from(self.settings.lease_ms).unwrap_or(i64::MAX / 2);
         let concurrency = self.settings.concurrency.max(1) as usize;
         let rows = store::claim(&self.db, &self.id, concurrency as u64 * 2, now, lease_until)
             .await
             .context("claiming outbox rows failed")?;
-        let mut report = BatchReport { claimed: rows.len(), ..BatchReport::default() };
+        self.heartbeat.hold(rows.len());
         let outcomes: Vec<(i64, Outcome)> = futures::stream::iter(rows)
             .map(|row| async move {
                 // The panic guard: whatever goes wrong with one message stays with it. Nothing
@@ -144,10 +156,17 @@ impl Worker {
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        // One transaction for the whole batch's outcomes: one commit instead of one per message.
+        Ok(outcomes)
+    }
+
+    /// Records the outcomes of a batch, in one transaction (one commit instead of one per
+    /// message). Nothing is recorded when it fails.
+    async fn record(&self, outcomes: &[(i64, Outcome)]) -> anyhow::Result<BatchReport> {
+        let mut report = BatchReport { claimed: outcomes.len(), ..BatchReport::default() };
         let txn = crate::db::begin_write(&self.db).await.context("recording deliveries failed")?;
         for (id, outcome) in outcomes {
-            match &outcome {
+            let id = *id;
+            match outcome {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Retry { error, .. } => {
                     tracing::warn!(id, %error, "mail delivery failed temporarily; will retry");
@@ -158,12 +177,24 @@ impl Worker {
                     report.failed += 1;
                 }
             }
-            if !store::finish(&txn, id, &self.id, outcome).await.context("recording a delivery failed")? {
+            if !store::finish(&txn, id, &self.id, outcome.clone()).await.context("recording a delivery failed")? {
                 tracing::warn!(id, "lost the lease on a message while sending it");
             }
         }
         txn.commit().await.context("recording deliveries failed")?;
         crate::metrics::mail_batch(&report);
+        self.heartbeat.hold(0);
+        Ok(report)
+    }
+
+    /// One turn of the loop: records what an earlier turn could not, or sends a new batch and
+    /// records it. Outcomes that cannot be recorded stay in `unrecorded` for the next turn.
+    async fn turn(&self, unrecorded: &mut Vec<(i64, Outcome)>) -> anyhow::Result<BatchReport> {
+        if unrecorded.is_empty() {
+            *unrecorded = self.send_batch().await?;
+        }
+        let report = self.record(unrecorded).await?;
+        unrecorded.clear();
         Ok(report)
     }
 
@@ -219,34 +250,37 @@ impl Worker {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.id, "mail worker started");
         let poll = Duration::from_millis(self.settings.poll_ms);
-        let mut failures: u32 = 0;
+        let mut outage = supervisor::Outage::new("mail worker", poll, MAX_DATABASE_PAUSE);
+        let mut unrecorded = Vec::new();
+        let mut stopping = false;
         loop {
             self.heartbeat.beat();
-            let pause = match self.run_once().await {
+            let pause = match self.turn(&mut unrecorded).await {
                 Ok(report) => {
-                    failures = 0;
+                    outage.recovered();
                     (report.claimed == 0).then_some(poll)
                 }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    let pause = poll.saturating_mul(1_u32 << failures.min(16)).min(MAX_DATABASE_PAUSE);
-                    tracing::error!(
-                        error = format!("{error:#}"),
-                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
-                        "mail worker: pausing until the database answers"
-                    );
-                    Some(pause)
-                }
+                Err(error) => Some(outage.failed(&error)),
             };
-            match pause {
-                Some(pause) => tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(pause) => {}
-                },
-                None => {
-                    if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
-                        break;
+            // (`shutdown` is not polled again once it has completed.)
+            stopping = stopping || futures::FutureExt::now_or_never(&mut shutdown).is_some();
+            // Outcomes not recorded yet are retried while stopping too (within the shutdown's
+            // grace period): given up, their messages would be sent again.
+            if stopping && unrecorded.is_empty() {
+                break;
+            }
+            let Some(pause) = pause else { continue };
+            if stopping {
+                tokio::time::sleep(pause).await;
+            } else {
+                tokio::select! {
+                    () = &mut shutdown => {
+                        if unrecorded.is_empty() {
+                            break;
+                        }
+                        stopping = true;
                     }
+                    () = tokio::time::sleep(pause) => {}
                 }
             }
         }
@@ -285,6 +319,8 @@ pub struct Heartbeat(Arc<Beats>);
 struct Beats {
     /// Unix milliseconds of the last beat; 0 before the first.
     last_ms: AtomicI64,
+    /// How many messages the worker holds: claimed, and not yet recorded.
+    in_hand: AtomicUsize,
     /// Between the first beat and a graceful stop.
     running: AtomicBool,
 }
@@ -306,6 +342,16 @@ impl Heartbeat {
     fn beat(&self) {
         self.0.last_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         self.0.running.store(true, Ordering::Relaxed);
+    }
+
+    fn hold(&self, messages: usize) {
+        self.0.in_hand.store(messages, Ordering::Relaxed);
+    }
+
+    /// How many messages the worker has claimed and not yet recorded the outcome of.
+    #[must_use]
+    pub fn in_hand(&self) -> usize {
+        self.0.in_hand.load(Ordering::Relaxed)
     }
 
     fn stopped(&self) {

@@ -33,9 +33,13 @@ pub enum Error {
     /// itself).
     #[error("{}", display_several(.0))]
     Several(Vec<Error>),
+    /// The database cannot be reached right now ([`crate::db::is_unavailable`]): the request
+    /// may succeed when it is back (503 at the edges). The cause is logged, never shown.
+    #[error("the database cannot be reached right now")]
+    Unavailable(anyhow::Error),
     /// Our fault (a database error, a bug); logged by the edge, never shown.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 /// Which rule an invalid value breaks.
@@ -122,9 +126,16 @@ impl From<TextError> for Error {
     }
 }
 
+/// The one place a failure becomes [`Error::Unavailable`] or [`Error::Internal`].
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        if crate::db::is_unavailable_cause(&error) { Self::Unavailable(error) } else { Self::Internal(error) }
+    }
+}
+
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Internal(error.into())
+        anyhow::Error::from(error).into()
     }
 }
 

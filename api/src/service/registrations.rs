@@ -291,7 +291,7 @@ pub async fn register(
     let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
     let db = &state.db;
     let facts = facts_of(db, id).await?;
-    let context = Context::load(db).await.map_err(Error::Internal)?;
+    let context = Context::load(db).await?;
     let delegations = context.states.on(facts.rules(Settings::default()).local_date());
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
     let base = state.config.public_base();
@@ -572,7 +572,7 @@ pub async fn withdraw(state: &AppState, principal: &Principal, id: i64) -> Servi
     let db = &state.db;
     let existing = load_registration(db, principal, id).await?;
     let facts = facts_of(db, existing.meeting_id).await?;
-    let context = Context::load(db).await.map_err(Error::Internal)?;
+    let context = Context::load(db).await?;
     let base = state.config.public_base();
     let meeting = facts.for_mail(&context, &base);
     let (registration, promoted) = retrying(|| withdraw_once(db, &facts, &meeting, principal, id)).await?;
@@ -637,7 +637,7 @@ pub async fn set_settings(
     if wanted.capacity.is_some_and(|capacity| capacity > 100_000) {
         return Err(Error::invalid("capacity", Rule::Range, "must be at most 100000"));
     }
-    let context = Context::load(db).await.map_err(Error::Internal)?;
+    let context = Context::load(db).await?;
     let base = state.config.public_base();
     let meeting = facts.for_mail(&context, &base);
     let promoted = retrying(|| settings_once(db, &facts, &meeting, principal, wanted)).await?;

@@ -6,7 +6,10 @@
 //! reminders are due and to whom, then, per delegation, records the reminder and queues its
 //! mail in one transaction. The record's primary key (meeting, State) makes the pass safe to run
 //! on every replica at once and again and again: only the first insert queues mail. [`spawn`]
-//! runs a pass at start and every [`REMIND_EVERY`], supervised like the mail worker.
+//! runs a pass at start and every [`REMIND_EVERY`], supervised like the mail worker; while the
+//! database does not answer it retries with a growing pause ([`supervisor::Outage`]). A
+//! shutdown abandons a pass in progress: each delegation's reminder is its own transaction, so
+//! nothing is half recorded, and the next pass (on any replica) finishes the work.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -99,16 +102,25 @@ pub async fn send_due(db: &DatabaseConnection, config: &Config, now: DateTime<Ut
 /// Runs [`send_due`] now and every [`REMIND_EVERY`] until `shutdown` completes.
 pub async fn run(db: DatabaseConnection, config: Arc<Config>, shutdown: impl Future<Output = ()> + Send) {
     tokio::pin!(shutdown);
+    let mut outage = supervisor::Outage::new("reminders to register", Duration::from_secs(1), supervisor::MAX_BACKOFF);
     loop {
-        match send_due(&db, &config, Utc::now()).await {
-            Ok(reminded) if reminded.is_empty() => {}
-            Ok(reminded) => tracing::info!(reminded = reminded.len(), "queued reminders to register"),
-            // The next pass tries again; what this one recorded is queued already.
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "the reminders to register failed"),
-        }
+        let pause = tokio::select! {
+            () = &mut shutdown => break,
+            reminded = send_due(&db, &config, Utc::now()) => match reminded {
+                Ok(reminded) => {
+                    outage.recovered();
+                    if !reminded.is_empty() {
+                        tracing::info!(reminded = reminded.len(), "queued reminders to register");
+                    }
+                    REMIND_EVERY
+                }
+                // What this pass recorded is queued already; the retry does the rest.
+                Err(error) => outage.failed(&error),
+            },
+        };
         tokio::select! {
             () = &mut shutdown => break,
-            () = tokio::time::sleep(REMIND_EVERY) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -343,7 +343,7 @@ async fn page(
                 svg_url: format!("/api/v1/meetings/{}/seating.svg", meeting.id),
                 lot_note: seating.plan.lot_note,
             },
-            Err(service::Error::Internal(error)) => return Err(WebError::Internal(error)),
+            Err(error @ (service::Error::Internal(_) | service::Error::Unavailable(_))) => return Err(error.into()),
             Err(error) => Seating::Failed(capitalise(&error.to_string())),
         })
     };

@@ -75,14 +75,23 @@ pub enum WebError {
     /// 400 page: a request the pages never make (a hand-edited address).
     #[error("{0}")]
     BadRequest(String),
+    /// 503 page: the database cannot be reached right now; the cause is logged, not shown.
+    #[error("the database cannot be reached right now")]
+    Unavailable(anyhow::Error),
     /// 500 page; the cause is logged, not shown.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for WebError {
+    fn from(error: anyhow::Error) -> Self {
+        if crate::db::is_unavailable_cause(&error) { Self::Unavailable(error) } else { Self::Internal(error) }
+    }
 }
 
 impl From<sea_orm::DbErr> for WebError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Internal(error.into())
+        anyhow::Error::from(error).into()
     }
 }
 
@@ -102,6 +111,7 @@ impl From<crate::service::Error> for WebError {
                 Self::Forbidden(refusal.to_string())
             }
             Error::Internal(cause) => Self::Internal(cause),
+            Error::Unavailable(cause) => Self::Unavailable(cause),
             other => Self::BadRequest(other.to_string()),
         }
     }
@@ -130,6 +140,17 @@ impl IntoResponse for WebError {
             ),
             Self::NotFound(message) => (StatusCode::NOT_FOUND, "Not found", message),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "That address is not right", message),
+            Self::Unavailable(cause) => {
+                crate::db::log_unavailable(&cause);
+                let page = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable for a moment",
+                    "Plenary cannot reach its database right now, so nothing was read or changed. Please try again in a minute.".to_owned(),
+                );
+                let mut response = render_error(page);
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                return response;
+            }
             Self::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error on a page");
                 (
@@ -139,12 +160,19 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        let chrome = Chrome::bare();
-        let page = ErrorPage { c: &chrome, heading, message };
-        match page.render() {
-            Ok(html) => (status, html_headers(), html).into_response(),
-            Err(_) => (status, heading.to_owned()).into_response(),
-        }
+        render_error((status, heading, message))
+    }
+}
+
+/// What a 503 asks clients to wait before trying again, in seconds.
+const RETRY_AFTER_SECS: &str = "5";
+
+fn render_error((status, heading, message): (StatusCode, &str, String)) -> Response {
+    let chrome = Chrome::bare();
+    let page = ErrorPage { c: &chrome, heading, message };
+    match page.render() {
+        Ok(html) => (status, html_headers(), html).into_response(),
+        Err(_) => (status, heading.to_owned()).into_response(),
     }
 }
 

@@ -317,7 +317,7 @@ async fn redraw_lot(
                 lot.year,
                 lot.drawn_name
             )),
-            Err(service::Error::Internal(cause)) => return Err(cause.into()),
+            Err(error @ (service::Error::Internal(_) | service::Error::Unavailable(_))) => return Err(error.into()),
             Err(error) => Flash { kind: "error".into(), lines: vec![super::forms::capitalise(&error.to_string())] },
         },
     };
