@@ -114,7 +114,15 @@ impl Server {
     /// # Panics
     /// When it does not become ready.
     pub fn start_with(database: &TestDatabase, configure: impl FnOnce(&mut Command)) -> Self {
-        let port = free_port();
+        Self::start_on(database, free_port(), configure)
+    }
+
+    /// Like [`Server::start_with`], on a given loopback port (a replica restarted where the load
+    /// balancer expects it).
+    ///
+    /// # Panics
+    /// When it does not become ready.
+    pub fn start_on(database: &TestDatabase, port: u16, configure: impl FnOnce(&mut Command)) -> Self {
         let mut command = command(database);
         command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped());
         configure(&mut command);
@@ -141,6 +149,11 @@ impl Server {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Its process id (the mail worker's claims carry it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://127.0.0.1:PORT`.

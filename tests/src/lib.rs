@@ -7,6 +7,7 @@
 //!   names a server; removed when the test ends, even when it panics.
 //! - [`binary`]: the real `plenary` executable, its commands and `plenary serve`.
 //! - [`smtp`]: a real SMTP server that keeps what it receives.
+//! - [`nginx`]: Debian's nginx running `deploy/nginx.conf` in front of replicas.
 //! - [`builders`]: meetings, registrations and accounts, typed.
 //! - [`browser`]: a real browser (chromium through chromedriver).
 
@@ -14,6 +15,7 @@ pub mod binary;
 pub mod browser;
 pub mod builders;
 mod database;
+pub mod nginx;
 pub mod smtp;
 
 use plenary::{app::AppState, auth::Role, config::Config};
