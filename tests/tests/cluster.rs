@@ -81,7 +81,7 @@ fn three_replicas_behind_nginx_survive_a_kill_and_a_rolling_restart_under_load()
             .env("PLENARY_MAIL_RETRY_MS", "200")
             .env("PLENARY_MAIL_POLL_MS", "50");
     };
-    let ports: Vec<u16> = (0..REPLICAS).map(|_| free_port()).collect();
+    let ports: Vec<u16> = (0..REPLICAS).map(|_| port_outside_the_ephemeral_range()).collect();
     // Started together on the fresh database, as a first rollout does.
     let mut replicas: Vec<Server> = std::thread::scope(|scope| {
         let database = &database;
@@ -589,6 +589,24 @@ fn upstream(line: &str) -> &str {
     line.split_once(" upstream=")
         .and_then(|(_, rest)| rest.split_once(" upstream_status="))
         .map_or("", |(tried, _)| tried)
+}
+
+/// A free loopback port below the kernel's range for outgoing connections. A replica's port is
+/// free while it restarts; one in that range may meanwhile become the local end of one of the
+/// many connections the load opens, and the replica could not listen on it again.
+fn port_outside_the_ephemeral_range() -> u16 {
+    let ephemeral_from: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let from = 10_000.min(ephemeral_from / 2);
+    loop {
+        let random = u16::try_from(uuid::Uuid::new_v4().as_u128() % u128::from(ephemeral_from - from)).unwrap();
+        let port = from + random;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn first<T: std::fmt::Debug>(items: &[T], n: usize) -> &[T] {
