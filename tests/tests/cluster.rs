@@ -58,6 +58,7 @@ const PATIENCE: Duration = Duration::from_secs(120);
 const PHASES: [&str; 4] = ["before", "kill", "rolling", "after"];
 const KILL: usize = 1;
 const ROLLING: usize = 2;
+const AFTER: usize = 3;
 
 #[test]
 fn three_replicas_behind_nginx_survive_a_kill_and_a_rolling_restart_under_load() {
@@ -161,7 +162,7 @@ fn three_replicas_behind_nginx_survive_a_kill_and_a_rolling_restart_under_load()
         wait_for_rounds(&load, load.rounds_done() + 1);
     }
 
-    next_phase(3, &nginx);
+    next_phase(AFTER, &nginx);
     wait_for_rounds(&load, load.rounds_done() + 1);
     load.stop.store(true, Ordering::SeqCst);
     runtime.block_on(async {
@@ -188,7 +189,7 @@ fn three_replicas_behind_nginx_survive_a_kill_and_a_rolling_restart_under_load()
             if tally.failed.is_empty() { String::new() } else { format!(": {:?}", first(&tally.failed, 8)) },
         );
     }
-    for phase in [0, ROLLING, 3] {
+    for phase in [0, ROLLING, AFTER] {
         assert!(
             tallies[phase].failed.is_empty(),
             "requests failed in phase {:?}: {:?}\nnginx errors:\n{}",
