@@ -4,12 +4,17 @@
 # ceiling pgbench running the same SQL transaction (lock the meeting's row, count, insert, audit)
 # against the same database in the same run. Checks every rule's invariant afterwards.
 #
-# Usage: bench/attendance.sh [ROUNDS]   (default 5; each round is a fresh meeting)
+# Usage: bench/attendance.sh [--replicas N] [ROUNDS]   (default 5; each round is a fresh meeting)
+# With --replicas N (N > 1) the service is N replicas started together behind nginx running
+# deploy/nginx.conf (bench/lib/cluster.sh), and the load goes through nginx.
 # PLENARY_TEST_DATABASE_URL may name another PostgreSQL server (a superuser URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/services.sh
+source bench/lib/cluster.sh
 
+REPLICAS=1
+if [ "${1:-}" = "--replicas" ]; then REPLICAS="$2"; shift 2; fi
 ROUNDS="${1:-5}"
 CLIENTS=20   # the service's PostgreSQL pool size (api/src/db/mod.rs)
 DB=plenary_bench_attendance
@@ -20,6 +25,7 @@ WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  stop_cluster
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -45,18 +51,27 @@ while read -r iso2; do
 done <"$WORK/states" >"$WORK/tokens"
 echo "    $(wc -l <"$WORK/tokens") delegation tokens"
 
+if [ "$REPLICAS" -gt 1 ]; then
+  REPLICA_PORTS=($(seq $((PORT + 1)) $((PORT + REPLICAS))))
+  echo "==> $REPLICAS replicas on ports ${REPLICA_PORTS[*]} behind nginx (deploy/nginx.conf) on 127.0.0.1:$PORT"
+  ensure_nginx
+  start_replicas "$BIN" "$WORK" "${REPLICA_PORTS[@]}"
+  start_nginx "$WORK/nginx" "$PORT" "${REPLICA_PORTS[@]}"
+else
 echo "==> plenary serve on 127.0.0.1:$PORT"
 PLENARY_ADDR="127.0.0.1:$PORT" "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null
+fi
 
 echo "==> Service: $ROUNDS rounds of $(($(wc -l <"$WORK/tokens") * 10)) registrations sent at once"
 "$LOAD" "http://127.0.0.1:$PORT" "$ORGANISER" "$WORK/tokens" "$ROUNDS" | tee "$WORK/load.out"
 SUMMARY="$(grep '^summary' "$WORK/load.out")"
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$SUMMARY"; }
 MEETINGS="$(field meetings)"
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+stop_cluster
 
 echo "==> pgbench: the same transaction, $CLIENTS clients, $ROUNDS rounds of 680 on fresh meetings"
 cat >"$WORK/register.sql" <<'SQL'
@@ -110,7 +125,7 @@ RATIO="$(awk -v s="$(field requests_per_s)" -v p="$PG_TPS" 'BEGIN { printf "%.2f
 echo
 echo "| what (PostgreSQL, $CLIENTS connections) | registrations/s | p50 ms | p99 ms |"
 echo "| --- | ---: | ---: | ---: |"
-echo "| plenary serve: POST /registrations, 68x10 at once, capacity 150 | $(field requests_per_s) | $(field p50_ms) | $(field p99_ms) |"
+echo "| plenary serve ($REPLICAS replica(s)$([ "$REPLICAS" -gt 1 ] && echo ' behind nginx')): POST /registrations, 68x10 at once, capacity 150 | $(field requests_per_s) | $(field p50_ms) | $(field p99_ms) |"
 echo "| pgbench: lock row, count, insert, audit ($CLIENTS clients) | $PG_TPS | $PG_P50 | $PG_P99 |"
 echo
 echo "ratio service/pgbench: $RATIO; accepted/s: $(field accepted_per_s); rule violations: $VIOLATIONS"

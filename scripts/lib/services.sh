@@ -79,9 +79,27 @@ ensure_postgres_server_binaries() {
   apt_install postgresql
 }
 
+# Debian's nginx for the cluster suite and the benchmarks, which run their own nginx as a child
+# process on a generated configuration. The system service is neither started nor enabled: a
+# policy-rc.d refuses the start during the install, and the unit is disabled after it.
+ensure_nginx() {
+  if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then return; fi
+  echo "==> Installing nginx (the system service stays stopped and disabled)"
+  local policy=/usr/sbin/policy-rc.d placed=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && placed=1
+  fi
+  apt_install nginx
+  if [ -n "$placed" ]; then rm -f "$policy"; fi
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_test_tools() {
   ensure_postgres_server_binaries
   ensure_python_packages
+  ensure_nginx
   ensure_chromium
   ensure_axe
 }

@@ -120,15 +120,15 @@ impl Server {
     /// # Panics
     /// When it does not become ready.
     pub fn start_with(database: &TestDatabase, configure: impl FnOnce(&mut Command)) -> Self {
-        Self::start_on(database.url(), configure)
+        Self::start_on(database.url(), free_port(), configure)
     }
 
-    /// Like [`Server::start_with`], on the database at `url` (one the test manages itself).
+    /// Like [`Server::start_with`], on the database at `url` (one the test manages itself) and a
+    /// given loopback port (a replica restarted where the load balancer expects it).
     ///
     /// # Panics
     /// When it does not become ready.
-    pub fn start_on(url: &str, configure: impl FnOnce(&mut Command)) -> Self {
-        let port = free_port();
+    pub fn start_on(url: &str, port: u16, configure: impl FnOnce(&mut Command)) -> Self {
         let mut command = command_on(url);
         command.args(["serve", "--addr", &format!("127.0.0.1:{port}")]).stdout(Stdio::piped()).stderr(Stdio::piped());
         configure(&mut command);
@@ -147,6 +147,11 @@ impl Server {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Its process id (the mail worker's claims carry it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -7,6 +7,7 @@
 //!   names a server; removed when the test ends, even when it panics.
 //! - [`binary`]: the real `plenary` executable, its commands and `plenary serve`.
 //! - [`smtp`]: a real SMTP server that keeps what it receives.
+//! - [`nginx`]: Debian's nginx running `deploy/nginx.conf` in front of replicas.
 //! - [`postgres`]: a private PostgreSQL cluster a test may stop and start.
 //! - [`builders`]: meetings, registrations and accounts, typed.
 //! - [`browser`]: a real browser (chromium through chromedriver).
@@ -15,6 +16,7 @@ pub mod binary;
 pub mod browser;
 pub mod builders;
 mod database;
+pub mod nginx;
 pub mod postgres;
 pub mod smtp;
 

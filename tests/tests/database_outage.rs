@@ -104,7 +104,7 @@ async fn a_stopped_postgres_answers_503_and_everything_resumes_by_itself_with_no
     let server = {
         let (url, smtp) = (url.clone(), sink.url());
         tokio::task::spawn_blocking(move || {
-            Server::start_on(&url, |command| {
+            Server::start_on(&url, tests::smtp::free_port(), |command| {
                 command
                     .env("PLENARY_SMTP_URL", smtp)
                     .env("PLENARY_DATABASE_TIMEOUT_MS", "2000")
