@@ -55,6 +55,8 @@ pub struct Prepared {
 /// # Errors
 /// When the database cannot be reached or refuses a change.
 pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
+    // Before the mail worker starts, so that its first batch is counted.
+    crate::metrics::install();
     let db = db::connect_with_timeout(&config.database_url, config.database_timeout()).await?;
     let new_admin_password = db::set_up(&db, async |txn| {
         store::reference::load(txn, &ReferenceData::bundled()).await.context("loading the reference data failed")?;

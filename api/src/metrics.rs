@@ -4,7 +4,8 @@
 //! happens: [`track_request`] (every HTTP request, by route template), [`mail_batch`] (the mail
 //! worker), [`registration_decided`] (the registration use case) and [`feed_cache`] (the feed
 //! cache). Figures that are read rather than counted (the database pool, the outbox, readiness)
-//! are set just before rendering, by [`render`].
+//! are read for each scrape and written after the recorder's text by [`render`]: they belong to
+//! that scrape alone, so a figure that cannot be read is left out rather than shown stale.
 //!
 //! The recorder is process-wide (the `metrics` crate has one global recorder): [`install`] puts
 //! it in place once, and every router of the process shares it. Counters therefore only grow,
@@ -14,10 +15,7 @@
 //! itself, which holds feed tokens and the secrets of RSVP and set-password links), methods
 //! outside the standard ones are `other`, and the rest are fixed words.
 
-use std::{
-    sync::{Mutex, OnceLock, PoisonError},
-    time::Instant,
-};
+use std::{fmt::Write as _, sync::OnceLock, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request},
@@ -25,7 +23,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use scheduler::attendance::Refusal;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -98,11 +96,6 @@ pub fn install() -> &'static PrometheusHandle {
 fn describe() {
     describe_counter!(HTTP_REQUESTS, Unit::Count, "HTTP requests answered, by route template, method and status.");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer an HTTP request, by route template.");
-    describe_gauge!(DB_CONNECTIONS_IN_USE, Unit::Count, "Database connections in use.");
-    describe_gauge!(DB_CONNECTIONS_IDLE, Unit::Count, "Database connections open and idle in the pool.");
-    describe_gauge!(DB_CONNECTIONS_MAX, Unit::Count, "The most database connections the pool opens.");
-    describe_gauge!(OUTBOX_WAITING, Unit::Count, "Messages queued or being sent.");
-    describe_gauge!(OUTBOX_OLDEST_AGE, Unit::Seconds, "How long the oldest waiting message has waited (0: none).");
     describe_counter!(MAIL_SENT, Unit::Count, "Messages the SMTP server accepted.");
     describe_counter!(
         MAIL_FAILED,
@@ -113,32 +106,37 @@ fn describe() {
     describe_counter!(REGISTRATION_DECISIONS, Unit::Count, "Registrations decided, by outcome and refusal reason.");
     describe_counter!(FEED_CACHE_HITS, Unit::Count, "Feed requests answered from a rendering kept in memory.");
     describe_counter!(FEED_CACHE_MISSES, Unit::Count, "Feed requests that rendered the feed anew.");
-    describe_gauge!(READY, Unit::Count, "1 when this replica is ready (GET /readyz answers 200), else 0.");
     // Shown from the start at 0, so that a rate over them exists before the first event.
     for name in [MAIL_SENT, MAIL_FAILED, MAIL_RETRIED, FEED_CACHE_HITS, FEED_CACHE_MISSES] {
         counter!(name).increment(0);
     }
 }
 
-/// The exposition text, with the database pool, the outbox figures and readiness read now.
-/// `outbox` is `(waiting, oldest age in seconds)` when the outbox could be read.
+/// The exposition text: the recorder's counters and histograms, then this scrape's figures (the
+/// database pool, readiness, and the outbox as `(waiting, oldest age in seconds)` when it could
+/// be read; left out when not, so an alert never sees an earlier scrape's figure as current).
 #[must_use]
 pub fn render(db: &DatabaseConnection, ready: bool, outbox: Option<(u64, u64)>) -> String {
-    // The gauges are process-wide: where several services share a process (the tests), one
-    // scrape's figures must not be rendered with another's.
-    static RENDERING: Mutex<()> = Mutex::new(());
-    let _rendering = RENDERING.lock().unwrap_or_else(PoisonError::into_inner);
-    let handle = install();
-    record_pool(db);
-    gauge!(READY).set(f64::from(u8::from(ready)));
-    if let Some((waiting, oldest_secs)) = outbox {
-        gauge!(OUTBOX_WAITING).set(waiting as f64);
-        gauge!(OUTBOX_OLDEST_AGE).set(oldest_secs as f64);
+    let mut text = install().render();
+    let mut gauge = |name: &str, help: &str, value: u64| {
+        // Writing to a String cannot fail.
+        let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+    };
+    gauge(READY, "1 when this replica is ready (GET /readyz answers 200), else 0.", u64::from(ready));
+    if let Some((in_use, idle, max)) = pool_figures(db) {
+        gauge(DB_CONNECTIONS_IN_USE, "Database connections in use.", in_use);
+        gauge(DB_CONNECTIONS_IDLE, "Database connections open and idle in the pool.", idle);
+        gauge(DB_CONNECTIONS_MAX, "The most database connections the pool opens.", max);
     }
-    handle.render()
+    if let Some((waiting, oldest_secs)) = outbox {
+        gauge(OUTBOX_WAITING, "Messages queued or being sent.", waiting);
+        gauge(OUTBOX_OLDEST_AGE, "How long the oldest waiting message has waited in seconds (0: none).", oldest_secs);
+    }
+    text
 }
 
-fn record_pool(db: &DatabaseConnection) {
+/// Connections in use, idle, and the most the pool opens.
+fn pool_figures(db: &DatabaseConnection) -> Option<(u64, u64, u64)> {
     let (open, idle, max) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
@@ -148,24 +146,47 @@ fn record_pool(db: &DatabaseConnection) {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
-        _ => return,
+        _ => return None,
     };
     let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
-    gauge!(DB_CONNECTIONS_IN_USE).set(f64::from(open - idle));
-    gauge!(DB_CONNECTIONS_IDLE).set(f64::from(idle));
-    gauge!(DB_CONNECTIONS_MAX).set(f64::from(max));
+    Some((u64::from(open - idle), u64::from(idle), u64::from(max)))
 }
 
-/// Middleware: counts every request and times it, by its route template.
+/// Middleware: counts every request and times it, by its route template. A request whose
+/// client went away before the answer (the future dropped) is counted with the status
+/// `client_closed`, so slow requests given up on still show in the figures.
 pub async fn track_request(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
-    let method = method_label(request.method());
-    let started = Instant::now();
+    let mut in_flight =
+        InFlight { route, method: method_label(request.method()), started: Instant::now(), answered: false };
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    histogram!(HTTP_DURATION, "route" => route.clone()).record(started.elapsed().as_secs_f64());
-    counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status).increment(1);
+    in_flight.record(&response.status().as_u16().to_string());
+    in_flight.answered = true;
     response
+}
+
+/// A request being answered; dropped unanswered, it is recorded as `client_closed`.
+struct InFlight {
+    route: String,
+    method: &'static str,
+    started: Instant,
+    answered: bool,
+}
+
+impl InFlight {
+    fn record(&self, status: &str) {
+        histogram!(HTTP_DURATION, "route" => self.route.clone()).record(self.started.elapsed().as_secs_f64());
+        counter!(HTTP_REQUESTS, "route" => self.route.clone(), "method" => self.method, "status" => status.to_owned())
+            .increment(1);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.record("client_closed");
+        }
+    }
 }
 
 /// The standard methods by name; anything else (a client may send any token) is `other`.

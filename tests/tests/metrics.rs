@@ -154,7 +154,12 @@ async fn counters_grow_with_registrations_feeds_and_mail_and_no_secret_becomes_a
 
     // What the README's alerts and the sample dashboard ask for is what this exports.
     for document in ["README.md", "docs/monitoring/grafana-dashboard.json"] {
-        let text = std::fs::read_to_string(format!("{}/../{document}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let whole = std::fs::read_to_string(format!("{}/../{document}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        // The README's Monitoring section (elsewhere `plenary_` starts database names too).
+        let text = match whole.split_once("\n## Monitoring\n") {
+            Some((_, monitoring)) => monitoring.split("\n## ").next().unwrap_or_default(),
+            None => whole.as_str(),
+        };
         let named =
             text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|word| word.starts_with("plenary_"));
         for name in named {
@@ -181,6 +186,14 @@ fn the_allow_list_lets_its_addresses_in_without_a_token_and_a_malformed_one_stop
         command.env("PLENARY_METRICS_ALLOW", "10.0.0.0/8,fd00::/8");
     });
     assert_eq!(elsewhere.status("/metrics"), Some(401));
+    // A proxy's header naming an allowed address lets nobody in: only the peer counts.
+    let forwarded = reqwest::blocking::Client::new()
+        .get(format!("{}/metrics", elsewhere.base_url()))
+        .header("X-Forwarded-For", "10.0.0.1")
+        .header("Forwarded", "for=10.0.0.1")
+        .send()
+        .unwrap();
+    assert_eq!(forwarded.status(), 401);
     drop(elsewhere);
 
     for (flag, value) in [("--metrics-allow", "127.0.0.1/33"), ("--metrics-allow", "10.0.0.0/8,localhost")] {

@@ -61,52 +61,71 @@ async fn check_health(State(state): State<AppState>) -> (StatusCode, Json<Value>
     }
 }
 
-pub(super) async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// What `/readyz` found, for its answer and for `/metrics`.
+pub(super) struct Readiness {
+    pub ready: bool,
+    /// `/readyz`'s JSON body.
+    pub body: Value,
+    /// The outbox's waiting messages and the age of the oldest in seconds (0 when none waits),
+    /// when it could be read.
+    pub backlog: Option<(u64, u64)>,
+}
+
+async fn check_readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let readiness = readiness(&state).await;
+    (if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(readiness.body))
+}
+
+pub(super) async fn readiness(state: &AppState) -> Readiness {
     let mut reasons: Vec<String> = Vec::new();
     if state.drain.is_draining() {
         // Checked first and alone: a stopping replica is out, whatever else holds.
         let body = json!({ "status": "shutting down", "reasons": ["the service is shutting down"], "checks": {} });
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+        return Readiness { ready: false, body, backlog: None };
     }
-    let database_up = database_answers(&state).await;
+    let database_up = database_answers(state).await;
     if !database_up {
         reasons.push("the database does not answer".into());
     }
     let database = json!({ "status": if database_up { "ok" } else { "unavailable" } });
-    let migrations = if database_up { check_migrations(&state, &mut reasons).await } else { unknown() };
-    let mail_worker = check_worker(&state, &mut reasons);
     // A delayed outbox is reported but does not make the replica unready: taking web replicas
     // out of the load balancer delivers no mail (the cause is the SMTP server, or a worker that
     // the `mail_worker` check already counts), and would turn a mail delay into an outage.
-    let outbox = if database_up { report_outbox(&state).await } else { unknown() };
+    let ((migrations, pending), (outbox, backlog)) = if database_up {
+        tokio::join!(check_migrations(state), report_outbox(state))
+    } else {
+        ((unknown(), None), (unknown(), None))
+    };
+    reasons.extend(pending);
+    let mail_worker = check_worker(state, &mut reasons);
     let ready = reasons.is_empty();
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "reasons": reasons,
         "checks": { "database": database, "migrations": migrations, "mail_worker": mail_worker, "outbox": outbox },
     });
-    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+    Readiness { ready, body, backlog }
 }
 
 fn unknown() -> Value {
     json!({ "status": "unknown" })
 }
 
-async fn check_migrations(state: &AppState, reasons: &mut Vec<String>) -> Value {
+/// The migrations' check, and the reason it gives for not being ready.
+async fn check_migrations(state: &AppState) -> (Value, Option<String>) {
     let pending = bounded(state, Migrator::get_pending_migrations_read_only(&state.db))
         .await
         .unwrap_or_else(|| Err(sea_orm::DbErr::Custom("no answer in time".into())));
     match pending {
-        Ok(pending) if pending.is_empty() => json!({ "status": "ok" }),
+        Ok(pending) if pending.is_empty() => (json!({ "status": "ok" }), None),
         Ok(pending) => {
             let names: Vec<&str> = pending.iter().map(|migration| migration.name()).collect();
-            reasons.push(format!("{} migrations are not applied: {}", names.len(), names.join(", ")));
-            json!({ "status": "pending", "pending": names })
+            let reason = format!("{} migrations are not applied: {}", names.len(), names.join(", "));
+            (json!({ "status": "pending", "pending": names }), Some(reason))
         }
         Err(error) => {
             tracing::warn!(%error, "readiness: cannot read the applied migrations");
-            reasons.push("the applied migrations cannot be read".into());
-            unknown()
+            (unknown(), Some("the applied migrations cannot be read".into()))
         }
     }
 }
@@ -129,7 +148,8 @@ fn check_worker(state: &AppState, reasons: &mut Vec<String>) -> Value {
     }
 }
 
-async fn report_outbox(state: &AppState) -> Value {
+/// The outbox's check, and its figures for `/metrics` when it could be read.
+async fn report_outbox(state: &AppState) -> (Value, Option<(u64, u64)>) {
     let stale_after_secs = state.config.mail.stale_after_secs;
     let backlog = bounded(state, outbox::backlog(&state.db))
         .await
@@ -139,16 +159,17 @@ async fn report_outbox(state: &AppState) -> Value {
             let oldest_secs =
                 backlog.oldest_queued_at.map(|queued| (Utc::now() - queued).num_seconds().max(0).unsigned_abs());
             let delayed = oldest_secs.is_some_and(|age| age > stale_after_secs);
-            json!({
+            let body = json!({
                 "status": if delayed { "delayed" } else { "ok" },
                 "queued": backlog.waiting,
                 "oldest_queued_secs": oldest_secs,
                 "stale_after_secs": stale_after_secs,
-            })
+            });
+            (body, Some((backlog.waiting, oldest_secs.unwrap_or(0))))
         }
         Err(error) => {
             tracing::warn!(%error, "readiness: cannot read the outbox");
-            unknown()
+            (unknown(), None)
         }
     }
 }

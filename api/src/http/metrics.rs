@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::{
     Router,
     extract::{ConnectInfo, FromRequestParts, State},
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderValue, header, request::Parts},
     response::IntoResponse,
     routing::get,
 };
@@ -26,11 +26,8 @@ pub fn router() -> Router<AppState> {
 
 async fn export_metrics(_reader: MetricsReader, State(state): State<AppState>) -> impl IntoResponse {
     // The figures `/readyz` computes (readiness, the outbox), read once for both.
-    let (status, axum::Json(readiness)) = health::check_readiness(State(state.clone())).await;
-    let outbox = &readiness["checks"]["outbox"];
-    let backlog =
-        outbox["queued"].as_u64().map(|waiting| (waiting, outbox["oldest_queued_secs"].as_u64().unwrap_or(0)));
-    let text = crate::metrics::render(&state.db, status == StatusCode::OK, backlog);
+    let readiness = health::readiness(&state).await;
+    let text = crate::metrics::render(&state.db, readiness.ready, readiness.backlog);
     ([(header::CONTENT_TYPE, EXPOSITION)], text)
 }
 
