@@ -37,6 +37,8 @@ pub struct AppState {
     pub feeds: Arc<FeedCache>,
     /// Beaten by this process's mail worker; `/readyz` reads it.
     pub mail_worker: crate::mail::worker::Heartbeat,
+    /// Registrations waiting to be decided together, per meeting.
+    pub registrations: crate::service::registrations::RegistrationQueue,
 }
 
 /// What preparing the database found out, for the start-up message.
@@ -67,6 +69,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
             config: Arc::new(config),
             feeds: FeedCache::shared(),
             mail_worker: crate::mail::worker::Heartbeat::default(),
+            registrations: crate::service::registrations::RegistrationQueue::default(),
         },
         new_admin_password,
     })
