@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Attendance benchmark (issue 6): registrations per second and p99 latency of the real service on
 # PostgreSQL, 68 delegations x 10 registrations sent at once against a capacity of 150, and as the
-# ceiling pgbench running the same SQL transaction (lock the meeting's row, count, insert, audit)
-# against the same database in the same run. Checks every rule's invariant afterwards.
+# ceiling pgbench running the same SQL transaction and mix (lock the meeting's row, read, and for
+# those accepted insert the registration, its audit entry and its mail) against the same database
+# in the same run. Checks every rule's invariant afterwards; prints the load average.
 #
 # Usage: bench/attendance.sh [--replicas N] [ROUNDS]   (default 5; each round is a fresh meeting)
 # With --replicas N (N > 1) the service is N replicas started together behind nginx running
@@ -31,6 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 ensure_postgres
+LOAD_BEFORE="$(cat /proc/loadavg)"
 command -v pgbench >/dev/null || apt_install postgresql-contrib
 
 echo "==> Building the service and the load generator (release)"
@@ -74,18 +76,47 @@ if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 stop_cluster
 
 echo "==> pgbench: the same transaction, $CLIENTS clients, $ROUNDS rounds of 680 on fresh meetings"
-cat >"$WORK/register.sql" <<'SQL'
+# What one registration's transaction does in the service (logged with log_statement=all):
+# take the meeting's lock (raise its arrival counter), read its registrations, and when the
+# rules accept it insert the registration, its audit entry and the attendee's mail (outbox),
+# then commit; a refused one rolls back. pgbench sends the same mix as the load generator (per
+# delegation two heads and eight advisers: three accepted, seven refused), with the mail and
+# audit texts as long as the service's own, as prepared statements as sqlx sends them.
+text_of() { head -c "$1" /dev/zero | tr '\0' x; }
+read -r TEXT_LEN HTML_LEN AFTER_LEN <<<"$(psql "$BENCH_URL" -qAt -F ' ' -c "SELECT
+  (SELECT round(avg(length(text_body))) FROM outbox WHERE kind LIKE 'registration_%'),
+  (SELECT round(avg(length(html_body))) FROM outbox WHERE kind LIKE 'registration_%'),
+  (SELECT round(avg(length(after))) FROM audit_log WHERE action = 'registration.create')")"
+STATES_SQL="ARRAY[$(sed -E "s/.*/'&'/" "$WORK/states" | paste -sd,)]"
+cat >"$WORK/register.sql" <<SQL
+\set n :n + 1
+\set request :client_id * $((680 / CLIENTS)) + :n - 1
+\set d :request / 10
+\set k :request % 10
 BEGIN;
 UPDATE attendance_settings SET last_arrival = last_arrival + 1 WHERE meeting_id = :m RETURNING last_arrival AS arrival \gset
-SELECT count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
-       count(*) FILTER (WHERE iso2 = 'AT' AND seat = 'behind') AS behind
+SELECT count(*) FILTER (WHERE status = 'confirmed') AS confirmed, count(*) FILTER (WHERE status = 'waiting') AS waiting,
+       count(*) FILTER (WHERE iso2 = ($STATES_SQL)[:d % $(wc -l <"$WORK/states") + 1] AND seat = CASE WHEN :k < 2 THEN 'main' ELSE 'behind' END) AS held,
+       count(*) FILTER (WHERE email = 'p' || :k || '@d' || :d || '.example.org') AS same
   FROM registrations WHERE meeting_id = :m AND status <> 'withdrawn' \gset
+\if :same = 0 and ((:k < 2 and :held = 0) or (:k >= 2 and :held < 2))
 INSERT INTO registrations (meeting_id, iso2, name, function, email, seat, language, status, arrival, overridden, created_by, created_at, updated_at)
-  VALUES (:m, 'AT', 'pgbench', 'Delegate', md5(random()::text || clock_timestamp()::text) || '@pgbench.example.org', 'behind', 'en',
-          CASE WHEN :confirmed < 150 THEN 'confirmed' ELSE 'waiting' END, :arrival, false, 'pgbench', now(), now());
+  VALUES (:m, ($STATES_SQL)[:d % $(wc -l <"$WORK/states") + 1], 'Person ' || :k, 'Delegate', 'p' || :k || '@d' || :d || '.example.org',
+          CASE WHEN :k < 2 THEN 'main' ELSE 'behind' END, 'en',
+          CASE WHEN :confirmed < 150 AND :waiting = 0 THEN 'confirmed' ELSE 'waiting' END, :arrival, false, 'pgbench', now(), now())
+  RETURNING id \gset
 INSERT INTO audit_log (at, actor, action, subject_type, subject_id, before, after)
-  VALUES (now(), 'pgbench', 'registration.create', 'registration', :arrival, NULL, '{}');
-END;
+  VALUES (now(), 'pgbench', 'registration.create', 'registration', :id, NULL, '$(text_of "${AFTER_LEN:-220}")') RETURNING id;
+INSERT INTO outbox (kind, meeting_id, recipient_email, recipient_name, language, subject, text_body, html_body, message_id, dedupe_key,
+                    status, attempts, available_at, created_at, updated_at)
+  VALUES ('registration_confirmed', :m, 'p' || :k || '@d' || :d || '.example.org', 'Person ' || :k, 'en', 'You are registered',
+          '$(text_of "${TEXT_LEN:-440}")', '$(text_of "${HTML_LEN:-740}")', 'pgbench-' || :id || '@plenary', 'pgbench:' || :id,
+          'queued', 0, 0, now(), now())
+  ON CONFLICT (dedupe_key) DO NOTHING;
+COMMIT;
+\else
+ROLLBACK;
+\endif
 SQL
 FIRST="${MEETINGS%%,*}"
 : >"$WORK/pgbench.lat"; : >"$WORK/pgbench.tps"
@@ -94,7 +125,7 @@ for round in $(seq 1 "$ROUNDS"); do
         SELECT 'pgbench-$round-' || md5(random()::text), NULL, body_code, 'pgbench $round', starts_at, ends_at, time_zone, room_code, status, 0, now(), now()
         FROM meetings WHERE id = $FIRST RETURNING id" | head -n1)"
   psql "$BENCH_URL" -qAtc "INSERT INTO attendance_settings (meeting_id, capacity, last_arrival) VALUES ($M, 150, 0)" >/dev/null
-  (cd "$WORK" && pgbench -n -c "$CLIENTS" -j 2 -t $((680 / CLIENTS)) -D m="$M" -f register.sql -l --log-prefix="pgb$round" "$BENCH_URL" >"pgbench.$round.out" 2>&1)
+  (cd "$WORK" && pgbench -n -M prepared -c "$CLIENTS" -j 2 -t $((680 / CLIENTS)) -D m="$M" -D n=0 -f register.sql -l --log-prefix="pgb$round" "$BENCH_URL" >"pgbench.$round.out" 2>&1)
   grep -E '^tps' "$WORK/pgbench.$round.out" | head -n1 | sed -E 's/tps = ([0-9.]+).*/\1/' >>"$WORK/pgbench.tps"
   cat "$WORK"/pgb"$round".* | awk '{print $3}' >>"$WORK/pgbench.lat"
   rm -f "$WORK"/pgb"$round".*
@@ -126,7 +157,8 @@ echo
 echo "| what (PostgreSQL, $CLIENTS connections) | registrations/s | p50 ms | p99 ms |"
 echo "| --- | ---: | ---: | ---: |"
 echo "| plenary serve ($REPLICAS replica(s)$([ "$REPLICAS" -gt 1 ] && echo ' behind nginx')): POST /registrations, 68x10 at once, capacity 150 | $(field requests_per_s) | $(field p50_ms) | $(field p99_ms) |"
-echo "| pgbench: lock row, count, insert, audit ($CLIENTS clients) | $PG_TPS | $PG_P50 | $PG_P99 |"
+echo "| pgbench: lock, read, insert, audit, mail; same mix ($CLIENTS clients) | $PG_TPS | $PG_P50 | $PG_P99 |"
 echo
 echo "ratio service/pgbench: $RATIO; accepted/s: $(field accepted_per_s); rule violations: $VIOLATIONS"
+echo "load average at the start: $LOAD_BEFORE; at the end: $(cat /proc/loadavg)"
 psql "$ADMIN_URL" -qAtc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null

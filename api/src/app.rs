@@ -39,6 +39,8 @@ pub struct AppState {
     pub mail_worker: crate::mail::worker::Heartbeat,
     /// Whether the service is stopping, and the requests in flight ([`crate::shutdown`]).
     pub drain: Arc<crate::shutdown::Drain>,
+    /// Registrations waiting to be decided together, per meeting.
+    pub registrations: crate::service::registrations::RegistrationQueue,
 }
 
 /// What preparing the database found out, for the start-up message.
@@ -72,6 +74,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
             feeds: FeedCache::shared(),
             mail_worker: crate::mail::worker::Heartbeat::default(),
             drain: Arc::default(),
+            registrations: crate::service::registrations::RegistrationQueue::default(),
         },
         new_admin_password,
     })

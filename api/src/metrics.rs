@@ -28,8 +28,6 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use scheduler::attendance::Refusal;
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use crate::store::attendance::AttendanceError;
-
 /// Requests answered, by `route` (template), `method` and `status`.
 pub const HTTP_REQUESTS: &str = "plenary_http_requests_total";
 /// Time from a request's arrival to its response's head, by `route`.
@@ -211,15 +209,14 @@ pub fn mail_batch(report: &crate::mail::worker::BatchReport) {
 }
 
 /// Counts a registration decision: accepted (with its waiting-list position, if any) or refused
-/// by a rule. A transaction that failed (the database) decided nothing and is not counted.
-pub fn registration_decided<T>(decision: &Result<(T, Option<u32>), AttendanceError>) {
+/// by a rule. A batch the database failed decided nothing and is not counted.
+pub fn registration_decided<T>(decision: &Result<(T, Option<u32>), Refusal>) {
     match decision {
         Ok((_, None)) => counter!(REGISTRATION_DECISIONS, "outcome" => "confirmed").increment(1),
         Ok((_, Some(_))) => counter!(REGISTRATION_DECISIONS, "outcome" => "waiting_list").increment(1),
-        Err(AttendanceError::Refused(refusal)) => {
+        Err(refusal) => {
             counter!(REGISTRATION_DECISIONS, "outcome" => "refused", "reason" => refusal_reason(refusal)).increment(1);
         }
-        Err(_) => {}
     }
 }
 

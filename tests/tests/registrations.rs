@@ -441,6 +441,162 @@ async fn many_delegations_registering_at_once_never_break_a_limit() {
     app.stop().await;
 }
 
+/// Requests racing for one meeting through two replicas are decided together in batches, and
+/// each still answers for itself: 20 delegations each send two heads, four advisers and one
+/// adviser twice; organisers add advisers with and without overriding the quota; a second
+/// meeting, past its deadline, is hammered at the same time. Every rule holds, every 201 is
+/// the row stored (status, arrival, waiting position), every refusal gives its own reason and
+/// names what is stored, and each stored registration has its one audit entry and its one mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_requests_decided_together_each_get_their_own_answer() {
+    let app = TestApp::spawn().await;
+    let replica = app.spawn_replica().await;
+    let organiser = app.organiser_token().await;
+    let open = meeting(&app, &organiser, "PC", &vienna_in(30)).await;
+    settings(&app, &organiser, open, json!({"capacity": 40})).await;
+    let closed = meeting(&app, &organiser, "PC", &vienna_in(31)).await;
+    settings(&app, &organiser, closed, json!({"deadline": "2020-01-01T00:00:00"})).await;
+    let on = (Utc::now() + TimeDelta::days(30)).date_naive();
+    let all = app.get_json(&format!("/api/v1/states?on={on}"), 200).await;
+    let states: Vec<String> =
+        all.as_array().unwrap().iter().take(20).map(|s| s["iso2"].as_str().unwrap().to_owned()).collect();
+    let mut requests: Vec<(i64, String, Value)> = Vec::new();
+    for (n, state) in states.iter().enumerate() {
+        let token = app.delegation_token(state).await;
+        let person = |k: usize, seat: &str| {
+            json!({"state": state, "name": format!("Person {k} of {state}"), "function": "Delegate",
+                   "email": format!("p{k}@{}.example.org", state.to_lowercase()), "seat": seat})
+        };
+        for k in 0..6 {
+            requests.push((open, token.clone(), person(k, if k < 2 { "main" } else { "behind" })));
+        }
+        requests.push((open, token.clone(), person(2, "behind")));
+        requests.push((closed, token.clone(), person(0, "main")));
+        let mut by_organiser = person(6 + n % 2, "behind");
+        by_organiser["override"] = json!(n % 2 == 0);
+        requests.push((open, organiser.clone(), by_organiser.clone()));
+        requests.push((closed, organiser.clone(), by_organiser));
+    }
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1000).build().unwrap();
+    let mut tasks = Vec::new();
+    for (i, (id, token, body)) in requests.into_iter().enumerate() {
+        let base = if i % 2 == 0 { app.base_url.clone() } else { replica.base_url.clone() };
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let response =
+                client.post(format!("{base}/api/v1/meetings/{id}/registrations")).bearer_auth(token).json(&body).send();
+            let response = response.await.unwrap();
+            let status = response.status().as_u16();
+            (id, body, status, response.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let rows = registrations::Entity::find().all(&app.state.db).await.unwrap();
+    let row = |id: i64| rows.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("registration {id} is stored"));
+
+    // Each 201 is the row stored; each refusal names its own reason and what is stored.
+    let mut created = HashSet::new();
+    for (meeting, body, status, answer) in &answers {
+        let state = body["state"].as_str().unwrap();
+        let email = body["email"].as_str().unwrap();
+        match status {
+            201 => {
+                let stored = row(answer["id"].as_i64().unwrap());
+                assert_eq!((i64::from(stored.meeting_id), stored.email.as_str()), (*meeting, email));
+                assert_eq!(answer["status"], stored.status.to_string());
+                assert_eq!(answer["arrival"].as_i64(), Some(stored.arrival));
+                assert!(created.insert(stored.id), "one 201 per row");
+            }
+            409 => {
+                let details = &answer["error"]["details"];
+                let of_state = |seat: Seat| {
+                    rows.iter()
+                        .filter(move |r| i64::from(r.meeting_id) == *meeting && r.iso2 == state && r.seat == seat)
+                };
+                match details["reason"].as_str().unwrap() {
+                    "already_registered" => {
+                        let other = row(details["registration"].as_i64().unwrap());
+                        assert_eq!(other.email, email, "{answer}");
+                    }
+                    "main_seat_taken" => {
+                        let holder = of_state(Seat::Main).next().unwrap();
+                        assert_eq!(details["holder"], holder.name.as_str());
+                    }
+                    "over_quota" => {
+                        let holders: Vec<&str> = of_state(Seat::Behind).map(|r| r.name.as_str()).collect();
+                        let named: HashSet<&str> =
+                            details["holders"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+                        assert!(named.len() >= 2 && named.iter().all(|name| holders.contains(name)), "{answer}");
+                    }
+                    "past_deadline" => assert_eq!(*meeting, closed),
+                    other => panic!("unexpected refusal {other}: {answer}"),
+                }
+            }
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    assert_eq!(created.len(), rows.len(), "every row had its 201");
+
+    // The rules, on the open meeting: one head and two advisers per delegation within the
+    // quota, organisers' overrides beyond it, 40 confirmed and the rest waiting in order.
+    let open_rows: Vec<_> = rows.iter().filter(|r| i64::from(r.meeting_id) == open).collect();
+    for state in &states {
+        let of = |seat: Seat, overridden: bool| {
+            open_rows.iter().filter(|r| &r.iso2 == state && r.seat == seat && r.overridden == overridden).count()
+        };
+        assert_eq!((of(Seat::Main, false), of(Seat::Main, true)), (1, 0), "{state}: one head");
+        assert_eq!(of(Seat::Behind, false), 2, "{state}: the quota is filled, never exceeded");
+    }
+    assert!(open_rows.iter().filter(|r| r.overridden).all(|r| r.email.starts_with("p6@")), "only when told to");
+    let emails: HashSet<_> = open_rows.iter().map(|r| r.email.to_lowercase()).collect();
+    assert_eq!(emails.len(), open_rows.len(), "nobody is registered twice");
+    let confirmed: Vec<_> = open_rows.iter().filter(|r| r.status == RegistrationStatus::Confirmed).collect();
+    let mut waiting: Vec<_> = open_rows.iter().filter(|r| r.status == RegistrationStatus::Waiting).collect();
+    assert_eq!(confirmed.len(), 40);
+    assert_eq!(confirmed.len() + waiting.len(), open_rows.len());
+    waiting.sort_by_key(|r| r.arrival);
+    assert!(confirmed.iter().all(|c| c.arrival < waiting[0].arrival), "first come, first served");
+    for (waiting, position) in waiting.iter().zip(1_u64..) {
+        let (_, _, _, answer) = answers.iter().find(|(.., answer)| answer["id"].as_i64() == Some(waiting.id)).unwrap();
+        assert_eq!(answer["position"].as_u64(), Some(position), "the waiting list's places as announced");
+    }
+    // Past the deadline only organisers register, and only overriding.
+    for stored in rows.iter().filter(|r| i64::from(r.meeting_id) == closed) {
+        assert!(stored.overridden && stored.seat == Seat::Behind, "{stored:?}");
+    }
+    assert_eq!(rows.iter().filter(|r| i64::from(r.meeting_id) == closed).count(), 10);
+
+    // Each registration has its one audit entry, with what its requester exceeded, and its mail.
+    let entries = audit(&app, "registration.create").await;
+    assert_eq!(entries.len(), rows.len());
+    for stored in &rows {
+        let entry = entries.iter().find(|e| e.subject_id == stored.id.to_string()).unwrap();
+        let after: Value = serde_json::from_str(entry.after.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            (entry.actor.as_str(), after["status"].as_str()),
+            (stored.created_by.as_str(), Some(&*stored.status.to_string()))
+        );
+        let overrides = after["overrides"].as_array().map_or(0, Vec::len);
+        assert_eq!(overrides > 0, stored.overridden, "{after}");
+    }
+    let mails = outbox::Entity::find().all(&app.state.db).await.unwrap();
+    let told: HashSet<String> = mails.iter().map(|m| m.dedupe_key.clone()).collect();
+    let expected: HashSet<String> = rows
+        .iter()
+        .map(|r| match r.status {
+            RegistrationStatus::Waiting => format!("registration_waiting:{}", r.id),
+            _ => format!("registration_confirmed:{}", r.id),
+        })
+        .collect();
+    assert_eq!(told, expected, "each attendee is told once, of what the answer said");
+    assert_eq!(mails.len(), rows.len());
+    replica.stop().await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_attendance_endpoints_are_in_the_openapi_document() {
     let app = TestApp::spawn().await;

@@ -7,6 +7,11 @@
 //! a quota and the waiting list keeps the order of arrival. Every change is audited; the
 //! attendee is told by mail ([`crate::mail::registration`]) in the same transaction.
 
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use scheduler::{
@@ -17,7 +22,8 @@ use scheduler::{
     states::Delegation,
     text::Csv,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use tokio::sync::oneshot;
 
 use super::{Error, Rule, ServiceResult};
 use crate::{
@@ -34,7 +40,7 @@ use crate::{
     },
     store::{
         self,
-        attendance::{AttendanceError, NewRow, retrying},
+        attendance::{AttendanceError, Created, NewRow, retrying},
         meetings::Context,
     },
     validate::{self, TextKind},
@@ -272,6 +278,10 @@ async fn load_registration(
 /// Registers an attendee for meeting `id` under the rules; past the capacity it goes onto the
 /// waiting list (with its position). The attendee is told by mail which of the two.
 ///
+/// The request is checked and authorised here, then queued with the others waiting for the
+/// same meeting in this process: [`RegistrationQueue`] decides them together, in the order
+/// they came, in one transaction under the meeting's lock, and each gets its own answer.
+///
 /// # Errors
 /// [`Error::Forbidden`] for another delegation (or a delegation overriding), [`Error::Invalid`]
 /// naming the field, [`Error::NotFound`] for an unknown meeting, [`Error::Refused`] with the
@@ -289,17 +299,14 @@ pub async fn register(
     let function = clean_function(&input.function)?;
     let email = validate::email("email", &input.email)?;
     let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
-    let db = &state.db;
-    let facts = facts_of(db, id).await?;
-    let context = Context::load(db).await?;
-    let delegations = context.states.on(facts.rules(Settings::default()).local_date());
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
-    let base = state.config.public_base();
-    let meeting = facts.for_mail(&context, &base);
-    let decision = retrying(|| register_once(db, &facts, &meeting, &delegations, principal, caller, &new)).await;
-    crate::metrics::registration_decided(&decision);
-    let (row, position) = decision?;
-    Ok(Registration { row, position })
+    let (answer, answered) = oneshot::channel();
+    if state.registrations.push(id, Pending { actor: principal.actor.clone(), caller, new, answer }) {
+        tokio::spawn(decide_queued(state.clone(), id));
+    }
+    answered
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the registration for meeting {id} was never decided")))?
 }
 
 /// A new attendee, checked.
@@ -312,45 +319,243 @@ struct Attendee {
     language: Language,
 }
 
+/// A registration waiting to be decided, and where its answer goes.
+struct Pending {
+    actor: String,
+    caller: Caller,
+    new: Attendee,
+    answer: oneshot::Sender<ServiceResult<Registration>>,
+}
+
+/// At most this many registrations are decided in one transaction, so one batch's statements
+/// stay well within both databases' limits on parameters.
+const MOST_AT_ONCE: usize = 100;
+
+/// The registrations that wait, per meeting, for this process to decide them.
+///
+/// Decisions on one meeting wait for each other anyway (its lock, held until the commit); here
+/// the requests that queued up meanwhile are decided in the next transaction together: one
+/// lock, one read, one insert each of registrations, audit entries and mail, one commit for all
+/// of them, instead of all of that for each. Every request is still decided on its own under
+/// the rules, in the order it came, seeing the ones decided before it in the same transaction;
+/// a refusal refuses only its own request.
+///
+/// A meeting has an entry while someone decides for it; the first request to find none starts
+/// [`decide_queued`], which takes what waits until nothing does. Other replicas queue their
+/// own and meet this one at the meeting's lock.
+#[derive(Clone, Default)]
+pub struct RegistrationQueue(Arc<Mutex<HashMap<i32, Vec<Pending>>>>);
+
+impl RegistrationQueue {
+    fn waiting(&self) -> MutexGuard<'_, HashMap<i32, Vec<Pending>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `pending` for meeting `id`; `true` when nobody decides for the meeting yet, so
+    /// the caller must start [`decide_queued`].
+    fn push(&self, id: i32, pending: Pending) -> bool {
+        match self.waiting().entry(id) {
+            Entry::Occupied(mut queued) => {
+                queued.get_mut().push(pending);
+                false
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(vec![pending]);
+                true
+            }
+        }
+    }
+
+    /// The next registrations to decide for meeting `id`, oldest first, leaving out those
+    /// whose requester has gone; none (and the meeting's entry removed, so the next request
+    /// starts a new [`decide_queued`]) when nothing waits.
+    fn take(&self, id: i32) -> Vec<Pending> {
+        let mut waiting = self.waiting();
+        let Some(queued) = waiting.get_mut(&id) else { return Vec::new() };
+        queued.retain(|pending| !pending.answer.is_closed());
+        if queued.is_empty() {
+            waiting.remove(&id);
+            return Vec::new();
+        }
+        queued.drain(..queued.len().min(MOST_AT_ONCE)).collect()
+    }
+}
+
+/// Removes a meeting's entry if [`decide_queued`] ends without emptying it (a panic): the
+/// requests still queued are answered with an error instead of waiting forever.
+struct Deciding {
+    queue: RegistrationQueue,
+    id: i32,
+    done: bool,
+}
+
+impl Drop for Deciding {
+    fn drop(&mut self) {
+        if !self.done {
+            self.queue.waiting().remove(&self.id);
+        }
+    }
+}
+
+/// Decides meeting `id`'s queued registrations, batch after batch, until none wait.
+async fn decide_queued(state: AppState, id: i32) {
+    let mut deciding = Deciding { queue: state.registrations.clone(), id, done: false };
+    loop {
+        let batch = state.registrations.take(id);
+        if batch.is_empty() {
+            deciding.done = true;
+            return;
+        }
+        let answers = decide_batch(&state, id, &batch).await;
+        for (pending, answer) in batch.into_iter().zip(answers) {
+            // A requester that has gone meanwhile is told nothing; what was decided stands.
+            let _ = pending.answer.send(answer);
+        }
+    }
+}
+
+/// The answer to each of `batch`'s requests, in order.
+async fn decide_batch(state: &AppState, id: i32, batch: &[Pending]) -> Vec<ServiceResult<Registration>> {
+    let db = &state.db;
+    let loaded = async {
+        let facts = facts_of(db, id).await?;
+        let context = Context::load(db).await.map_err(Error::from)?;
+        ServiceResult::Ok((facts, context))
+    };
+    let (facts, context) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(error) => return batch.iter().map(|_| Err(for_each(&error))).collect(),
+    };
+    let delegations = context.states.on(facts.rules(Settings::default()).local_date());
+    let base = state.config.public_base();
+    let meeting = facts.for_mail(&context, &base);
+    match retrying(|| register_once(db, &facts, &meeting, &delegations, batch)).await {
+        Ok(answers) => answers.into_iter().map(answer).collect(),
+        // The database refused one of the batch's rows (a rule the database enforces too):
+        // deciding each request on its own tells only that request.
+        Err(AttendanceError::Db(error)) if batch.len() > 1 => {
+            tracing::warn!(%error, meeting = id, "a batch of registrations failed; deciding them one by one");
+            let mut answers = Vec::with_capacity(batch.len());
+            for one in batch.chunks(1) {
+                answers.push(match retrying(|| register_once(db, &facts, &meeting, &delegations, one)).await {
+                    Ok(mut decided) => {
+                        decided.pop().map_or_else(|| Err(Error::Internal(anyhow::anyhow!("no answer"))), answer)
+                    }
+                    Err(error) => Err(error.into()),
+                });
+            }
+            answers
+        }
+        Err(error) => {
+            let error = Error::from(error);
+            batch.iter().map(|_| Err(for_each(&error))).collect()
+        }
+    }
+}
+
+/// `error`, which stopped a whole batch, as the answer to each request in it.
+fn for_each(error: &Error) -> Error {
+    match error {
+        Error::NotFound(message) => Error::NotFound(message.clone()),
+        Error::Unavailable(cause) => Error::Unavailable(anyhow::anyhow!("{cause:#}")),
+        other => Error::Internal(anyhow::anyhow!("deciding registrations failed: {other}")),
+    }
+}
+
+fn answer(decided: Result<(registrations::Model, Option<u32>), attendance::Refusal>) -> ServiceResult<Registration> {
+    crate::metrics::registration_decided(&decided);
+    decided.map(|(row, position)| Registration { row, position }).map_err(Error::Refused)
+}
+
+/// Decides `batch` in order in one transaction under the meeting's lock: each request sees the
+/// registrations stored before and those of the batch accepted before it. Stores the accepted
+/// ones with their audit entries and mail; refusals change nothing.
 async fn register_once(
     db: &DatabaseConnection,
     facts: &Facts,
     meeting: &MeetingForMail<'_>,
     delegations: &[Delegation],
-    principal: &Principal,
-    caller: Caller,
-    new: &Attendee,
-) -> Result<(registrations::Model, Option<u32>), AttendanceError> {
+    batch: &[Pending],
+) -> Result<Vec<Result<(registrations::Model, Option<u32>), attendance::Refusal>>, AttendanceError> {
     let txn = crate::db::begin_write(db).await?;
-    let settings_row = store::attendance::lock(&txn, facts.meeting.id).await?;
+    let arrivals = i64::try_from(batch.len()).unwrap_or(i64::MAX);
+    let settings_row = store::attendance::reserve(&txn, facts.meeting.id, arrivals).await?;
     let rules = facts.rules(store::attendance::settings_of(Some(&settings_row)));
-    let rows = store::attendance::active(&txn, facts.meeting.id).await?;
+    let mut current = currents(&store::attendance::active(&txn, facts.meeting.id).await?);
     let now = Utc::now();
-    let request = attendance::Request { iso2: &new.iso2, email: &new.email, seat: new.seat };
-    let accepted = attendance::decide(&rules, caller, now, delegations, &currents(&rows), request)?;
-    let row = store::attendance::insert(
-        &txn,
-        NewRow {
-            meeting_id: facts.meeting.id,
-            iso2: &new.iso2,
-            name: &new.name,
-            function: &new.function,
-            email: &new.email,
-            seat: new.seat,
-            language: new.language,
-            status: accepted.status,
-            arrival: settings_row.last_arrival,
-            overridden: !accepted.overridden.is_empty(),
-            created_by: &principal.actor,
-            now,
-        },
-    )
-    .await?;
-    store::attendance::record(&txn, &principal.actor, "registration.create", None, &row, accepted.overridden).await?;
-    let kind = if accepted.position.is_some() { AttendeeKind::Waiting } else { AttendeeKind::Registered };
-    store::outbox::enqueue(&txn, attendee_message(kind, &row, meeting, accepted.position)).await?;
+    let mut decisions = Vec::with_capacity(batch.len());
+    for (pending, arrival) in batch.iter().zip(settings_row.last_arrival - arrivals + 1..) {
+        let new = &pending.new;
+        let request = attendance::Request { iso2: &new.iso2, email: &new.email, seat: new.seat };
+        let decision = attendance::decide(&rules, pending.caller, now, delegations, &current, request);
+        if let Ok(accepted) = &decision {
+            // Not stored yet: it stands in under `-arrival` until the insert gives it an id.
+            current.push(Current {
+                id: -arrival,
+                iso2: new.iso2.clone(),
+                name: new.name.clone(),
+                email: new.email.clone(),
+                seat: new.seat,
+                status: accepted.status,
+                arrival,
+            });
+        }
+        decisions.push(decision.map(|accepted| (arrival, accepted)));
+    }
+    let new_rows: Vec<NewRow<'_>> = batch
+        .iter()
+        .zip(&decisions)
+        .filter_map(|(pending, decision)| {
+            let (arrival, accepted) = decision.as_ref().ok()?;
+            let new = &pending.new;
+            Some(NewRow {
+                meeting_id: facts.meeting.id,
+                iso2: &new.iso2,
+                name: &new.name,
+                function: &new.function,
+                email: &new.email,
+                seat: new.seat,
+                language: new.language,
+                status: accepted.status,
+                arrival: *arrival,
+                overridden: !accepted.overridden.is_empty(),
+                created_by: &pending.actor,
+                now,
+            })
+        })
+        .collect();
+    if new_rows.is_empty() {
+        txn.rollback().await?;
+        // Every request was refused.
+        return Ok(decisions.into_iter().filter_map(Result::err).map(Err).collect());
+    }
+    let stored = store::attendance::insert_all(&txn, &new_rows).await?;
+    let stored_at = |arrival: i64| stored.iter().find(|row| row.arrival == arrival);
+    let mut created = Vec::with_capacity(stored.len());
+    let mut messages = Vec::with_capacity(stored.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    for (pending, decision) in batch.iter().zip(decisions) {
+        match decision {
+            Ok((arrival, accepted)) => {
+                let row = stored_at(arrival)
+                    .ok_or_else(|| DbErr::RecordNotFound(format!("the registration with arrival {arrival}")))?;
+                let kind = if accepted.position.is_some() { AttendeeKind::Waiting } else { AttendeeKind::Registered };
+                messages.push(attendee_message(kind, row, meeting, accepted.position));
+                created.push(Created { actor: &pending.actor, row, overrides: accepted.overridden });
+                answers.push(Ok((row.clone(), accepted.position)));
+            }
+            // A duplicate of one accepted earlier in the batch names that one's new id.
+            Err(attendance::Refusal::AlreadyRegistered { id, name, email }) if id < 0 => {
+                let id = stored_at(-id).map_or(id, |row| row.id);
+                answers.push(Err(attendance::Refusal::AlreadyRegistered { id, name, email }));
+            }
+            Err(refusal) => answers.push(Err(refusal)),
+        }
+    }
+    store::attendance::record_created(&txn, created).await?;
+    store::outbox::enqueue_all(&txn, messages).await?;
     txn.commit().await?;
-    Ok((row, accepted.position))
+    Ok(answers)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -115,11 +115,24 @@ pub fn is_contention(error: &DbErr) -> bool {
 /// # Errors
 /// When the database refuses (contention is retried by [`retrying`]).
 pub async fn lock(txn: &DatabaseTransaction, meeting_id: i32) -> Result<attendance_settings::Model, DbErr> {
+    reserve(txn, meeting_id, 1).await
+}
+
+/// As [`lock`], handing out `arrivals` new arrival numbers at once: those up to and including
+/// the returned `last_arrival`.
+///
+/// # Errors
+/// When the database refuses (contention is retried by [`retrying`]).
+pub async fn reserve(
+    txn: &DatabaseTransaction,
+    meeting_id: i32,
+    arrivals: i64,
+) -> Result<attendance_settings::Model, DbErr> {
     let bump = || {
         attendance_settings::Entity::update_many()
             .col_expr(
                 attendance_settings::Column::LastArrival,
-                Expr::col(attendance_settings::Column::LastArrival).add(1),
+                Expr::col(attendance_settings::Column::LastArrival).add(arrivals),
             )
             .filter(attendance_settings::Column::MeetingId.eq(meeting_id))
     };
@@ -230,13 +243,14 @@ pub struct NewRow<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Stores a new registration. Call it holding the meeting's lock.
+/// Stores new registrations in one statement and returns them in order of arrival. Call it
+/// holding the meeting's lock.
 ///
 /// # Errors
-/// When the database refuses the row (a unique-constraint violation when the address is
-/// already registered for the meeting).
-pub async fn insert(txn: &DatabaseTransaction, new: NewRow<'_>) -> Result<registrations::Model, DbErr> {
-    registrations::Entity::insert(registrations::ActiveModel {
+/// When the database refuses a row (a unique-constraint violation when an address is already
+/// registered for the meeting).
+pub async fn insert_all(txn: &DatabaseTransaction, new: &[NewRow<'_>]) -> Result<Vec<registrations::Model>, DbErr> {
+    let rows = new.iter().map(|new| registrations::ActiveModel {
         meeting_id: Set(new.meeting_id),
         iso2: Set(new.iso2.to_owned()),
         name: Set(new.name.to_owned()),
@@ -251,9 +265,11 @@ pub async fn insert(txn: &DatabaseTransaction, new: NewRow<'_>) -> Result<regist
         created_at: Set(new.now),
         updated_at: Set(new.now),
         ..Default::default()
-    })
-    .exec_with_returning(txn)
-    .await
+    });
+    // RETURNING promises no order; arrival numbers are unique within a meeting.
+    let mut stored = registrations::Entity::insert_many(rows).exec_with_returning(txn).await?;
+    stored.sort_by_key(|row| row.arrival);
+    Ok(stored)
 }
 
 /// Stores what a change may change of a registration: its function, seat, `overridden` and
@@ -392,6 +408,34 @@ pub async fn record(
             before: before.map(|row| snapshot(row, Vec::new())).as_ref(),
             after: Some(&snapshot(after, overrides)),
         },
+    )
+    .await
+}
+
+/// A new registration, with who made it and the limits they exceeded, for the audit log.
+pub struct Created<'a> {
+    pub actor: &'a str,
+    pub row: &'a registrations::Model,
+    pub overrides: Vec<attendance::Overridden>,
+}
+
+/// Records new registrations in the audit log, in one statement.
+///
+/// # Errors
+/// When the database refuses an entry.
+pub async fn record_created(txn: &DatabaseTransaction, created: Vec<Created<'_>>) -> Result<(), DbErr> {
+    let snapshots: Vec<(&str, &registrations::Model, Snapshot<'_>)> =
+        created.into_iter().map(|Created { actor, row, overrides }| (actor, row, snapshot(row, overrides))).collect();
+    audit::record_all(
+        txn,
+        snapshots.iter().map(|(actor, row, after)| AuditEntry::<Snapshot<'_>, _> {
+            actor,
+            action: "registration.create",
+            subject_type: "registration",
+            subject_id: row.id.to_string(),
+            before: None,
+            after: Some(after),
+        }),
     )
     .await
 }

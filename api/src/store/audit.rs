@@ -26,7 +26,25 @@ pub async fn record<B: Serialize, A: Serialize>(
     db: &impl ConnectionTrait,
     entry: AuditEntry<'_, B, A>,
 ) -> Result<(), DbErr> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
+    audit_log::Entity::insert(row(entry)).exec(db).await?;
+    Ok(())
+}
+
+/// Appends `entries` in one statement, in their order (call it inside the transaction that
+/// makes the changes).
+///
+/// # Errors
+/// When the database refuses a row.
+pub async fn record_all<'a, B: Serialize + 'a, A: Serialize + 'a>(
+    db: &impl ConnectionTrait,
+    entries: impl IntoIterator<Item = AuditEntry<'a, B, A>>,
+) -> Result<(), DbErr> {
+    audit_log::Entity::insert_many(entries.into_iter().map(row)).exec_without_returning(db).await?;
+    Ok(())
+}
+
+fn row<B: Serialize, A: Serialize>(entry: AuditEntry<'_, B, A>) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
         at: Set(Utc::now()),
         actor: Set(entry.actor.to_owned()),
         action: Set(entry.action.to_owned()),
@@ -35,10 +53,7 @@ pub async fn record<B: Serialize, A: Serialize>(
         before: Set(entry.before.and_then(|value| serde_json::to_string(value).ok())),
         after: Set(entry.after.and_then(|value| serde_json::to_string(value).ok())),
         ..Default::default()
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// Every entry about one subject (`"meeting"`, `"42"`), oldest first.

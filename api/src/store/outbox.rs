@@ -54,12 +54,37 @@ pub struct CalendarPart {
 /// # Errors
 /// When the database refuses the row.
 pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<bool, DbErr> {
+    let result = outbox::Entity::insert(queued(message, Utc::now()))
+        .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
+        .exec_without_returning(db)
+        .await?;
+    Ok(matches!(result, TryInsertResult::Inserted(rows) if rows > 0))
+}
+
+/// Queues `messages` for delivery in one statement, skipping those whose `dedupe_key` was
+/// queued before (as [`enqueue`] does).
+///
+/// # Errors
+/// When the database refuses a row.
+pub async fn enqueue_all(db: &impl ConnectionTrait, messages: Vec<NewMessage>) -> Result<(), DbErr> {
+    if messages.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now();
+    outbox::Entity::insert_many(messages.into_iter().map(|message| queued(message, now)))
+        .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The outbox row of `message`, queued at `now` and due at once.
+fn queued(message: NewMessage, now: chrono::DateTime<Utc>) -> outbox::ActiveModel {
     let (calendar_method, calendar_ics) = match message.calendar {
         Some(part) => (Some(part.method), Some(part.ics)),
         None => (None, None),
     };
-    let row = outbox::ActiveModel {
+    outbox::ActiveModel {
         kind: Set(message.kind),
         meeting_id: Set(message.meeting_id),
         recipient_email: Set(message.recipient_email),
@@ -84,12 +109,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
         finished_at: Set(None),
         purged_at: Set(None),
         ..Default::default()
-    };
-    let result = outbox::Entity::insert(row)
-        .on_conflict_do_nothing_on([outbox::Column::DedupeKey])
-        .exec_without_returning(db)
-        .await?;
-    Ok(matches!(result, TryInsertResult::Inserted(rows) if rows > 0))
+    }
 }
 
 /// Claims up to `limit` messages for worker `worker` until `lease_until_ms`: those queued and
