@@ -16,8 +16,8 @@ use sea_orm::{
 
 /// Opens a pool on `url` (`sqlite://file.db` or `postgres://...`).
 ///
-/// A SQLite file that does not exist yet is created, and is put in WAL mode so readers never
-/// wait for the writer.
+/// A SQLite file that does not exist yet is created; every connection to it uses WAL mode (so
+/// readers never wait for the writer) with `synchronous = NORMAL` (a commit does not fsync).
 ///
 /// # Errors
 /// When the URL is malformed or the database does not answer.
@@ -28,14 +28,16 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Per connection: a `PRAGMA` sent once reaches only the one connection that ran it, and
+        // every other connection of the pool would fsync the WAL on each commit (FULL).
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .await
-            .context("cannot switch SQLite to WAL mode")?;
-    }
     Ok(db)
 }
 
