@@ -35,8 +35,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// Getting a connection from the pool, opening one included, waits at most `timeout`: while
 /// the database is down every query fails after that wait with an error [`is_unavailable`]
 /// recognises, rather than hanging (the pool keeps retrying a refused connection until then).
-/// A SQLite file that does not exist yet is created, and is put in WAL mode so readers never
-/// wait for the writer.
+/// A SQLite file that does not exist yet is created; every connection to it uses WAL mode (so
+/// readers never wait for the writer) with `synchronous = NORMAL` (a commit does not fsync).
 ///
 /// # Errors
 /// When the URL is malformed or the database does not answer.
@@ -48,14 +48,16 @@ pub async fn connect_with_timeout(url: &str, timeout: Duration) -> anyhow::Resul
         .min_connections(1)
         .connect_timeout(timeout)
         .acquire_timeout(timeout)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Per connection: a `PRAGMA` sent once reaches only the one connection that ran it, and
+        // every other connection of the pool would fsync the WAL on each commit (FULL).
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database at {}", redact(&url)))?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .await
-            .context("cannot switch SQLite to WAL mode")?;
-    }
     Ok(db)
 }
 

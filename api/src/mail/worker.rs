@@ -23,6 +23,7 @@
 //! - Without an SMTP URL there is no worker and mail stays queued.
 
 use std::{
+    collections::HashMap,
     future::Future,
     panic::AssertUnwindSafe,
     sync::{
@@ -46,6 +47,9 @@ use chrono::Utc;
 use futures::{FutureExt as _, StreamExt as _};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
 use sea_orm::DatabaseConnection;
+
+/// A meeting's documents, or why they could not be read.
+type Documents = Result<Vec<meeting_documents::Model>, String>;
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -138,12 +142,17 @@ impl Worker {
             .await
             .context("claiming outbox rows failed")?;
         self.heartbeat.hold(rows.len());
+        let documents = &self.documents_for(&rows).await;
         let outcomes: Vec<(i64, Outcome)> = futures::stream::iter(rows)
             .map(|row| async move {
                 // The panic guard: whatever goes wrong with one message stays with it. Nothing
                 // shared is left half-changed by an unwinding `deliver` (it only reads `self`
                 // and the row, and the pooled transport drops a connection it was using).
-                let outcome = match AssertUnwindSafe(self.deliver(&row)).catch_unwind().await {
+                let attached = row
+                    .meeting_id
+                    .filter(|_| message::carries_documents(&row.kind))
+                    .and_then(|meeting| documents.get(&meeting));
+                let outcome = match AssertUnwindSafe(self.deliver(&row, attached)).catch_unwind().await {
                     Ok(outcome) => outcome,
                     Err(panic) => {
                         let reason = supervisor::panic_message(&*panic);
@@ -198,7 +207,9 @@ impl Worker {
         Ok(report)
     }
 
-    async fn deliver(&self, row: &outbox::Model) -> Outcome {
+    /// Sends `row` with `documents`, its meeting's documents when it carries them (`None`: it
+    /// carries none).
+    async fn deliver(&self, row: &outbox::Model, documents: Option<&Documents>) -> Outcome {
         // Each claim counts as an attempt and a temporary failure gives up at `max_attempts`,
         // so a row claimed more often than that never got an outcome recorded: its worker died
         // while handling it (an abort or a kill no panic guard catches). Do not try it again.
@@ -213,11 +224,16 @@ impl Worker {
         if let Some(fault) = &self.fault {
             fault(row);
         }
-        let error = match self.documents_for(row).await {
+        let documents = match documents {
+            Some(Ok(documents)) => Ok(documents.as_slice()),
+            Some(Err(error)) => Err(error),
+            None => Ok(&[][..]),
+        };
+        let error = match documents {
             // Like a server that does not answer: the database may be back on the next try.
             Err(error) => format!("reading the meeting's documents failed: {error}"),
             Ok(documents) => {
-                let message = match message::build(row, &self.from, &documents) {
+                let message = match message::build(row, &self.from, documents) {
                     Ok(message) => message,
                     Err(error) => return Outcome::Failed { error: format!("{error:#}") },
                 };
@@ -236,12 +252,20 @@ impl Worker {
         Outcome::Retry { error, retry_at_ms: Utc::now().timestamp_millis() + backoff_ms(&self.settings, row.attempts) }
     }
 
-    /// The documents `row` takes along ([`message::carries_documents`]), as they are now.
-    async fn documents_for(&self, row: &outbox::Model) -> Result<Vec<meeting_documents::Model>, sea_orm::DbErr> {
-        match row.meeting_id.filter(|_| message::carries_documents(&row.kind)) {
-            Some(meeting_id) => crate::store::documents::with_content(&self.db, meeting_id).await,
-            None => Ok(Vec::new()),
+    /// The documents of the meetings whose messages in `rows` take them along
+    /// ([`message::carries_documents`]), as they are now: read once per meeting and batch, not
+    /// once per message.
+    async fn documents_for(&self, rows: &[outbox::Model]) -> HashMap<i32, Documents> {
+        let mut documents = HashMap::new();
+        for row in rows.iter().filter(|row| message::carries_documents(&row.kind)) {
+            if let Some(meeting_id) = row.meeting_id
+                && !documents.contains_key(&meeting_id)
+            {
+                let read = crate::store::documents::with_content(&self.db, meeting_id).await;
+                documents.insert(meeting_id, read.map_err(|error| error.to_string()));
+            }
         }
+        documents
     }
 
     /// Delivers until `shutdown` completes; a batch in progress is finished first. A database
