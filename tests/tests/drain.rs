@@ -84,6 +84,9 @@ impl HeldRequest {
         let (sent, rest) = body.split_at(body.len() / 2);
         stream.write_all(sent).unwrap();
         stream.flush().unwrap();
+        // Connections are accepted in order: once a later one is answered, this one is being
+        // handled, not waiting in the listen queue where a signal would reset it.
+        assert_eq!(server.status("/healthz"), Some(200));
         Self { stream, rest: rest.to_vec() }
     }
 
