@@ -543,3 +543,43 @@ fn a_postgresql_dump_restored_into_a_new_database_is_served() {
     created(send(&server, reqwest::Method::POST, "/api/v1/meetings", &installation.organiser_token, &new.json()));
     assert!(server.terminate().success());
 }
+
+/// More rows in a table than one `INSERT` takes and a few documents of megabytes each move
+/// unchanged: rows are streamed in canonical order, and inserts are split by size as well as
+/// by count.
+#[test]
+fn many_rows_and_large_documents_move_unchanged() {
+    let files = scratch();
+    let source = TestDatabase::create_sqlite_blocking();
+    let server = Server::start_with(&source, |command| {
+        command.env("PLENARY_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    });
+    for year in ["2027", "2028", "2029"] {
+        succeeded(&plenary(&source, &["plan", "--year", year]));
+    }
+    let token = succeeded(&plenary(&source, &["token", "create", "--role", "organiser"])).trim().to_owned();
+    let meetings =
+        send(&server, reqwest::Method::GET, "/api/v1/meetings?from=2027-01-01&to=2029-12-31", &token, &Value::Null)
+            .json::<Value>()
+            .unwrap();
+    let session = log_in(&server, "admin", ADMIN_PASSWORD).expect("the organiser logs in");
+    // A meeting's documents may weigh 7 MB in all: one large document each for three meetings.
+    for (fill, meeting) in meetings.as_array().unwrap().iter().take(3).enumerate() {
+        let mut document = b"%PDF-1.4\n".to_vec();
+        document.extend((0..3_000_000_u32).map(|index| (index % 251) as u8 ^ fill as u8));
+        attach_document(&server, &session, meeting["id"].as_i64().unwrap(), &document);
+    }
+    assert!(server.terminate().success());
+
+    let [a, b]: [PathBuf; 2] = ["a", "b"].map(|name| files.path().join(format!("{name}.jsonl.gz")));
+    let exported = export(&source, &a);
+    let meetings_line = exported.lines().find(|line| line.starts_with("meetings ")).unwrap();
+    let rows: u64 = meetings_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(rows > 200, "more meetings than one INSERT takes: {meetings_line}");
+    let target = TestDatabase::create_blocking();
+    succeeded(&plenary(&target, &["import", "--from", a.to_str().unwrap()]));
+    export(&target, &b);
+    let (a, b) = (table_data(&a), table_data(&b));
+    assert!(a.iter().map(String::len).sum::<usize>() > 9_000_000, "the documents are in the export");
+    assert!(a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x == y), "the moved copy differs");
+}

@@ -11,7 +11,7 @@
 //! Values are portable: integers and reals as JSON numbers, booleans, text, bytes in base64,
 //! instants in RFC 3339 UTC to the microsecond, dates as `YYYY-MM-DD`, JSON documents as their
 //! compact text, NULL as `null`. A table's checksum is the SHA-256 of its columns line followed
-//! by its rows' lines in canonical order (sorted by primary key), each ending in `\n`, so the
+//! by its rows' lines in canonical order (sorted by primary key, text by its bytes), each ending in `\n`, so the
 //! same data gives the same checksum whichever database it was read from.
 
 use std::cmp::Ordering;
@@ -19,7 +19,8 @@ use std::cmp::Ordering;
 use anyhow::{Context as _, anyhow, bail};
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound as _, Utc};
-use sea_orm::{ConnectionTrait, QueryResult, Statement, Value as Bound};
+use futures::TryStreamExt as _;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StreamTrait, Value as Bound};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -113,35 +114,66 @@ impl Checksum {
     }
 }
 
-/// Every row of `table`, as portable values in canonical order.
+/// Hands every row of `table`, as portable values in canonical order, to `each` as it arrives
+/// from the database: a table is never held in memory whole.
+///
+/// The database sorts by the primary key (by every column for a table without one), text by its
+/// bytes on both (`COLLATE "C"` on PostgreSQL; SQLite's BINARY already is), and each row is
+/// checked to follow the one before in [`compare`]'s order, so the checksum cannot depend on
+/// which database the rows came from.
 ///
 /// # Errors
-/// When the database does not answer or holds a value its column's type cannot.
-pub async fn read_rows(db: &impl ConnectionTrait, table: &Table) -> anyhow::Result<Vec<Vec<Value>>> {
+/// When the database does not answer, holds a value its column's type cannot, or returns rows
+/// out of canonical order; and whatever `each` returns.
+pub async fn for_each_row<C: ConnectionTrait + StreamTrait>(
+    db: &C,
+    table: &Table,
+    mut each: impl FnMut(Vec<Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let backend = ConnectionTrait::get_database_backend(db);
     let columns: Vec<_> = table.columns.iter().map(|column| quote(&column.name)).collect();
-    let sql = format!("SELECT {} FROM {}", columns.join(", "), quote(&table.name));
-    let results = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
-    let mut rows = Vec::with_capacity(results.len());
-    for result in &results {
+    let mut order = table.key_positions();
+    if order.is_empty() {
+        order = (0..table.columns.len()).collect();
+    }
+    let order_by: Vec<_> = order
+        .iter()
+        .map(|&index| {
+            let column = &table.columns[index];
+            match (backend, column.storage) {
+                (DbBackend::Postgres, Storage::Text) => format!("{} COLLATE \"C\"", quote(&column.name)),
+                _ => quote(&column.name),
+            }
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), quote(&table.name), order_by.join(", "));
+    let mut rows = std::pin::pin!(db.stream_raw(Statement::from_string(backend, sql)).await?);
+    let mut previous_key: Option<Vec<Value>> = None;
+    while let Some(result) = rows.try_next().await? {
         let row = table
             .columns
             .iter()
             .enumerate()
             .map(|(index, column)| {
-                read(result, index, column.storage)
+                read(&result, index, column.storage)
                     .with_context(|| format!("cannot read {}.{}", table.name, column.name))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        rows.push(row);
+        let key: Vec<Value> = order.iter().map(|&index| row[index].clone()).collect();
+        if let Some(previous_key) = &previous_key
+            && canonical_order(previous_key, &key) == Ordering::Greater
+        {
+            bail!("the database returned the rows of {} out of canonical order", table.name);
+        }
+        previous_key = Some(key);
+        each(row)?;
     }
-    let key = table.key_positions();
-    rows.sort_by(|a, b| {
-        key.iter()
-            .map(|&index| compare(&a[index], &b[index]))
-            .chain(a.iter().zip(b).map(|(x, y)| compare(x, y)))
-            .fold(Ordering::Equal, Ordering::then)
-    });
-    Ok(rows)
+    Ok(())
+}
+
+/// Orders two rows' sort keys, value by value as [`compare`] does.
+fn canonical_order(a: &[Value], b: &[Value]) -> Ordering {
+    a.iter().zip(b).map(|(x, y)| compare(x, y)).fold(Ordering::Equal, Ordering::then)
 }
 
 /// `"name"`: identifiers quoted the same way on both databases.

@@ -43,6 +43,11 @@ const SET_UP_TABLES: &[&str] =
 /// 65 535 on PostgreSQL) for the widest table.
 const ROWS_PER_INSERT: usize = 200;
 
+/// An `INSERT` is sent once its rows' lines reach this many bytes, even with fewer than
+/// [`ROWS_PER_INSERT`] rows: large documents would otherwise make one statement bigger than
+/// PostgreSQL's 1 GB message limit, and held in memory several times over.
+const BYTES_PER_INSERT: usize = 32 * 1024 * 1024;
+
 /// What an export or import moved, table by table.
 pub struct Report {
     pub tables: Vec<TableSum>,
@@ -116,11 +121,13 @@ async fn write_export(db: &DatabaseConnection, file: File) -> anyhow::Result<Rep
         let start = TableStart::of(table);
         writeln!(out, "{}", serde_json::to_string(&start)?)?;
         let mut checksum = Checksum::start(&start);
-        for row in format::read_rows(&txn, table).await? {
+        format::for_each_row(&txn, table, |row| {
             let line = serde_json::to_string(&row)?;
             checksum.add(&line);
             writeln!(out, "{line}")?;
-        }
+            Ok(())
+        })
+        .await?;
         sums.push(checksum.finish());
     }
     txn.commit().await?;
@@ -174,9 +181,11 @@ pub async fn import(db: &DatabaseConnection, from: &Path) -> anyhow::Result<Repo
         for table in &tables {
             let start = TableStart::of(table);
             let mut checksum = Checksum::start(&start);
-            for row in format::read_rows(txn, table).await? {
+            format::for_each_row(txn, table, |row| {
                 checksum.add(&serde_json::to_string(&row)?);
-            }
+                Ok(())
+            })
+            .await?;
             let stored = checksum.finish();
             let expected = from_file.iter().find(|sum| sum.table == table.name).expect("every table was loaded");
             if stored != *expected {
@@ -262,6 +271,7 @@ async fn insert_all(
 ) -> anyhow::Result<Vec<TableSum>> {
     let mut loaded: Vec<TableSum> = Vec::with_capacity(tables.len());
     let mut current: Option<(&Table, Checksum, Vec<Vec<serde_json::Value>>)> = None;
+    let mut batch_bytes = 0;
     let summary = loop {
         let Some((number, line)) = next_line()? else {
             bail!("the file ends before its summary: it is incomplete (was the export interrupted?)");
@@ -279,11 +289,14 @@ async fn insert_all(
                         table.columns.len()
                     );
                 }
-                checksum.add(&serde_json::to_string(&row)?);
+                let line = serde_json::to_string(&row)?;
+                checksum.add(&line);
+                batch_bytes += line.len();
                 batch.push(row);
-                if batch.len() == ROWS_PER_INSERT {
+                if batch.len() == ROWS_PER_INSERT || batch_bytes >= BYTES_PER_INSERT {
                     insert(txn, table, batch).await?;
                     batch.clear();
+                    batch_bytes = 0;
                 }
             }
             Line::Table(start) => {
@@ -291,6 +304,7 @@ async fn insert_all(
                     insert(txn, table, &batch).await?;
                     loaded.push(checksum.finish());
                 }
+                batch_bytes = 0;
                 let table = matching_table(tables, &start, &loaded)?;
                 current = Some((table, Checksum::start(&start), Vec::new()));
             }
