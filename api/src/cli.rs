@@ -183,7 +183,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Invite { meeting } => crate::mail::cli::invite(cli.config, meeting).await,
         Command::Export { out } => {
-            let db = db::connect(&cli.config.database_url).await?;
+            let db = transfer::open_source(&cli.config.database_url).await?;
             let report = transfer::export(&db, &out).await.context("the export failed")?;
             print!("{}", report.table("exported"));
             println!("Exported {} rows in {} tables to {}.", report.rows(), report.tables.len(), out.display());
@@ -202,7 +202,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { out } => {
-            let db = db::connect(&cli.config.database_url).await?;
+            let db = transfer::open_source(&cli.config.database_url).await?;
             let backup = transfer::backup::sqlite(&db, &out).await?;
             for (table, rows) in &backup.tables {
                 println!("{table:<24}  {rows:>8}");

@@ -506,6 +506,7 @@ fn backup_on_postgresql_points_at_the_procedure_in_the_readme() {
     if !database.is_postgres() {
         return;
     }
+    succeeded(&plenary(&database, &["migrate"]));
     let files = scratch();
     let out = files.path().join("nothing.db");
     let stderr = refused(&plenary(&database, &["backup", "--out", out.to_str().unwrap()]));
@@ -582,4 +583,38 @@ fn many_rows_and_large_documents_move_unchanged() {
     let (a, b) = (table_data(&a), table_data(&b));
     assert!(a.iter().map(String::len).sum::<usize>() > 9_000_000, "the documents are in the export");
     assert!(a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x == y), "the moved copy differs");
+}
+
+#[test]
+fn export_and_backup_never_create_their_source_write_owner_only_files_and_take_any_file_name() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let files = scratch();
+
+    // A SQLite path that does not exist is refused, and nothing is created there.
+    let missing = files.path().join("no-such.db");
+    for command in ["export", "backup"] {
+        let out = files.path().join(format!("from-missing-{command}"));
+        let output = binary::command_on(&format!("sqlite://{}", missing.display()))
+            .args([command, "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        refused(&output);
+        assert!(!missing.exists(), "{command} created the database it was to read");
+        assert!(!out.exists(), "{command} wrote {}", out.display());
+    }
+
+    // The files hold password hashes and the RSVP signing key: the owner's only. A name with
+    // `?`, `#` and `%` is a file name like any other.
+    let source = TestDatabase::create_sqlite_blocking();
+    succeeded(&plenary(&source, &["plan", "--year", "2027"]));
+    let exported = files.path().join("export?#%.jsonl.gz");
+    export(&source, &exported);
+    let backup = files.path().join("backup?x=1#%41.db");
+    succeeded(&plenary(&source, &["backup", "--out", backup.to_str().unwrap()]));
+    for file in [&exported, &backup] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
+    }
+    let names: Vec<_> = std::fs::read_dir(files.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert!(!names.iter().any(|name| name.to_string_lossy().ends_with(".partial")), "{names:?}");
 }

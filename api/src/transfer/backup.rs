@@ -5,10 +5,13 @@
 //! its own and checked with `PRAGMA integrity_check` before it is reported as written.
 //! PostgreSQL has its own tools for this (`pg_dump -Fc`, see the README's "Backups").
 
-use std::path::Path;
+use std::{fs::File, os::unix::fs::OpenOptionsExt as _, path::Path};
 
 use anyhow::{Context as _, bail};
-use sea_orm::{ConnectionTrait as _, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectionTrait as _, DatabaseConnection, DbBackend, SqlxSqliteConnector, Statement,
+    sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+};
 
 use super::catalogue;
 
@@ -35,22 +38,44 @@ pub async fn sqlite(db: &DatabaseConnection, out: &Path) -> anyhow::Result<Backu
     if out.exists() {
         bail!("{} exists already: choose a new file name (a backup never overwrites)", out.display());
     }
+    // An empty file of the owner's only, created first: the copy holds password hashes, the
+    // RSVP signing key and personal data, and VACUUM INTO writes into an existing empty file.
+    File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("cannot create {} (a backup never overwrites an existing file)", out.display()))?;
+    let copied = copy_and_check(db, out).await;
+    if copied.is_err() {
+        let _ = std::fs::remove_file(out);
+    }
+    copied
+}
+
+/// Copies into the empty file `out`, checks the copy and syncs it and its directory.
+async fn copy_and_check(db: &DatabaseConnection, out: &Path) -> anyhow::Result<Backup> {
     let target = out.to_str().with_context(|| format!("{} is not a UTF-8 path", out.display()))?;
     db.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [target.into()]))
         .await
         .with_context(|| format!("cannot write the backup to {}", out.display()))?;
-    match check(out).await {
-        Ok(tables) => Ok(Backup { bytes: std::fs::metadata(out)?.len(), tables }),
-        Err(error) => {
-            let _ = std::fs::remove_file(out);
-            Err(error.context(format!("the backup failed its check and was removed from {}", out.display())))
-        }
-    }
+    let tables = check(out).await.map_err(|error| {
+        error.context(format!("the backup failed its check and was removed from {}", out.display()))
+    })?;
+    File::open(out)
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("cannot sync the backup {}", out.display()))?;
+    super::sync_directory_of(out)?;
+    Ok(Backup { bytes: std::fs::metadata(out)?.len(), tables })
 }
 
 /// Opens the copy read-only, runs SQLite's integrity check and counts each table's rows.
 async fn check(copy: &Path) -> anyhow::Result<Vec<(String, i64)>> {
-    let db = Database::connect(format!("sqlite://{}?mode=ro", copy.display())).await.context("cannot open the copy")?;
+    // Options rather than a URL: `?`, `#` or `%` in the file's name must not change its meaning.
+    let options = SqliteConnectOptions::new().filename(copy).read_only(true);
+    let pool =
+        SqlitePoolOptions::new().max_connections(1).connect_with(options).await.context("cannot open the copy")?;
+    let db = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
     let verdict = db
         .query_all_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA integrity_check"))
         .await?

@@ -17,7 +17,8 @@ pub mod format;
 use std::{
     fs::File,
     io::{BufRead as _, BufReader, BufWriter, Write as _},
-    path::Path,
+    os::unix::fs::OpenOptionsExt as _,
+    path::{Path, PathBuf},
 };
 
 use anyhow::{Context as _, anyhow, bail};
@@ -74,22 +75,73 @@ impl Report {
     }
 }
 
+/// Opens the database at `url` to read it (export, backup) without ever creating it: a SQLite
+/// file that does not exist is refused, and so is a database Plenary never set up.
+///
+/// # Errors
+/// When the database cannot be opened or holds no Plenary installation.
+pub async fn open_source(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let url = if url.starts_with("sqlite:") && !url.contains("mode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rw")
+    } else {
+        url.to_owned()
+    };
+    let db = db::connect(&url).await?;
+    let tables = catalogue::tables(&db).await.context("cannot read the database's catalogue")?;
+    if !tables.iter().any(|table| table.name == "seaql_migrations") {
+        bail!("{} is not a Plenary database (it has no seaql_migrations table)", db::redact(&url));
+    }
+    Ok(db)
+}
+
 /// Writes every table of `db` into a new file at `out`, from one snapshot.
+///
+/// The file is written as `out` with `.partial` appended, readable by its owner only (it holds
+/// password hashes, the RSVP signing key and personal data), synced, and only then renamed to
+/// `out`: an interrupted export never leaves a file under the final name.
 ///
 /// # Errors
 /// When `out` exists or cannot be written, or the database cannot be read; a partly written
 /// file is removed.
 pub async fn export(db: &DatabaseConnection, out: &Path) -> anyhow::Result<Report> {
+    if out.exists() {
+        bail!("{} exists already (an existing file is never overwritten)", out.display());
+    }
+    let mut partial_name = out.as_os_str().to_owned();
+    partial_name.push(".partial");
+    let partial = PathBuf::from(partial_name);
     let file = File::options()
         .write(true)
         .create_new(true)
-        .open(out)
-        .with_context(|| format!("cannot create {} (an existing file is never overwritten)", out.display()))?;
-    let written = write_export(db, file).await;
+        .mode(0o600)
+        .open(&partial)
+        .with_context(|| format!("cannot create {} (an existing file is never overwritten)", partial.display()))?;
+    let written = async {
+        let report = write_export(db, file).await?;
+        if out.exists() {
+            bail!("{} appeared during the export (an existing file is never overwritten)", out.display());
+        }
+        std::fs::rename(&partial, out).with_context(|| format!("cannot rename the export to {}", out.display()))?;
+        sync_directory_of(out)?;
+        Ok(report)
+    }
+    .await;
     if written.is_err() {
-        let _ = std::fs::remove_file(out);
+        let _ = std::fs::remove_file(&partial);
     }
     written
+}
+
+/// Syncs the directory holding `file`, so that its new name survives a crash.
+fn sync_directory_of(file: &Path) -> anyhow::Result<()> {
+    let directory = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    File::open(directory)
+        .and_then(|directory| directory.sync_all())
+        .with_context(|| format!("cannot sync the directory {}", directory.display()))
 }
 
 async fn write_export(db: &DatabaseConnection, file: File) -> anyhow::Result<Report> {
