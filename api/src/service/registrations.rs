@@ -432,8 +432,9 @@ async fn decide_batch(state: &AppState, id: i32, batch: &[Pending]) -> Vec<Servi
     match retrying(|| register_once(db, &facts, &meeting, &delegations, batch)).await {
         Ok(answers) => answers.into_iter().map(answer).collect(),
         // The database refused one of the batch's rows (a rule the database enforces too):
-        // deciding each request on its own tells only that request.
-        Err(AttendanceError::Db(error)) if batch.len() > 1 => {
+        // deciding each request on its own tells only that request. Not when the database is
+        // out of reach: each request would wait its own timeout in turn, and all fail alike.
+        Err(AttendanceError::Db(error)) if batch.len() > 1 && !crate::db::is_unavailable(&error) => {
             tracing::warn!(%error, meeting = id, "a batch of registrations failed; deciding them one by one");
             let mut answers = Vec::with_capacity(batch.len());
             for one in batch.chunks(1) {
@@ -446,6 +447,7 @@ async fn decide_batch(state: &AppState, id: i32, batch: &[Pending]) -> Vec<Servi
             }
             answers
         }
+        Err(error) if batch.len() == 1 => vec![Err(error.into())],
         Err(error) => {
             let error = Error::from(error);
             batch.iter().map(|_| Err(for_each(&error))).collect()
@@ -457,6 +459,7 @@ async fn decide_batch(state: &AppState, id: i32, batch: &[Pending]) -> Vec<Servi
 fn for_each(error: &Error) -> Error {
     match error {
         Error::NotFound(message) => Error::NotFound(message.clone()),
+        Error::Conflict { kind, message } => Error::Conflict { kind: kind.clone(), message: message.clone() },
         Error::Unavailable(cause) => Error::Unavailable(anyhow::anyhow!("{cause:#}")),
         other => Error::Internal(anyhow::anyhow!("deciding registrations failed: {other}")),
     }
@@ -916,4 +919,24 @@ async fn settings_once(
     .await?;
     txn.commit().await?;
     Ok(promoted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::ConflictKind;
+
+    #[test]
+    fn a_batch_that_failed_as_a_whole_answers_each_request_with_the_same_kind_of_error() {
+        let conflict = Error::Conflict { kind: ConflictKind::AlreadyRegistered, message: "already".into() };
+        assert!(matches!(
+            for_each(&conflict),
+            Error::Conflict { kind: ConflictKind::AlreadyRegistered, message } if message == "already"
+        ));
+        assert!(
+            matches!(for_each(&Error::NotFound("no meeting 9".into())), Error::NotFound(message) if message == "no meeting 9")
+        );
+        assert!(matches!(for_each(&Error::Unavailable(anyhow::anyhow!("down"))), Error::Unavailable(_)));
+        assert!(matches!(for_each(&Error::Internal(anyhow::anyhow!("bug"))), Error::Internal(_)));
+    }
 }
