@@ -644,6 +644,41 @@ async fn mail_waits_while_the_smtp_server_is_down_and_goes_out_when_it_is_back()
     app.stop().await;
 }
 
+/// The worker keeps its SMTP connections open between messages; when the server restarts,
+/// those connections are dead, and the next message must still go out (once).
+#[tokio::test]
+async fn mail_goes_out_once_after_the_smtp_server_restarts_behind_kept_connections() {
+    let port = smtp::free_port();
+    let mut sink = SmtpSink::start_with(port, None);
+    let (app, worker) = app_with_mail(Some(smtp::smtp_url(port))).await;
+    let token = app.organiser_token().await;
+    let meeting = create_meeting(&app, &token, "PC", "2027-03-11T10:00:00", "2027-03-11T13:00:00").await;
+    let id = meeting["id"].as_i64().unwrap();
+    let path = format!("/api/v1/meetings/{id}/invitations");
+    let invite = || post(&app, &token, &path, json!({}));
+    expect_json(add_contact(&app, &token, "AT", "Anna", "anna@at.example", "contact_point", "en").await, 201).await;
+    expect_json(invite().await, 200).await;
+    assert_eq!(sink.wait_for(1, DEADLINE).await.len(), 1);
+    wait_status(&app, &token, id, "the first sent", |s| s["recipients"][0]["status"] == "sent").await;
+
+    sink.stop();
+    let sink = SmtpSink::start_with(port, None);
+    expect_json(add_contact(&app, &token, "FR", "Claire", "claire@fr.example", "contact_point", "en").await, 201).await;
+    expect_json(invite().await, 200).await;
+    let received = sink.wait_for(1, DEADLINE).await;
+    assert_eq!(received.len(), 1);
+    assert!(String::from_utf8_lossy(&received[0]).contains("claire@fr.example"));
+    wait_status(&app, &token, id, "both sent", |s| {
+        s["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "sent")
+    })
+    .await;
+    assert_eq!(sink.messages().len(), 1, "the second server got the new invitation once and nothing else");
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_permanent_rejection_is_reported_for_that_recipient() {
     let sink = SmtpSink::start_with(smtp::free_port(), Some("^<?refused@"));

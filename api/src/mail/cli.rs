@@ -48,18 +48,14 @@ pub async fn invite(config: Config, meeting_id: i32) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    loop {
-        let batch = worker.run_once().await?;
-        let left = outbox::pending(db, Some(meeting_id)).await?;
-        bar.set_position(waiting.saturating_sub(left));
-        if left == 0 {
-            break;
-        }
-        if batch.claimed == 0 {
-            // What is left waits for a retry (or another worker holds it): say so and stop.
-            bar.set_message(format!("({left} waiting for a retry)"));
-            break;
-        }
+    // The worker delivers whatever is due, other meetings' mail too: the bar counts this
+    // meeting's part of it at the end, and what it has recorded meanwhile.
+    worker.deliver_due(|done| bar.set_position((done.sent + done.failed + done.retried) as u64)).await?;
+    let left = outbox::pending(db, Some(meeting_id)).await?;
+    bar.set_position(waiting.saturating_sub(left));
+    if left > 0 {
+        // What is left waits for a retry (or another worker holds it): say so.
+        bar.set_message(format!("({left} waiting for a retry)"));
     }
     bar.finish();
     let (sent, failed, queued) =

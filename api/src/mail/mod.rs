@@ -5,7 +5,8 @@
 //! - [`templates`]: subject, text and HTML of each kind of message, from the askama templates
 //!   under `frontend/templates/mail/` (pure);
 //! - [`message`]: the MIME message (RFC 6047 iMIP) built from an outbox row;
-//! - [`worker`]: claims rows with a lease, sends through pooled SMTP, retries, records;
+//! - [`smtp`]: the pooled SMTP connections messages are sent over;
+//! - [`worker`]: claims rows with a lease, sends them as a continuous stream, retries, records;
 //! - [`supervisor`]: restarts a background task (the worker, the purge) that exits or panics;
 //! - [`retention`]: clears the bodies of old sent and failed messages;
 //! - [`invitations`]: who gets what for a meeting — sending, updates, cancellations;
@@ -21,6 +22,7 @@ pub mod message;
 pub mod registration;
 pub mod retention;
 pub mod rsvp;
+pub mod smtp;
 pub mod supervisor;
 pub mod templates;
 pub mod worker;

@@ -1,29 +1,34 @@
-//! The outbox worker: claims due messages with a lease, sends them through a pooled async SMTP
-//! transport, and records the outcome.
+//! The outbox worker: claims due messages with a lease, sends them over SMTP connections of its
+//! own ([`super::smtp`]), and records the outcome.
 //!
+//! - Sending is a continuous stream: up to `--mail-concurrency` messages are on their way at
+//!   once, each in its own task, and the next starts as soon as one ends. The worker claims
+//!   ahead while they send and records finished outcomes in bulk, so the server never waits for
+//!   a batch's slowest message, a claim or a commit. It holds at most twice the concurrency
+//!   (claimed, not yet recorded): that bounds what a crash can send twice.
 //! - Every send is wrapped in [`tokio::time::timeout`]; a timeout is a temporary failure.
 //! - Temporary failures (4xx answers, connection refused, timeouts) are retried with
 //!   exponential backoff; permanent ones (5xx) are recorded as `failed` with the server's words.
-//! - A worker that crashes mid-batch loses nothing: its rows' leases run out and any worker
-//!   takes them over. At most the messages that were in flight can be delivered twice.
+//! - A worker that crashes loses nothing: its rows' leases run out and any worker takes them
+//!   over. At most the messages it held can be delivered twice.
 //! - One message never stops the others (issue 12): a message that cannot be built is `failed`
 //!   with the reason, and handling each message runs under a panic guard, so a panic is recorded
 //!   against its message as `failed` too. A message claimed more than `max_attempts` times
 //!   without an outcome (its worker died each time, say by aborting) is given up as well.
 //! - The loop itself runs under [`supervisor`]: if it ever panics or ends, it is restarted.
 //!   A database that does not answer pauses it (longer each time, up to
-//!   [`MAX_DATABASE_PAUSE`]; logged once per outage) until it answers again. Outcomes of a
-//!   batch that could not be recorded are kept and recorded first when it answers, before
-//!   anything new is claimed: the rows are still leased to this worker, so a message sent just
-//!   before the database went away is not sent again (unless the outage outlasts the lease).
-//! - On shutdown the worker finishes the batch it holds (sends, records), claims nothing new
-//!   and gives back any claim it still holds.
+//!   [`MAX_DATABASE_PAUSE`]; logged once per outage) until it answers again. Outcomes that
+//!   could not be recorded are kept and recorded first when it answers, before anything new is
+//!   claimed: the rows are still leased to this worker, so a message sent just before the
+//!   database went away is not sent again (unless the outage outlasts the lease).
+//! - On shutdown the worker lets the sends under way finish and records them, starts and claims
+//!   nothing new, and gives back the claims it has not started.
 //! - Each turn of the loop beats a [`Heartbeat`], which `/readyz` reads; the heartbeat also
 //!   tells how many messages the worker holds, for the shutdown's report.
 //! - Without an SMTP URL there is no worker and mail stays queued.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     future::Future,
     panic::AssertUnwindSafe,
     sync::{
@@ -35,6 +40,7 @@ use std::{
 
 use super::{
     MailConfig, message,
+    smtp::Smtp,
     supervisor::{self, Supervised},
 };
 use crate::{
@@ -44,20 +50,30 @@ use crate::{
 };
 use anyhow::Context as _;
 use chrono::Utc;
-use futures::{FutureExt as _, StreamExt as _};
-use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor, message::Mailbox, transport::smtp::PoolConfig};
+use futures::FutureExt as _;
+use lettre::message::Mailbox;
 use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
 
 /// A meeting's documents, or why they could not be read.
 type Documents = Result<Vec<meeting_documents::Model>, String>;
 
-/// What one batch did.
+/// What was recorded: messages sent, to be retried, failed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchReport {
     pub claimed: usize,
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+}
+
+impl BatchReport {
+    fn add(&mut self, other: &Self) {
+        self.claimed += other.claimed;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
 }
 
 /// The longest pause of a worker whose database does not answer, before it tries again.
@@ -75,13 +91,45 @@ type Fault = Arc<dyn Fn(&outbox::Model) + Send + Sync>;
 #[derive(Clone)]
 pub struct Worker {
     db: DatabaseConnection,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    smtp: Arc<Smtp>,
     from: Mailbox,
     settings: MailConfig,
     /// Written into the rows this worker holds, so it only ever finishes its own claims.
     id: Arc<str>,
     heartbeat: Heartbeat,
     fault: Option<Fault>,
+}
+
+/// The messages a worker holds: claimed and not yet recorded.
+#[derive(Default)]
+struct Held {
+    /// Claimed, not started yet, each with its meeting's documents when it carries them.
+    waiting: VecDeque<(outbox::Model, Option<Arc<Documents>>)>,
+    /// On their way, each in its own task.
+    sending: JoinSet<(i64, Outcome)>,
+    /// Sent (or given up), the outcome not recorded yet.
+    finished: Vec<(i64, Outcome)>,
+}
+
+impl Held {
+    fn count(&self) -> usize {
+        self.waiting.len() + self.sending.len() + self.finished.len()
+    }
+
+    /// Waits until at least one send has ended, then collects every one that has.
+    async fn collect_finished(&mut self) {
+        let Some(first) = self.sending.join_next().await else { return };
+        let mut ended = Some(first);
+        while let Some(result) = ended {
+            match result {
+                Ok(outcome) => self.finished.push(outcome),
+                // Only a cancelled task ends without an outcome (each catches its own panic):
+                // the runtime is shutting down, and the message's lease brings it back.
+                Err(error) => tracing::warn!(%error, "a mail send ended without an outcome"),
+            }
+            ended = self.sending.try_join_next();
+        }
+    }
 }
 
 impl Worker {
@@ -94,15 +142,21 @@ impl Worker {
             return Ok(None);
         };
         let settings = config.mail.clone();
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .with_context(|| format!("cannot use the SMTP URL {}", crate::db::redact(url)))?
-            .timeout(Some(Duration::from_millis(settings.send_timeout_ms)))
-            .pool_config(PoolConfig::new().max_size(settings.concurrency.max(1)).idle_timeout(Duration::from_secs(60)))
-            .build();
+        let smtp =
+            Smtp::from_url(url, Duration::from_millis(settings.send_timeout_ms), settings.concurrency.max(1) as usize)
+                .with_context(|| format!("cannot use the SMTP URL {}", crate::db::redact(url)))?;
         let from: Mailbox =
             config.mail_from.parse().with_context(|| format!("the sender {:?} is not an address", config.mail_from))?;
         let id = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Ok(Some(Self { db, transport, from, settings, id: id.into(), heartbeat: Heartbeat::default(), fault: None }))
+        Ok(Some(Self {
+            db,
+            smtp: Arc::new(smtp),
+            from,
+            settings,
+            id: id.into(),
+            heartbeat: Heartbeat::default(),
+            fault: None,
+        }))
     }
 
     /// The worker beats `heartbeat` on each turn of its loop (the service shares it with
@@ -123,58 +177,89 @@ impl Worker {
         self
     }
 
-    /// Claims one batch (as many messages as are sent at once), sends it and records the
-    /// outcome of each message.
-    ///
-    /// # Errors
-    /// When the database does not answer.
-    pub async fn run_once(&self) -> anyhow::Result<BatchReport> {
-        let outcomes = self.send_batch().await?;
-        self.record(&outcomes).await
+    fn concurrency(&self) -> usize {
+        self.settings.concurrency.max(1) as usize
     }
 
-    /// Claims one batch and sends it; the outcome of each message, to be recorded.
-    async fn send_batch(&self) -> anyhow::Result<Vec<(i64, Outcome)>> {
-        let now = Utc::now().timestamp_millis();
-        let lease_until = now + i64::try_from(self.settings.lease_ms).unwrap_or(i64::MAX / 2);
-        let concurrency = self.settings.concurrency.max(1) as usize;
-        let rows = store::claim(&self.db, &self.id, concurrency as u64 * 2, now, lease_until)
-            .await
-            .context("claiming outbox rows failed")?;
-        self.heartbeat.hold(rows.len());
-        let documents = &self.documents_for(&rows).await;
-        let outcomes: Vec<(i64, Outcome)> = futures::stream::iter(rows)
-            .map(|row| async move {
-                // The panic guard: whatever goes wrong with one message stays with it. Nothing
-                // shared is left half-changed by an unwinding `deliver` (it only reads `self`
-                // and the row, and the pooled transport drops a connection it was using).
+    /// Delivers what is due now, as [`Worker::run`] does, until nothing due is left; `progress`
+    /// is told what has been recorded so far. For `plenary invite`.
+    ///
+    /// # Errors
+    /// When the database does not answer (the messages held go back when their lease ends).
+    pub async fn deliver_due(&self, mut progress: impl FnMut(&BatchReport)) -> anyhow::Result<BatchReport> {
+        let mut held = Held::default();
+        let mut total = BatchReport::default();
+        loop {
+            let report = self.advance(&mut held, true).await?;
+            total.add(&report);
+            progress(&total);
+            if held.count() == 0 {
+                return Ok(total);
+            }
+            held.collect_finished().await;
+        }
+    }
+
+    /// One step of the stream: records the finished outcomes, claims more when there is room
+    /// (and `more` allows it), and starts sends up to the concurrency. Returns what it recorded
+    /// and claimed.
+    ///
+    /// # Errors
+    /// When the database does not answer; the outcomes not recorded stay in `held`.
+    async fn advance(&self, held: &mut Held, more: bool) -> anyhow::Result<BatchReport> {
+        let mut report = BatchReport::default();
+        if !held.finished.is_empty() {
+            report = self.record(&held.finished).await?;
+            held.finished.clear();
+        }
+        let concurrency = self.concurrency();
+        // Claims come in chunks of at least the concurrency, so the next messages are at hand
+        // while the current ones send, and at most twice the concurrency is ever held.
+        if more && held.count() <= concurrency {
+            let now = Utc::now().timestamp_millis();
+            let lease_until = now + i64::try_from(self.settings.lease_ms).unwrap_or(i64::MAX / 2);
+            let limit = 2 * concurrency - held.count();
+            let rows = store::claim(&self.db, &self.id, limit as u64, now, lease_until)
+                .await
+                .context("claiming outbox rows failed")?;
+            report.claimed = rows.len();
+            let documents = self.documents_for(&rows).await;
+            held.waiting.extend(rows.into_iter().map(|row| {
                 let attached = row
                     .meeting_id
                     .filter(|_| message::carries_documents(&row.kind))
-                    .and_then(|meeting| documents.get(&meeting));
-                let outcome = match AssertUnwindSafe(self.deliver(&row, attached)).catch_unwind().await {
+                    .and_then(|meeting| documents.get(&meeting).map(Arc::clone));
+                (row, attached)
+            }));
+        }
+        while more && held.sending.len() < concurrency {
+            let Some((row, documents)) = held.waiting.pop_front() else { break };
+            let worker = self.clone();
+            held.sending.spawn(async move {
+                let id = row.id;
+                // The panic guard: whatever goes wrong with one message stays with it. Nothing
+                // shared is left half-changed by an unwinding `deliver` (it only reads the
+                // worker and the row, and a connection it was using is dropped, not pooled).
+                let outcome = match AssertUnwindSafe(worker.deliver(&row, documents.as_deref())).catch_unwind().await {
                     Ok(outcome) => outcome,
                     Err(panic) => {
                         let reason = supervisor::panic_message(&*panic);
-                        tracing::error!(id = row.id, panic = %reason, "handling a message panicked");
+                        tracing::error!(id, panic = %reason, "handling a message panicked");
                         Outcome::Failed { error: format!("handling the message panicked: {reason}") }
                     }
                 };
-                (row.id, outcome)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        Ok(outcomes)
+                (id, outcome)
+            });
+        }
+        self.heartbeat.hold(held.count());
+        Ok(report)
     }
 
-    /// Records the outcomes of a batch, in one transaction (one commit instead of one per
-    /// message). Nothing is recorded when it fails.
+    /// Records `outcomes`, in one transaction (one commit for all of them). Nothing is recorded
+    /// when it fails.
     async fn record(&self, outcomes: &[(i64, Outcome)]) -> anyhow::Result<BatchReport> {
-        let mut report = BatchReport { claimed: outcomes.len(), ..BatchReport::default() };
-        let txn = crate::db::begin_write(&self.db).await.context("recording deliveries failed")?;
+        let mut report = BatchReport::default();
         for (id, outcome) in outcomes {
-            let id = *id;
             match outcome {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Retry { error, .. } => {
@@ -186,24 +271,14 @@ impl Worker {
                     report.failed += 1;
                 }
             }
-            if !store::finish(&txn, id, &self.id, outcome.clone()).await.context("recording a delivery failed")? {
-                tracing::warn!(id, "lost the lease on a message while sending it");
-            }
         }
+        let txn = crate::db::begin_write(&self.db).await.context("recording deliveries failed")?;
+        let recorded = store::finish(&txn, outcomes, &self.id).await.context("recording deliveries failed")?;
         txn.commit().await.context("recording deliveries failed")?;
-        crate::metrics::mail_batch(&report);
-        self.heartbeat.hold(0);
-        Ok(report)
-    }
-
-    /// One turn of the loop: records what an earlier turn could not, or sends a new batch and
-    /// records it. Outcomes that cannot be recorded stay in `unrecorded` for the next turn.
-    async fn turn(&self, unrecorded: &mut Vec<(i64, Outcome)>) -> anyhow::Result<BatchReport> {
-        if unrecorded.is_empty() {
-            *unrecorded = self.send_batch().await?;
+        if recorded < outcomes.len() as u64 {
+            tracing::warn!(lost = outcomes.len() as u64 - recorded, "lost the lease on messages while sending them");
         }
-        let report = self.record(unrecorded).await?;
-        unrecorded.clear();
+        crate::metrics::mail_batch(&report);
         Ok(report)
     }
 
@@ -238,10 +313,11 @@ impl Worker {
                     Err(error) => return Outcome::Failed { error: format!("{error:#}") },
                 };
                 let limit = Duration::from_millis(self.settings.send_timeout_ms);
-                match tokio::time::timeout(limit, self.transport.send(message)).await {
-                    Ok(Ok(_)) => return Outcome::Sent,
-                    Ok(Err(error)) if error.is_permanent() => return Outcome::Failed { error: smtp_reason(&error) },
-                    Ok(Err(error)) => smtp_reason(&error),
+                let bytes = message.formatted();
+                match tokio::time::timeout(limit, self.smtp.send(message.envelope(), &bytes)).await {
+                    Ok(Ok(())) => return Outcome::Sent,
+                    Ok(Err(error)) if error.is_permanent() => return Outcome::Failed { error: error.to_string() },
+                    Ok(Err(error)) => error.to_string(),
                     Err(_) => format!("the SMTP server did not answer within {} ms", limit.as_millis()),
                 }
             }
@@ -253,36 +329,36 @@ impl Worker {
     }
 
     /// The documents of the meetings whose messages in `rows` take them along
-    /// ([`message::carries_documents`]), as they are now: read once per meeting and batch, not
+    /// ([`message::carries_documents`]), as they are now: read once per meeting and claim, not
     /// once per message.
-    async fn documents_for(&self, rows: &[outbox::Model]) -> HashMap<i32, Documents> {
+    async fn documents_for(&self, rows: &[outbox::Model]) -> HashMap<i32, Arc<Documents>> {
         let mut documents = HashMap::new();
         for row in rows.iter().filter(|row| message::carries_documents(&row.kind)) {
             if let Some(meeting_id) = row.meeting_id
                 && !documents.contains_key(&meeting_id)
             {
                 let read = crate::store::documents::with_content(&self.db, meeting_id).await;
-                documents.insert(meeting_id, read.map_err(|error| error.to_string()));
+                documents.insert(meeting_id, Arc::new(read.map_err(|error| error.to_string())));
             }
         }
         documents
     }
 
-    /// Delivers until `shutdown` completes; a batch in progress is finished first. A database
-    /// that does not answer pauses the loop; nothing else ends it.
+    /// Delivers until `shutdown` completes; the sends under way are finished and recorded
+    /// first. A database that does not answer pauses the loop; nothing else ends it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.id, "mail worker started");
         let poll = Duration::from_millis(self.settings.poll_ms);
         let mut outage = supervisor::Outage::new("mail worker", poll, MAX_DATABASE_PAUSE);
-        let mut unrecorded = Vec::new();
+        let mut held = Held::default();
         let mut stopping = false;
         loop {
             self.heartbeat.beat();
-            let pause = match self.turn(&mut unrecorded).await {
-                Ok(report) => {
+            let pause = match self.advance(&mut held, !stopping).await {
+                Ok(_) => {
                     outage.recovered();
-                    (report.claimed == 0).then_some(poll)
+                    (held.count() == 0).then_some(poll)
                 }
                 Err(error) => Some(outage.failed(&error)),
             };
@@ -290,27 +366,28 @@ impl Worker {
             stopping = stopping || futures::FutureExt::now_or_never(&mut shutdown).is_some();
             // Outcomes not recorded yet are retried while stopping too (within the shutdown's
             // grace period): given up, their messages would be sent again.
-            if stopping && unrecorded.is_empty() {
+            if stopping && held.sending.is_empty() && held.finished.is_empty() {
                 break;
             }
-            let Some(pause) = pause else { continue };
-            if stopping {
-                tokio::time::sleep(pause).await;
-            } else {
-                tokio::select! {
-                    () = &mut shutdown => {
-                        if unrecorded.is_empty() {
-                            break;
-                        }
-                        stopping = true;
-                    }
+            match pause {
+                Some(pause) if stopping => tokio::time::sleep(pause).await,
+                Some(pause) => tokio::select! {
+                    () = &mut shutdown => stopping = true,
                     () = tokio::time::sleep(pause) => {}
-                }
+                },
+                None if held.sending.is_empty() => {}
+                None if stopping => held.collect_finished().await,
+                None => tokio::select! {
+                    () = &mut shutdown => stopping = true,
+                    () = held.collect_finished() => {}
+                },
             }
         }
+        // What was claimed and never started goes back to the queue.
         if let Err(error) = store::release(&self.db, &self.id).await {
             tracing::warn!(%error, "could not release the mail worker's claims");
         }
+        self.heartbeat.hold(0);
         self.heartbeat.stopped();
         tracing::info!(worker = %self.id, "mail worker stopped");
     }
@@ -414,17 +491,6 @@ pub fn backoff_ms(settings: &MailConfig, attempts: i32) -> i64 {
     let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
     let delay = settings.retry_base_ms.saturating_mul(1_u64 << exponent).min(3_600_000);
     i64::try_from(delay).unwrap_or(3_600_000)
-}
-
-fn smtp_reason(error: &lettre::transport::smtp::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -175,39 +175,51 @@ pub enum Outcome {
     },
 }
 
-/// Records what became of a message `worker` claimed. Returns `false` when the claim was lost
-/// (the lease ran out and another worker took the row), in which case nothing changes.
+/// Records what became of messages `worker` claimed: the sent ones in one statement, each
+/// other one with its own error and retry time. Returns how many were recorded; a row whose
+/// lease ran out and another worker took over is left to that worker.
 ///
 /// # Errors
 /// When the database does not answer.
-pub async fn finish(db: &impl ConnectionTrait, id: i64, worker: &str, outcome: Outcome) -> Result<bool, DbErr> {
+pub async fn finish(db: &impl ConnectionTrait, outcomes: &[(i64, Outcome)], worker: &str) -> Result<u64, DbErr> {
     let now = Utc::now();
-    let mut update = outbox::Entity::update_many()
-        .col_expr(outbox::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
-        .col_expr(outbox::Column::LeasedBy, Expr::value(Option::<String>::None))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
-    update = match outcome {
-        Outcome::Sent => update
+    let held = |update: sea_orm::UpdateMany<outbox::Entity>| {
+        update
+            .col_expr(outbox::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+            .col_expr(outbox::Column::LeasedBy, Expr::value(Option::<String>::None))
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+            .filter(outbox::Column::Status.eq(OutboxStatus::Sending))
+            .filter(outbox::Column::LeasedBy.eq(worker))
+    };
+    let sent: Vec<i64> = outcomes.iter().filter(|(_, outcome)| *outcome == Outcome::Sent).map(|(id, _)| *id).collect();
+    let mut recorded = 0;
+    if !sent.is_empty() {
+        recorded += held(outbox::Entity::update_many())
             .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
             .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
             .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
-            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None)),
-        Outcome::Retry { error, retry_at_ms } => update
-            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
-            .col_expr(outbox::Column::AvailableAt, Expr::value(retry_at_ms))
-            .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
-        Outcome::Failed { error } => update
-            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
-            .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
-            .col_expr(outbox::Column::LastError, Expr::value(Some(error))),
-    };
-    let result = update
-        .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.eq(OutboxStatus::Sending))
-        .filter(outbox::Column::LeasedBy.eq(worker))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected > 0)
+            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+            .filter(outbox::Column::Id.is_in(sent))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    for (id, outcome) in outcomes {
+        let update = held(outbox::Entity::update_many()).filter(outbox::Column::Id.eq(*id));
+        let update = match outcome {
+            Outcome::Sent => continue,
+            Outcome::Retry { error, retry_at_ms } => update
+                .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
+                .col_expr(outbox::Column::AvailableAt, Expr::value(*retry_at_ms))
+                .col_expr(outbox::Column::LastError, Expr::value(Some(error.clone()))),
+            Outcome::Failed { error } => update
+                .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
+                .col_expr(outbox::Column::FinishedAt, Expr::value(Some(now.timestamp_millis())))
+                .col_expr(outbox::Column::LastError, Expr::value(Some(error.clone()))),
+        };
+        recorded += update.exec(db).await?.rows_affected;
+    }
+    Ok(recorded)
 }
 
 /// Gives back the rows `worker` still holds (on a graceful shutdown), so another worker need

@@ -433,13 +433,12 @@ async fn old_message_bodies_are_purged_keeping_the_delivery_record() {
     let claimed =
         outbox::claim(&app.state.db, "w", 3, now.timestamp_millis(), now.timestamp_millis() + 60_000).await.unwrap();
     assert_eq!(claimed.len(), 3);
-    for (key, outcome) in [
-        ("old", Outcome::Sent),
-        ("recent", Outcome::Sent),
-        ("old-failed", Outcome::Failed { error: "550 no such user".into() }),
-    ] {
-        assert!(outbox::finish(&app.state.db, row(&app, key).await.id, "w", outcome).await.unwrap());
-    }
+    let outcomes = [
+        (row(&app, "old").await.id, Outcome::Sent),
+        (row(&app, "recent").await.id, Outcome::Sent),
+        (row(&app, "old-failed").await.id, Outcome::Failed { error: "550 no such user".into() }),
+    ];
+    assert_eq!(outbox::finish(&app.state.db, &outcomes, "w").await.unwrap(), 3);
     for (key, days) in [("old", 31), ("recent", 29), ("old-failed", 40)] {
         let mut model = row(&app, key).await.into_active_model();
         model.finished_at = Set(Some((now - chrono::Duration::days(days)).timestamp_millis()));
