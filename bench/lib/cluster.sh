@@ -25,7 +25,7 @@ start_replicas() {
 }
 
 # start_nginx DIR LISTEN_PORT REPLICA_PORT...: nginx on 127.0.0.1:LISTEN_PORT with
-# deploy/nginx.conf (plain HTTP instead of the `# tls` lines, no access log) in front of the
+# deploy/nginx.conf (plain HTTP instead of the `# tls` lines, no access log, the feed cache in DIR) in front of the
 # replicas. Any further server blocks for the same nginx may be put in DIR/extra.conf first.
 start_nginx() {
   local dir="$1" listen="$2" port
@@ -36,7 +36,7 @@ start_nginx() {
   : >"$dir/plenary-replicas.conf"
   for port in "$@"; do echo "server 127.0.0.1:$port;" >>"$dir/plenary-replicas.conf"; done
   grep -v '# tls$' deploy/nginx.conf \
-    | sed -E "s#^( *)access_log .*#\1access_log off;#; 0,/^server \{\$/s##server {\n    listen 127.0.0.1:$listen;#" \
+    | sed -E "s#^( *)access_log .*#\1access_log off;#; s#/var/lib/nginx/#$dir/#; 0,/^server \{\$/s##server {\n    listen 127.0.0.1:$listen;#" \
     >"$dir/plenary.conf"
   touch "$dir/extra.conf"
   cat >"$dir/nginx.conf" <<NGINX

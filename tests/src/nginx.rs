@@ -6,7 +6,8 @@
 //! pid file, logs and temporary files in a directory of its own, on a free loopback port; the
 //! system's nginx service is never touched. `scripts/test` installs nginx (`ensure_nginx`).
 //! From `deploy/nginx.conf` it drops the lines marked `# tls` (the test speaks plain HTTP on
-//! loopback), writes the logs under its directory, and writes its own `plenary-replicas.conf`.
+//! loopback), writes the logs and the feed cache under its directory, and writes its own
+//! `plenary-replicas.conf`.
 
 use std::{
     path::{Path, PathBuf},
@@ -48,9 +49,10 @@ impl Nginx {
         );
         std::fs::write(dir.path().join("plenary.conf"), site).unwrap();
         std::fs::write(dir.path().join("nginx.conf"), main_config(dir.path())).unwrap();
-        let replicas = ports.iter().map(|&port| (port, false)).collect();
+        let replicas: Vec<(u16, bool)> = ports.iter().map(|&port| (port, false)).collect();
+        // Before nginx starts: its configuration includes the file.
+        write_replicas(dir.path(), &replicas);
         let mut nginx = Self { port, child: spawn(dir.path()), dir, replicas };
-        nginx.write_replicas();
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = nginx.child.try_wait().unwrap() {
@@ -79,7 +81,7 @@ impl Nginx {
                 replica.1 = down;
             }
         }
-        self.write_replicas();
+        write_replicas(self.dir.path(), &self.replicas);
         let old_workers = children(self.child.id());
         signal::kill(self.pid(), signal::Signal::SIGHUP).expect("reload nginx");
         let deadline = Instant::now() + RELOAD_PATIENCE;
@@ -106,15 +108,6 @@ impl Nginx {
     fn pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"))
     }
-
-    fn write_replicas(&self) {
-        let lines: String = self
-            .replicas
-            .iter()
-            .map(|(port, down)| format!("server 127.0.0.1:{port}{};\n", if *down { " down" } else { "" }))
-            .collect();
-        std::fs::write(self.dir.path().join("plenary-replicas.conf"), lines).unwrap();
-    }
 }
 
 impl Drop for Nginx {
@@ -128,6 +121,15 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// nginx's `plenary-replicas.conf` in `dir`: one `server` line per replica, `down` where marked.
+fn write_replicas(dir: &Path, replicas: &[(u16, bool)]) {
+    let lines: String = replicas
+        .iter()
+        .map(|(port, down)| format!("server 127.0.0.1:{port}{};\n", if *down { " down" } else { "" }))
+        .collect();
+    std::fs::write(dir.join("plenary-replicas.conf"), lines).unwrap();
 }
 
 /// `deploy/` at the root of the repository.
@@ -144,7 +146,8 @@ fn site_config(deployed: &str, dir: &Path, port: u16) -> String {
         if line.trim_end().ends_with("# tls") {
             continue;
         }
-        site.push_str(&line.replace("/var/log/nginx/", &format!("{}/logs/", dir.display())));
+        let line = line.replace("/var/log/nginx/", &format!("{}/logs/", dir.display()));
+        site.push_str(&line.replace("/var/lib/nginx/", &format!("{}/", dir.display())));
         site.push('\n');
         if line.trim() == "server {" && !listening {
             site.push_str(&format!("    listen 127.0.0.1:{port};\n"));
