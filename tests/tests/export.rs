@@ -352,7 +352,7 @@ fn small_export(files: &Path) -> PathBuf {
 }
 
 #[test]
-fn import_refuses_a_used_target_a_changed_file_and_unknown_migrations_leaving_the_target_as_it_was() {
+fn import_refuses_a_used_target_a_changed_or_extended_file_and_unknown_migrations_leaving_the_target_as_it_was() {
     let files = scratch();
     let file = small_export(files.path());
     let lines = table_data(&file);
@@ -407,6 +407,26 @@ fn import_refuses_a_used_target_a_changed_file_and_unknown_migrations_leaving_th
     );
     let after =
         check_unchanged(&prepared, plenary(&prepared, &["import", "--from", cut.to_str().unwrap()]), "incomplete");
+    assert_eq!(table_data(&before), after);
+
+    // Anything after the summary: a line in the same gzip stream, or a second file appended.
+    let extended = files.path().join("extended.jsonl.gz");
+    write_gzip(&extended, &[&[header.clone()], &lines[..], &[lines[1].clone()]].concat());
+    let after = check_unchanged(
+        &prepared,
+        plenary(&prepared, &["import", "--from", extended.to_str().unwrap()]),
+        "after its summary",
+    );
+    assert_eq!(table_data(&before), after);
+    let appended = files.path().join("appended.jsonl.gz");
+    write_gzip(&appended, &lines[..1]);
+    let joined = [std::fs::read(&file).unwrap(), std::fs::read(&appended).unwrap()].concat();
+    std::fs::write(&appended, joined).unwrap();
+    let after = check_unchanged(
+        &prepared,
+        plenary(&prepared, &["import", "--from", appended.to_str().unwrap()]),
+        "another was appended",
+    );
     assert_eq!(table_data(&before), after);
 
     // A file from a newer Plenary.

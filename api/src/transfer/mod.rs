@@ -22,7 +22,7 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow, bail};
-use flate2::{Compression, read::GzDecoder, write::GzEncoder};
+use flate2::{Compression, read::MultiGzDecoder, write::GzEncoder};
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, Statement,
@@ -207,7 +207,9 @@ async fn applied_migrations(db: &impl ConnectionTrait) -> anyhow::Result<Vec<Str
 /// then left as it was.
 pub async fn import(db: &DatabaseConnection, from: &Path) -> anyhow::Result<Report> {
     let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
-    let mut lines = BufReader::new(GzDecoder::new(file)).lines().enumerate();
+    // Every gzip member, so a second file appended to an export is read (and refused below)
+    // instead of silently ignored.
+    let mut lines = BufReader::new(MultiGzDecoder::new(file)).lines().enumerate();
     let mut next_line = move || -> anyhow::Result<Option<(usize, Line)>> {
         match lines.next() {
             None => Ok(None),
@@ -364,6 +366,9 @@ async fn insert_all(
             Line::Header(_) => bail!("line {number} of the file is a second header"),
         }
     };
+    if let Some((number, _)) = next_line()? {
+        bail!("line {number} of the file comes after its summary: the file was changed or another was appended to it");
+    }
     if let Some((table, checksum, batch)) = current.take() {
         insert(txn, table, &batch).await?;
         loaded.push(checksum.finish());
