@@ -150,12 +150,17 @@ impl MetricsAllow {
             .map(Self)
     }
 
-    /// Whether a connection from `peer` may read the metrics without a token. An IPv4 peer
-    /// reaching an IPv6 socket (`::ffff:10.0.0.5`) counts as its IPv4 address.
+    /// Whether a connection from `peer` may read the metrics without a token. An IPv4 peer is
+    /// the same whether it reaches an IPv4 socket (`10.0.0.5`) or an IPv6 one
+    /// (`::ffff:10.0.0.5`), and an entry may name it either way (`::ffff:10.0.0.0/104`).
     #[must_use]
     pub fn allows(&self, peer: IpAddr) -> bool {
         let peer = peer.to_canonical();
-        self.0.iter().any(|network| network.contains(&peer))
+        let mapped = match peer {
+            IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+            IpAddr::V6(_) => peer,
+        };
+        self.0.iter().any(|network| network.contains(&peer) || network.contains(&mapped))
     }
 }
 
@@ -165,11 +170,11 @@ mod tests {
 
     #[test]
     fn the_metrics_allow_list_takes_addresses_and_networks_and_names_what_it_cannot_read() {
-        let allow = MetricsAllow::parse(" 127.0.0.1, 10.0.0.0/8 ,fd00::/8,").unwrap();
-        for allowed in ["127.0.0.1", "10.20.30.40", "::ffff:10.1.1.1", "fd00::5"] {
+        let allow = MetricsAllow::parse(" 127.0.0.1, 10.0.0.0/8 ,fd00::/8,::ffff:192.168.0.0/112").unwrap();
+        for allowed in ["127.0.0.1", "10.20.30.40", "::ffff:10.1.1.1", "fd00::5", "192.168.3.4", "::ffff:192.168.3.4"] {
             assert!(allow.allows(allowed.parse().unwrap()), "{allowed}");
         }
-        for refused in ["127.0.0.2", "11.0.0.1", "::1", "fe80::1"] {
+        for refused in ["127.0.0.2", "11.0.0.1", "::1", "fe80::1", "192.169.0.1"] {
             assert!(!allow.allows(refused.parse().unwrap()), "{refused}");
         }
         assert!(!MetricsAllow::parse("").unwrap().allows("127.0.0.1".parse().unwrap()));
