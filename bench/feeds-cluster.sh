@@ -5,7 +5,8 @@
 #
 # Builds plenary --release, makes a fresh PostgreSQL database, starts three replicas together,
 # creates a delegation feed (Austria, the default window), saves its bytes for nginx's static
-# server, and runs wrk (keep-alive, 2 threads, 32 connections) against both. Prints requests/s,
+# server (and its gzip, with gzip_static), and runs wrk (keep-alive, 2 threads, 32 connections)
+# against both, without and with Accept-Encoding: gzip. Prints requests/s,
 # the ratio and the load average before and after; stops everything it started. The
 # single-replica comparison (pinned CPUs, 304s, CPU per request) is bench/feeds-load.sh.
 #
@@ -57,14 +58,16 @@ feed_url=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: applica
 feed_path=${feed_url#http://127.0.0.1:$proxy_port}
 mkdir -p "$tmp/www/feeds"
 curl -fsS -o "$tmp/www/feeds/feed.ics" "http://127.0.0.1:${replica_ports[0]}$feed_path"
-# nginx's worker drops root's rights: let it read the file.
-chmod 755 "$tmp" "$tmp/www" "$tmp/www/feeds" && chmod 644 "$tmp/www/feeds/feed.ics"
+# The gzip the replica sends to calendar clients that ask for it, for nginx's gzip_static.
+curl -fsS -H 'Accept-Encoding: gzip' -o "$tmp/www/feeds/feed.ics.gz" "http://127.0.0.1:${replica_ports[0]}$feed_path"
+# nginx's worker drops root's rights: let it read the files.
+chmod 755 "$tmp" "$tmp/www" "$tmp/www/feeds" && chmod 644 "$tmp/www/feeds/feed.ics" "$tmp/www/feeds/feed.ics.gz"
 mkdir -p "$tmp/nginx"
 cat >"$tmp/nginx/extra.conf" <<NGINX
 server {
   listen 127.0.0.1:$static_port;
   root $tmp/www;
-  location /feeds/ { add_header Cache-Control "private, max-age=300"; }
+  location /feeds/ { gzip_static on; add_header Cache-Control "private, max-age=300"; }
 }
 NGINX
 echo "==> nginx (deploy/nginx.conf) on 127.0.0.1:$proxy_port, the static file on 127.0.0.1:$static_port"
@@ -72,11 +75,13 @@ start_nginx "$tmp/nginx" "$proxy_port" "${replica_ports[@]}"
 proxied="http://127.0.0.1:$proxy_port$feed_path" static="http://127.0.0.1:$static_port/feeds/feed.ics"
 cmp <(curl -fsS "$proxied") "$tmp/www/feeds/feed.ics"
 cmp <(curl -fsS "$static") "$tmp/www/feeds/feed.ics"
+cmp <(curl -fsS -H 'Accept-Encoding: gzip' "$proxied") "$tmp/www/feeds/feed.ics.gz"
+cmp <(curl -fsS -H 'Accept-Encoding: gzip' "$static") "$tmp/www/feeds/feed.ics.gz"
 events=$(grep -c '^BEGIN:VEVENT' "$tmp/www/feeds/feed.ics")
 bytes=$(stat -c %s "$tmp/www/feeds/feed.ics")
 
-run_wrk() { # name url
-  wrk -t2 -c32 -d"${duration}s" --latency "$2" >"$tmp/wrk-$1.txt" 2>&1
+run_wrk() { # name url [wrk options]
+  wrk -t2 -c32 -d"${duration}s" --latency "${@:3}" "$2" >"$tmp/wrk-$1.txt" 2>&1
   grep -q 'Requests/sec' "$tmp/wrk-$1.txt" || { cat "$tmp/wrk-$1.txt"; exit 1; }
   if grep -q 'Non-2xx' "$tmp/wrk-$1.txt"; then cat "$tmp/wrk-$1.txt"; exit 1; fi
   awk '/Requests\/sec/ {print $2}' "$tmp/wrk-$1.txt"
@@ -87,13 +92,23 @@ cluster_rps=$(run_wrk cluster "$proxied")
 echo "    nginx + 3 replicas: $cluster_rps req/s"
 static_rps=$(run_wrk static "$static")
 echo "    nginx, static file: $static_rps req/s"
+gzip=(-H 'Accept-Encoding: gzip')
+cluster_gzip_rps=$(run_wrk cluster-gzip "$proxied" "${gzip[@]}")
+echo "    nginx + 3 replicas, gzip: $cluster_gzip_rps req/s"
+static_gzip_rps=$(run_wrk static-gzip "$static" "${gzip[@]}")
+echo "    nginx, static file, gzip: $static_gzip_rps req/s"
 load_after=$(cat /proc/loadavg)
 
-ratio=$(awk -v c="$cluster_rps" -v s="$static_rps" 'BEGIN { printf "%.2f", c / s }')
-goal=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.6 ? "met" : "MISSED") }')
+row() { # label cluster static
+  local ratio goal
+  ratio=$(awk -v c="$2" -v s="$3" 'BEGIN { printf "%.2f", c / s }')
+  goal=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.6 ? "met" : "MISSED") }')
+  printf '| %s | %.0f | %.0f | %s× | ≥0.6× %s |\n' "$1" "$2" "$3" "$ratio" "$goal"
+}
 echo
 echo "/proc/loadavg at the start: $load_start; before wrk: $load_before; after: $load_after"
-echo "Feed: delegation of Austria, default window, $events events, $bytes bytes (identity)."
+echo "Feed: delegation of Austria, default window, $events events, $bytes bytes (identity), $(stat -c %s "$tmp/www/feeds/feed.ics.gz") bytes (gzip)."
 echo "| path | nginx + 3 replicas req/s | nginx static req/s | ratio | goal |"
 echo "| --- | ---: | ---: | ---: | ---: |"
-printf '| GET /feeds/{token}.ics, 200 | %.0f | %.0f | %s× | ≥0.6× %s |\n' "$cluster_rps" "$static_rps" "$ratio" "$goal"
+row "GET /feeds/{token}.ics, 200" "$cluster_rps" "$static_rps"
+row "the same, Accept-Encoding: gzip" "$cluster_gzip_rps" "$static_gzip_rps"
