@@ -54,6 +54,10 @@ pub enum ApiError {
     /// moment (`Retry-After`). The cause is logged, not shown.
     #[error("the database cannot be reached right now")]
     Unavailable(anyhow::Error),
+    /// 503 `try_again`: Plenary cannot take the request right now but may in a moment
+    /// (`Retry-After`); the message says why (too many registrations for the meeting waiting).
+    #[error("{0}")]
+    TryAgain(String),
     /// 500: our fault; the cause is logged, not shown.
     #[error(transparent)]
     Internal(anyhow::Error),
@@ -69,7 +73,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// One of `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
-    /// `conflict`, `invalid`, `internal`, `database_unavailable`.
+    /// `conflict`, `invalid`, `internal`, `database_unavailable`, `try_again`.
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +96,7 @@ impl ApiError {
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid(_) | Self::Field(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::TryAgain(_) => (StatusCode::SERVICE_UNAVAILABLE, "try_again"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -125,6 +130,7 @@ impl From<service::Error> for ApiError {
                 errors.into_iter().next().map_or_else(|| Self::Invalid(String::new()), Self::from)
             }
             service::Error::Unavailable(cause) => Self::Unavailable(cause),
+            service::Error::TryAgain(message) => Self::TryAgain(message),
             service::Error::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -236,5 +242,16 @@ mod tests {
         let refused = validate::required("name", TextKind::PersonName, "Eve\nX").unwrap_err();
         let ApiError::Field(error) = ApiError::from(refused) else { panic!("not a field error") };
         assert_eq!(text_details(&error), json!({"field": "name", "rule": "control_character", "code_point": "U+000A"}));
+    }
+
+    #[tokio::test]
+    async fn try_again_is_a_503_with_retry_after_that_says_why() {
+        let why = "too many registrations for this meeting are waiting; try again in a moment";
+        let response = ApiError::from(service::Error::TryAgain(why.into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body, json!({"error": {"code": "try_again", "message": why}}));
     }
 }

@@ -231,7 +231,8 @@ fn out(rows: Vec<registrations::Model>) -> Vec<RegistrationOut> {
         (status = 403, body = ErrorBody, description = "another delegation, or not invited (with the reason)"),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "cancelled, past the deadline, over the quota, main seat taken, already registered"),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "try again after Retry-After: `try_again` when too many registrations for the meeting are waiting (or the service stopped deciding it), `database_unavailable` when the database is out of reach")))]
 async fn create_registration(
     State(state): State<AppState>,
     principal: Principal,

@@ -37,6 +37,11 @@ pub enum Error {
     /// may succeed when it is back (503 at the edges). The cause is logged, never shown.
     #[error("the database cannot be reached right now")]
     Unavailable(anyhow::Error),
+    /// Plenary cannot take this request right now, but may in a moment (too many like it are
+    /// waiting, or the task deciding it ended before it did); the message says which and is
+    /// shown. 503 with `Retry-After` at the edges, like [`Error::Unavailable`].
+    #[error("{0}")]
+    TryAgain(String),
     /// Our fault (a database error, a bug); logged by the edge, never shown.
     #[error(transparent)]
     Internal(anyhow::Error),

@@ -285,7 +285,9 @@ async fn load_registration(
 /// # Errors
 /// [`Error::Forbidden`] for another delegation (or a delegation overriding), [`Error::Invalid`]
 /// naming the field, [`Error::NotFound`] for an unknown meeting, [`Error::Refused`] with the
-/// rule's reason, [`Error::Conflict`] when the attendee is already registered.
+/// rule's reason, [`Error::Conflict`] when the attendee is already registered,
+/// [`Error::TryAgain`] when too many registrations for the meeting wait already (see
+/// [`RegistrationQueue`]).
 pub async fn register(
     state: &AppState,
     principal: &Principal,
@@ -300,13 +302,7 @@ pub async fn register(
     let email = validate::email("email", &input.email)?;
     let language = validate::language("language", input.language.as_deref().unwrap_or("en"))?;
     let new = Attendee { iso2, name, function, email, seat: input.seat, language };
-    let (answer, answered) = oneshot::channel();
-    if state.registrations.push(id, Pending { actor: principal.actor.clone(), caller, new, answer }) {
-        tokio::spawn(decide_queued(state.clone(), id));
-    }
-    answered
-        .await
-        .map_err(|_| Error::Internal(anyhow::anyhow!("the registration for meeting {id} was never decided")))?
+    state.registrations.submit(state, id, principal.actor.clone(), caller, new).await
 }
 
 /// A new attendee, checked.
@@ -331,6 +327,14 @@ struct Pending {
 /// stay well within both databases' limits on parameters.
 const MOST_AT_ONCE: usize = 100;
 
+/// At most this many registrations wait for one meeting in this process; the next is answered
+/// at once with [`Error::TryAgain`]. Ten batches' worth: the largest burst we expect, every
+/// delegation (68 States and partners) sending a team of ten the moment registration opens,
+/// still queues whole, while a flood beyond it (a misbehaving client, a database too slow to
+/// keep up) is told to come back instead of growing the line, and the memory it holds, without
+/// end; the last in line waits about ten transactions.
+const MOST_WAITING: usize = 10 * MOST_AT_ONCE;
+
 /// The registrations that wait, per meeting, for this process to decide them.
 ///
 /// Decisions on one meeting wait for each other anyway (its lock, held until the commit); here
@@ -343,25 +347,81 @@ const MOST_AT_ONCE: usize = 100;
 /// A meeting has an entry while someone decides for it; the first request to find none starts
 /// [`decide_queued`], which takes what waits until nothing does. Other replicas queue their
 /// own and meet this one at the meeting's lock.
+///
+/// What a request may be answered besides its decision:
+/// - [`Error::TryAgain`] at once when [`MOST_WAITING`] requests already wait for the meeting;
+/// - [`Error::TryAgain`] when the task deciding it ends without answering: a panic while
+///   deciding (that meeting's requests in the batch and queued behind it; other meetings have
+///   their own tasks and go on), or the runtime dropping the task (its requesters then go with
+///   it). A graceful drain never drops a request in flight: its handler awaits the answer, so
+///   the drain ([`crate::shutdown`]) waits for it while the task deciding it runs on.
+///
+/// A request whose client leaves (a closed connection, the request timeout) before its batch
+/// starts is dropped from the queue when the next batch is taken, and never decided: nothing is
+/// stored, as if it had never been sent. One that leaves during its batch is decided all the
+/// same; only the answer is lost.
 #[derive(Clone, Default)]
 pub struct RegistrationQueue(Arc<Mutex<HashMap<i32, Vec<Pending>>>>);
+
+/// Where a request pushed onto a meeting's queue stands.
+#[derive(Debug, PartialEq, Eq)]
+enum Queued {
+    /// Nobody decides for the meeting yet: the caller must start [`decide_queued`].
+    First,
+    /// Behind others; the task deciding for the meeting will take it.
+    Behind,
+    /// Not queued: [`MOST_WAITING`] requests wait already.
+    Full,
+}
 
 impl RegistrationQueue {
     fn waiting(&self) -> MutexGuard<'_, HashMap<i32, Vec<Pending>>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `pending` for meeting `id`; `true` when nobody decides for the meeting yet, so
-    /// the caller must start [`decide_queued`].
-    fn push(&self, id: i32, pending: Pending) -> bool {
+    /// Queues a checked request for meeting `id` and waits for its answer, starting the task
+    /// that decides with `decider` if none runs for the meeting.
+    async fn submit<D: Decide>(
+        &self,
+        decider: &D,
+        id: i32,
+        actor: String,
+        caller: Caller,
+        new: Attendee,
+    ) -> ServiceResult<Registration> {
+        let (answer, answered) = oneshot::channel();
+        match self.push(id, Pending { actor, caller, new, answer }) {
+            Queued::First => {
+                tokio::spawn(decide_queued(self.clone(), decider.clone(), id));
+            }
+            Queued::Behind => {}
+            Queued::Full => {
+                return Err(Error::TryAgain(
+                    "too many registrations for this meeting are waiting; try again in a moment".into(),
+                ));
+            }
+        }
+        answer_of(answered).await
+    }
+
+    /// Queues `pending` for meeting `id`, unless [`MOST_WAITING`] requests whose requester is
+    /// still there wait already.
+    fn push(&self, id: i32, pending: Pending) -> Queued {
         match self.waiting().entry(id) {
             Entry::Occupied(mut queued) => {
-                queued.get_mut().push(pending);
-                false
+                let queued = queued.get_mut();
+                if queued.len() >= MOST_WAITING {
+                    queued.retain(|pending| !pending.answer.is_closed());
+                }
+                if queued.len() >= MOST_WAITING {
+                    return Queued::Full;
+                }
+                queued.push(pending);
+                Queued::Behind
             }
             Entry::Vacant(vacant) => {
                 vacant.insert(vec![pending]);
-                true
+                Queued::First
             }
         }
     }
@@ -381,8 +441,33 @@ impl RegistrationQueue {
     }
 }
 
-/// Removes a meeting's entry if [`decide_queued`] ends without emptying it (a panic): the
-/// requests still queued are answered with an error instead of waiting forever.
+/// The answer sent through `answered`; [`Error::TryAgain`] when the task deciding the request
+/// ended without sending one (its sender dropped): whether the request was stored is then
+/// unknown, and trying again is safe, since a stored one is found "already registered".
+async fn answer_of(answered: oneshot::Receiver<ServiceResult<Registration>>) -> ServiceResult<Registration> {
+    answered.await.unwrap_or_else(|_| {
+        Err(Error::TryAgain(
+            "the registration could not be decided (the service failed or is stopping); try again in a moment".into(),
+        ))
+    })
+}
+
+/// Decides a batch of one meeting's registrations: [`decide_batch`] on the database, or a
+/// stand-in in the unit tests of the queue.
+trait Decide: Clone + Send + Sync + 'static {
+    /// The answer to each of `batch`'s requests, in order.
+    fn decide(&self, id: i32, batch: &[Pending]) -> impl Future<Output = Vec<ServiceResult<Registration>>> + Send;
+}
+
+impl Decide for AppState {
+    fn decide(&self, id: i32, batch: &[Pending]) -> impl Future<Output = Vec<ServiceResult<Registration>>> + Send {
+        decide_batch(self, id, batch)
+    }
+}
+
+/// Removes a meeting's entry if [`decide_queued`] ends without emptying it (a panic, or the
+/// runtime dropping the task): the requests still queued are answered [`Error::TryAgain`]
+/// instead of waiting forever, and the next request starts a new [`decide_queued`].
 struct Deciding {
     queue: RegistrationQueue,
     id: i32,
@@ -392,21 +477,29 @@ struct Deciding {
 impl Drop for Deciding {
     fn drop(&mut self) {
         if !self.done {
-            self.queue.waiting().remove(&self.id);
+            let dropped = self.queue.waiting().remove(&self.id).map_or(0, |queued| queued.len());
+            if std::thread::panicking() {
+                tracing::error!(
+                    meeting = self.id,
+                    queued = dropped,
+                    "deciding registrations panicked; the requests of its batch and those queued behind it are answered 503"
+                );
+            }
         }
     }
 }
 
-/// Decides meeting `id`'s queued registrations, batch after batch, until none wait.
-async fn decide_queued(state: AppState, id: i32) {
-    let mut deciding = Deciding { queue: state.registrations.clone(), id, done: false };
+/// Decides meeting `id`'s queued registrations with `decider`, batch after batch, until none
+/// wait.
+async fn decide_queued<D: Decide>(queue: RegistrationQueue, decider: D, id: i32) {
+    let mut deciding = Deciding { queue: queue.clone(), id, done: false };
     loop {
-        let batch = state.registrations.take(id);
+        let batch = queue.take(id);
         if batch.is_empty() {
             deciding.done = true;
             return;
         }
-        let answers = decide_batch(&state, id, &batch).await;
+        let answers = decider.decide(id, &batch).await;
         for (pending, answer) in batch.into_iter().zip(answers) {
             // A requester that has gone meanwhile is told nothing; what was decided stands.
             let _ = pending.answer.send(answer);
@@ -923,8 +1016,162 @@ async fn settings_once(
 
 #[cfg(test)]
 mod tests {
+    use futures::FutureExt as _;
+    use tokio::sync::{Notify, mpsc};
+
     use super::*;
     use crate::service::ConflictKind;
+
+    /// Stands in for the database in [`decide_queued`]: reports each batch's names, waits for
+    /// `release` when one of them starts with "waits", panics when one says "panics", and
+    /// answers each request with its name (as [`Error::NotFound`], to tell it apart).
+    #[derive(Clone)]
+    struct StandIn {
+        batches: mpsc::UnboundedSender<(i32, Vec<String>)>,
+        release: Arc<Notify>,
+    }
+
+    impl StandIn {
+        fn new() -> (Self, mpsc::UnboundedReceiver<(i32, Vec<String>)>) {
+            let (batches, reported) = mpsc::unbounded_channel();
+            (Self { batches, release: Arc::new(Notify::new()) }, reported)
+        }
+    }
+
+    impl Decide for StandIn {
+        fn decide(&self, id: i32, batch: &[Pending]) -> impl Future<Output = Vec<ServiceResult<Registration>>> + Send {
+            let names: Vec<String> = batch.iter().map(|pending| pending.new.name.clone()).collect();
+            let (batches, release) = (self.batches.clone(), Arc::clone(&self.release));
+            async move {
+                let _ = batches.send((id, names.clone()));
+                if names.iter().any(|name| name.starts_with("waits")) {
+                    release.notified().await;
+                }
+                assert!(!names.iter().any(|name| name.contains("panics")), "a panic while deciding, on purpose");
+                names.into_iter().map(|name| Err(Error::NotFound(name))).collect()
+            }
+        }
+    }
+
+    fn attendee(name: &str) -> Attendee {
+        Attendee {
+            iso2: "AT".into(),
+            name: name.into(),
+            function: String::new(),
+            email: "someone@example.org".into(),
+            seat: Seat::Behind,
+            language: Language::En,
+        }
+    }
+
+    fn pending(name: &str) -> (Pending, oneshot::Receiver<ServiceResult<Registration>>) {
+        let (answer, answered) = oneshot::channel();
+        (Pending { actor: "test".into(), caller: Caller::Delegation, new: attendee(name), answer }, answered)
+    }
+
+    /// The name of the request [`StandIn`] decided with `answer`.
+    fn decided(answer: ServiceResult<Registration>) -> String {
+        match answer {
+            Err(Error::NotFound(name)) => name,
+            other => panic!("not decided by the stand-in: {other:?}"),
+        }
+    }
+
+    /// Asserts that `answered` has its answer already, and that it is [`Error::TryAgain`].
+    fn assert_try_again(answered: oneshot::Receiver<ServiceResult<Registration>>) {
+        let answer = answer_of(answered).now_or_never();
+        assert!(matches!(answer, Some(Err(Error::TryAgain(_)))), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn past_its_bound_a_meetings_queue_answers_try_again_at_once_and_a_request_gone_makes_room() {
+        let queue = RegistrationQueue::default();
+        let mut answers = Vec::new();
+        for n in 0..MOST_WAITING {
+            let (request, answered) = pending(&format!("person {n}"));
+            assert_eq!(queue.push(1, request), if n == 0 { Queued::First } else { Queued::Behind });
+            answers.push(answered);
+        }
+        // Nobody decides for meeting 1 here, so its queue stays full; the answer comes at once.
+        let (stand_in, _batches) = StandIn::new();
+        let refused =
+            queue.submit(&stand_in, 1, "test".into(), Caller::Delegation, attendee("one too many")).now_or_never();
+        assert!(
+            matches!(&refused, Some(Err(Error::TryAgain(message))) if message.contains("too many registrations for this meeting are waiting")),
+            "{refused:?}"
+        );
+        assert_eq!(queue.waiting()[&1].len(), MOST_WAITING);
+        let (elsewhere, _elsewhere_answered) = pending("elsewhere");
+        assert_eq!(queue.push(2, elsewhere), Queued::First, "each meeting has its own bound");
+        drop(answers.pop());
+        let (in_its_place, _in_its_place_answered) = pending("in its place");
+        assert_eq!(queue.push(1, in_its_place), Queued::Behind, "a requester gone makes room");
+        assert_eq!(queue.push(1, pending("one too many again").0), Queued::Full);
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_deciding_answers_try_again_to_that_meetings_requests_and_spares_other_meetings() {
+        let queue = RegistrationQueue::default();
+        let (stand_in, mut batches) = StandIn::new();
+        let submit = |id: i32, name: &str| {
+            let (queue, stand_in, new) = (queue.clone(), stand_in.clone(), attendee(name));
+            tokio::spawn(async move { queue.submit(&stand_in, id, "test".into(), Caller::Delegation, new).await })
+        };
+        let panicking = submit(1, "waits, then panics");
+        assert_eq!(batches.recv().await, Some((1, vec!["waits, then panics".to_owned()])));
+        let (behind, behind_answered) = pending("behind it");
+        assert_eq!(queue.push(1, behind), Queued::Behind);
+        let elsewhere = submit(2, "elsewhere");
+        assert_eq!(batches.recv().await, Some((2, vec!["elsewhere".to_owned()])));
+        stand_in.release.notify_one();
+        let answer = panicking.await.unwrap();
+        assert!(matches!(answer, Err(Error::TryAgain(_))), "{answer:?}");
+        // The runtime runs one task at a time: the one that panicked has ended.
+        assert!(!queue.waiting().contains_key(&1), "the meeting's entry went with the task");
+        assert_try_again(behind_answered);
+        assert_eq!(decided(elsewhere.await.unwrap()), "elsewhere");
+        assert_eq!(decided(submit(1, "after it").await.unwrap()), "after it", "a new task decides for the meeting");
+    }
+
+    #[test]
+    fn the_runtime_ending_mid_batch_answers_try_again_and_frees_the_meeting() {
+        let queue = RegistrationQueue::default();
+        let (stand_in, mut batches) = StandIn::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        let (first, first_answered) = pending("waits forever");
+        assert_eq!(queue.push(1, first), Queued::First);
+        runtime.spawn(decide_queued(queue.clone(), stand_in, 1));
+        assert_eq!(batches.blocking_recv(), Some((1, vec!["waits forever".to_owned()])));
+        let (behind, behind_answered) = pending("behind it");
+        assert_eq!(queue.push(1, behind), Queued::Behind);
+        drop(runtime);
+        assert_try_again(first_answered);
+        assert_try_again(behind_answered);
+        let (after, _after_answered) = pending("after it");
+        assert_eq!(queue.push(1, after), Queued::First);
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_client_left_before_its_batch_is_never_decided_and_leaves_nothing_queued() {
+        let queue = RegistrationQueue::default();
+        let (stand_in, mut batches) = StandIn::new();
+        let (first, first_answered) = pending("waits");
+        assert_eq!(queue.push(1, first), Queued::First);
+        let deciding = tokio::spawn(decide_queued(queue.clone(), stand_in.clone(), 1));
+        assert_eq!(batches.recv().await, Some((1, vec!["waits".to_owned()])));
+        let (gone, gone_answered) = pending("gone");
+        let (stays, stays_answered) = pending("stays");
+        assert_eq!(queue.push(1, gone), Queued::Behind);
+        assert_eq!(queue.push(1, stays), Queued::Behind);
+        drop(gone_answered);
+        stand_in.release.notify_one();
+        assert_eq!(decided(answer_of(first_answered).await), "waits");
+        assert_eq!(batches.recv().await, Some((1, vec!["stays".to_owned()])), "the one gone is left out");
+        assert_eq!(decided(answer_of(stays_answered).await), "stays");
+        deciding.await.unwrap();
+        assert!(batches.try_recv().is_err(), "no batch after the last");
+        assert!(queue.waiting().is_empty(), "nothing is left queued");
+    }
 
     #[test]
     fn a_batch_that_failed_as_a_whole_answers_each_request_with_the_same_kind_of_error() {

@@ -78,6 +78,10 @@ pub enum WebError {
     /// 503 page: the database cannot be reached right now; the cause is logged, not shown.
     #[error("the database cannot be reached right now")]
     Unavailable(anyhow::Error),
+    /// 503 page: Plenary cannot take the request right now but may in a moment; the message
+    /// says why.
+    #[error("{0}")]
+    TryAgain(String),
     /// 500 page; the cause is logged, not shown.
     #[error(transparent)]
     Internal(anyhow::Error),
@@ -112,6 +116,7 @@ impl From<crate::service::Error> for WebError {
             }
             Error::Internal(cause) => Self::Internal(cause),
             Error::Unavailable(cause) => Self::Unavailable(cause),
+            Error::TryAgain(message) => Self::TryAgain(message),
             other => Self::BadRequest(other.to_string()),
         }
     }
@@ -142,15 +147,11 @@ impl IntoResponse for WebError {
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "That address is not right", message),
             Self::Unavailable(cause) => {
                 crate::db::log_unavailable(&cause);
-                let page = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Unavailable for a moment",
+                return unavailable_page(
                     "Plenary cannot reach its database right now, so nothing was read or changed. Please try again in a minute.".to_owned(),
                 );
-                let mut response = render_error(page);
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-                return response;
             }
+            Self::TryAgain(message) => return unavailable_page(forms::capitalise(&message)),
             Self::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error on a page");
                 (
@@ -166,6 +167,13 @@ impl IntoResponse for WebError {
 
 /// What a 503 asks clients to wait before trying again, in seconds.
 const RETRY_AFTER_SECS: &str = "5";
+
+/// A 503 page saying `message`, and when to try again.
+fn unavailable_page(message: String) -> Response {
+    let mut response = render_error((StatusCode::SERVICE_UNAVAILABLE, "Unavailable for a moment", message));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    response
+}
 
 fn render_error((status, heading, message): (StatusCode, &str, String)) -> Response {
     let chrome = Chrome::bare();
@@ -217,4 +225,20 @@ pub fn redirect_with(chrome: &Chrome, to: &str, flash: &Flash) -> Response {
     let mut response = Redirect::to(to).into_response();
     session::append_cookie(response.headers_mut(), &session::flash_cookie(flash, chrome.secure()));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn try_again_is_a_503_page_with_retry_after_that_says_why() {
+        let why = "too many registrations for this meeting are waiting; try again in a moment";
+        let response = WebError::from(crate::service::Error::TryAgain(why.into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], RETRY_AFTER_SECS);
+        let page = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let page = String::from_utf8(page.to_vec()).unwrap();
+        assert!(page.contains("Too many registrations for this meeting are waiting; try again in a moment"), "{page}");
+    }
 }
