@@ -411,7 +411,7 @@ fn import_refuses_a_used_target_a_changed_or_extended_file_and_unknown_migration
 
     // Anything after the summary: a line in the same gzip stream, or a second file appended.
     let extended = files.path().join("extended.jsonl.gz");
-    write_gzip(&extended, &[&[header.clone()], &lines[..], &[lines[1].clone()]].concat());
+    write_gzip(&extended, &[std::slice::from_ref(&header), &lines[..], std::slice::from_ref(&lines[1])].concat());
     let after = check_unchanged(
         &prepared,
         plenary(&prepared, &["import", "--from", extended.to_str().unwrap()]),
