@@ -234,6 +234,12 @@ impl Worker {
         }
         while more && held.sending.len() < concurrency {
             let Some((row, documents)) = held.waiting.pop_front() else { break };
+            // A claim that waited out a database outage may have run out: the row is anyone's
+            // again, this worker's next claim included, so sending it from here could send it
+            // twice. The new claim sends it.
+            if row.lease_expires_at.is_none_or(|until| until <= Utc::now().timestamp_millis()) {
+                continue;
+            }
             let worker = self.clone();
             held.sending.spawn(async move {
                 let id = row.id;
